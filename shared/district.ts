@@ -1,0 +1,112 @@
+import { z } from 'zod';
+
+/** Kinds of request, as the partner contract lists them. */
+export const KINDS = [
+  'groceries',
+  'medicine',
+  'meal',
+  'counseling',
+  'site_duty',
+  'screening',
+  'disinfection',
+  'escort',
+  'haircut',
+  'other',
+] as const;
+export type Kind = (typeof KINDS)[number];
+
+const id = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lowercase letters, digits and dashes');
+
+export const communitySchema = z.strictObject({ communityId: id, name: z.string().min(1) });
+export const townSchema = z.strictObject({
+  townId: id,
+  name: z.string().min(1),
+  communities: z.array(communitySchema).min(1),
+});
+
+/** One district's settings: the single input of a district stack and of the local stack. */
+export const districtSchema = z
+  .strictObject({
+    id,
+    name: z.string().min(1),
+    /** Demo districts may be torn down freely; real ones get deletion protection. */
+    demo: z.boolean().default(false),
+    /** AWS region the stack deploys to (China regions have no SNS SMS or push). */
+    region: z.string().default('ap-east-1'),
+    towns: z.array(townSchema).min(1),
+    sms: z
+      .strictObject({
+        /** `sns`: SNS Publish to a phone number; `https`: a domestic SMS provider (China regions). */
+        provider: z.enum(['sns', 'https']).default('sns'),
+        senderId: z.string().max(11).optional(),
+        originationNumber: z.string().optional(),
+        httpsEndpoint: z.url().optional(),
+        monthlySpendLimitUsd: z.number().positive().default(100),
+      })
+      .default({ provider: 'sns', monthlySpendLimitUsd: 100 }),
+    offers: z
+      .strictObject({
+        timeoutSeconds: z.number().int().min(1).max(900).default(120),
+        batchSize: z.number().int().min(1).max(20).default(3),
+      })
+      .default({ timeoutSeconds: 120, batchSize: 3 }),
+    volunteers: z
+      .strictObject({ defaultCapacity: z.number().int().min(1).max(50).default(3) })
+      .default({ defaultCapacity: 3 }),
+    /** Scopes tried in order; after the last one ops are alerted for manual dispatch. */
+    escalation: z
+      .array(z.enum(['community', 'town', 'district']))
+      .min(1)
+      .default(['community', 'town', 'district']),
+    retentionDays: z.number().int().min(1).max(3650).default(90),
+    autoConfirmHours: z.number().int().min(1).max(720).default(48),
+    alarms: z
+      .strictObject({ email: z.email().optional(), topicArn: z.string().optional() })
+      .default({}),
+    rateLimits: z
+      .strictObject({ partnerRequestsPerMinute: z.number().int().min(1).default(600) })
+      .default({ partnerRequestsPerMinute: 600 }),
+    /** Service points credited per confirmed task, by kind (文明银行积分). */
+    points: z.partialRecord(z.enum(KINDS), z.number().int().min(0)).default({}),
+  })
+  .superRefine((d, ctx) => {
+    const seen = new Set<string>();
+    d.towns.forEach((t, ti) => {
+      for (const [ci, c] of t.communities.entries()) {
+        if (seen.has(c.communityId)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['towns', ti, 'communities', ci, 'communityId'],
+            message: `duplicate communityId ${c.communityId}`,
+          });
+        }
+        seen.add(c.communityId);
+      }
+    });
+  });
+
+export type District = z.infer<typeof districtSchema>;
+
+/** Parses a district config, throwing an error that names the source and the field. */
+export function parseDistrict(raw: unknown, source: string): District {
+  const result = districtSchema.safeParse(raw);
+  if (!result.success) {
+    const issues = result.error.issues
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
+    throw new Error(`invalid district config ${source}: ${issues}`);
+  }
+  return result.data;
+}
+
+export interface CommunityRef {
+  communityId: string;
+  townId: string;
+  name: string;
+}
+
+export function communitiesOf(d: District): CommunityRef[] {
+  return d.towns.flatMap((t) =>
+    t.communities.map((c) => ({ communityId: c.communityId, townId: t.townId, name: c.name })),
+  );
+}

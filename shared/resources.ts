@@ -1,0 +1,216 @@
+/**
+ * The one definition of the district's storage, queues and functions.
+ * The CDK stack and the local stack both build from it, so the two cannot drift.
+ * No AWS imports here: plain data.
+ */
+
+export const TABLE = {
+  /** Logical name; the physical name is `${prefix}-main` locally and CDK-generated on AWS. */
+  logicalName: 'main',
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttlAttribute: 'expiresAtEpoch',
+  indexes: [
+    /** Per-volunteer inbox: open offers (`VOLOFFER#id`) and tasks (`VOLTASK#id`), by time. */
+    { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+    /** Availability: on-duty volunteers with free capacity per community, fewest tasks first. */
+    { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+  ],
+} as const;
+
+export type QueueName = 'match' | 'notify' | 'events' | 'timers';
+
+export interface QueueDef {
+  name: QueueName;
+  /** The function that consumes it (file in functions/). */
+  consumer: string;
+  batchSize: number;
+  /** The consuming function's timeout; the queue's visibility timeout is six times this. */
+  functionTimeoutSeconds: number;
+  maxReceiveCount: number;
+  /** Alarm when the oldest message is older than this. */
+  maxAgeSeconds: number;
+}
+
+export const QUEUES: readonly QueueDef[] = [
+  {
+    name: 'match',
+    consumer: 'match-request',
+    batchSize: 10,
+    functionTimeoutSeconds: 20,
+    maxReceiveCount: 5,
+    maxAgeSeconds: 120,
+  },
+  {
+    name: 'notify',
+    consumer: 'send-notification',
+    batchSize: 10,
+    functionTimeoutSeconds: 15,
+    maxReceiveCount: 5,
+    maxAgeSeconds: 120,
+  },
+  {
+    name: 'events',
+    consumer: 'apply-request-event',
+    batchSize: 10,
+    functionTimeoutSeconds: 20,
+    maxReceiveCount: 5,
+    maxAgeSeconds: 120,
+  },
+  {
+    name: 'timers',
+    consumer: 'handle-timer',
+    batchSize: 10,
+    functionTimeoutSeconds: 20,
+    maxReceiveCount: 5,
+    maxAgeSeconds: 1200,
+  },
+];
+
+export const visibilityTimeoutSeconds = (q: QueueDef) => q.functionTimeoutSeconds * 6;
+
+/** Environment variable names every function reads (see shared/config.ts). */
+export const ENV = {
+  table: 'TABLE_NAME',
+  queueUrl: (q: QueueName) => `QUEUE_URL_${q.toUpperCase()}`,
+  districtConfig: 'DISTRICT_CONFIG',
+  opsKeySecretArn: 'OPS_API_KEY_SECRET_ARN',
+  opsKey: 'OPS_API_KEY',
+  alertTopicArn: 'ALERT_TOPIC_ARN',
+  endpoint: 'AWS_ENDPOINT_URL',
+} as const;
+
+export type Principal = 'ops' | 'partner' | 'volunteer' | 'anyone';
+
+export interface RouteDef {
+  method: 'GET' | 'POST' | 'PATCH';
+  /** API Gateway route path, `{param}` style. */
+  path: string;
+  /** The function that serves it (file in functions/). */
+  handler: string;
+  who: Principal[];
+  /** Local-only routes are served by the local stack and never deployed. */
+}
+
+export const ROUTES: readonly RouteDef[] = [
+  { method: 'GET', path: '/v1/health', handler: 'get-health', who: ['anyone'] },
+  {
+    method: 'GET',
+    path: '/v1/communities',
+    handler: 'list-communities',
+    who: ['ops', 'partner', 'volunteer'],
+  },
+  { method: 'POST', path: '/v1/partners', handler: 'create-partner', who: ['ops'] },
+  { method: 'POST', path: '/v1/volunteers', handler: 'register-volunteer', who: ['ops'] },
+  {
+    method: 'PATCH',
+    path: '/v1/volunteers/{volunteerId}',
+    handler: 'update-volunteer',
+    who: ['ops', 'volunteer'],
+  },
+  { method: 'POST', path: '/v1/requests', handler: 'post-request', who: ['partner'] },
+  {
+    method: 'GET',
+    path: '/v1/requests/{requestId}',
+    handler: 'get-request',
+    who: ['ops', 'partner'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/requests/{requestId}/cancel',
+    handler: 'cancel-request',
+    who: ['ops', 'partner'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/requests/{requestId}/confirm',
+    handler: 'confirm-request',
+    who: ['ops', 'partner'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/requests/{requestId}/assign',
+    handler: 'assign-volunteer',
+    who: ['ops'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/volunteers/me/offers',
+    handler: 'list-my-offers',
+    who: ['volunteer'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/offers/{offerId}/accept',
+    handler: 'accept-offer',
+    who: ['volunteer'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/offers/{offerId}/decline',
+    handler: 'decline-offer',
+    who: ['volunteer'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/tasks/{taskId}/delivered',
+    handler: 'report-delivered',
+    who: ['volunteer'],
+  },
+  { method: 'GET', path: '/v1/stats', handler: 'get-stats', who: ['ops'] },
+];
+
+/** Serves every path no route matches: 404 not_found, or 405 for a known path. */
+export const FALLBACK_HANDLER = 'route-not-found';
+
+export const HTTP_HANDLERS = [...new Set([...ROUTES.map((r) => r.handler), FALLBACK_HANDLER])];
+export const QUEUE_HANDLERS = QUEUES.map((q) => q.consumer);
+export const ALL_HANDLERS = [...HTTP_HANDLERS, ...QUEUE_HANDLERS];
+
+/** What each function may touch: the CDK stack grants exactly this and nothing more. */
+export interface FunctionAccess {
+  table: 'none' | 'read' | 'readwrite';
+  sends: QueueName[];
+  /** `deliver`: SNS Publish to phone numbers and platform endpoints; `alert`: the ops alert topic. */
+  sns: ('deliver' | 'alert')[];
+  /** Reads the ops key secret to authenticate ops. */
+  opsKey: boolean;
+}
+
+const http = (
+  table: FunctionAccess['table'],
+  sends: QueueName[] = [],
+): FunctionAccess => ({ table, sends, sns: [], opsKey: true });
+
+export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
+  'get-health': { table: 'none', sends: [], sns: [], opsKey: false },
+  'route-not-found': { table: 'none', sends: [], sns: [], opsKey: false },
+  'list-communities': http('read'),
+  'create-partner': http('readwrite'),
+  'register-volunteer': http('readwrite'),
+  'update-volunteer': http('readwrite', ['events']),
+  'post-request': http('readwrite', ['match']),
+  'get-request': http('read'),
+  'cancel-request': http('readwrite', ['events']),
+  'confirm-request': http('readwrite', ['events']),
+  'assign-volunteer': http('readwrite', ['events']),
+  'list-my-offers': http('read'),
+  'accept-offer': http('readwrite', ['events']),
+  'decline-offer': http('readwrite', ['events']),
+  'report-delivered': http('readwrite', ['events']),
+  'get-stats': http('read'),
+  'match-request': { table: 'readwrite', sends: ['notify', 'timers'], sns: ['alert'], opsKey: false },
+  'send-notification': { table: 'readwrite', sends: [], sns: ['deliver'], opsKey: false },
+  'apply-request-event': {
+    table: 'readwrite',
+    sends: ['notify', 'match'],
+    sns: [],
+    opsKey: false,
+  },
+  'handle-timer': {
+    table: 'readwrite',
+    sends: ['match', 'timers', 'notify', 'events'],
+    sns: ['alert'],
+    opsKey: false,
+  },
+};

@@ -1,0 +1,20 @@
+import { type District, parseDistrict } from './district.ts';
+import { ENV, type QueueName } from './resources.ts';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
+
+let district: District | undefined;
+
+/** The district this function serves: its config is bundled in (CDK) or set by the local stack. */
+export function currentDistrict(): District {
+  district ??= parseDistrict(JSON.parse(required(ENV.districtConfig)), ENV.districtConfig);
+  return district;
+}
+
+export const tableName = () => required(ENV.table);
+export const queueUrl = (q: QueueName) => required(ENV.queueUrl(q));
+export const alertTopicArn = () => process.env[ENV.alertTopicArn];

@@ -177,10 +177,12 @@ export interface FunctionAccess {
   opsKey: boolean;
 }
 
-const http = (
-  table: FunctionAccess['table'],
-  sends: QueueName[] = [],
-): FunctionAccess => ({ table, sends, sns: [], opsKey: true });
+const http = (table: FunctionAccess['table'], sends: QueueName[] = []): FunctionAccess => ({
+  table,
+  sends,
+  sns: [],
+  opsKey: true,
+});
 
 export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
   'get-health': { table: 'none', sends: [], sns: [], opsKey: false },
@@ -199,7 +201,12 @@ export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
   'decline-offer': http('readwrite', ['events']),
   'report-delivered': http('readwrite', ['events']),
   'get-stats': http('read'),
-  'match-request': { table: 'readwrite', sends: ['notify', 'timers'], sns: ['alert'], opsKey: false },
+  'match-request': {
+    table: 'readwrite',
+    sends: ['notify', 'timers'],
+    sns: ['alert'],
+    opsKey: false,
+  },
   'send-notification': { table: 'readwrite', sends: [], sns: ['deliver'], opsKey: false },
   'apply-request-event': {
     table: 'readwrite',

@@ -1,0 +1,7 @@
+import { json } from '#shared/http/response.ts';
+import { route } from '#shared/http/route.ts';
+import { confirmRequest } from '#shared/services/lifecycle.ts';
+
+export const handler = route({ allow: ['ops', 'partner'] }, async ({ principal, params, now }) =>
+  json(200, await confirmRequest(principal, params.requestId, now)),
+);

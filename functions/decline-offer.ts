@@ -1,0 +1,7 @@
+import { json } from '#shared/http/response.ts';
+import { route } from '#shared/http/route.ts';
+import { declineOffer } from '#shared/services/slots.ts';
+
+export const handler = route({ allow: ['volunteer'] }, async ({ principal, params, now }) =>
+  json(200, await declineOffer(params.offerId, principal.id, now)),
+);

@@ -1,0 +1,10 @@
+import { json } from '#shared/http/response.ts';
+import { route } from '#shared/http/route.ts';
+import { updateVolunteerBody } from '#shared/schemas/api.ts';
+import { updateVolunteer } from '#shared/services/people.ts';
+
+export const handler = route(
+  { allow: ['ops', 'volunteer'], body: updateVolunteerBody },
+  async ({ principal, params, body, now }) =>
+    json(200, await updateVolunteer(principal, params.volunteerId, body, now)),
+);

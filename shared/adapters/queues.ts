@@ -1,0 +1,51 @@
+import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { sqs } from '../clients/sqs.ts';
+import { queueUrl } from '../config.ts';
+import type { QueueName } from '../resources.ts';
+import type {
+  MatchMessage,
+  NotifyMessage,
+  RequestEvent,
+  TimerMessage,
+} from '../schemas/messages.ts';
+
+interface Bodies {
+  match: MatchMessage;
+  notify: NotifyMessage;
+  events: RequestEvent;
+  timers: TimerMessage;
+}
+
+/** Puts work on a district queue. `delaySeconds` (max 900) is how timers are set. */
+export async function enqueue<Q extends QueueName>(
+  queue: Q,
+  body: Bodies[Q],
+  delaySeconds = 0,
+): Promise<void> {
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl(queue),
+      MessageBody: JSON.stringify(body),
+      DelaySeconds: delaySeconds > 0 ? Math.min(900, Math.ceil(delaySeconds)) : undefined,
+    }),
+  );
+}
+
+/** Sends many messages, ten per call; throws if any entry failed so the caller retries. */
+export async function enqueueAll<Q extends QueueName>(
+  queue: Q,
+  bodies: Bodies[Q][],
+): Promise<void> {
+  for (let i = 0; i < bodies.length; i += 10) {
+    const chunk = bodies.slice(i, i + 10);
+    const out = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl(queue),
+        Entries: chunk.map((b, j) => ({ Id: String(j), MessageBody: JSON.stringify(b) })),
+      }),
+    );
+    if (out.Failed?.length) {
+      throw new Error(`${out.Failed.length} messages to ${queue} failed: ${out.Failed[0].Code}`);
+    }
+  }
+}

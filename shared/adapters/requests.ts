@@ -1,0 +1,320 @@
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { documents } from '../clients/dynamodb.ts';
+import type {
+  HelpRequest,
+  HistoryEntry,
+  Offer,
+  OfferStatus,
+  RequestStatus,
+  Scope,
+  Task,
+} from '../domain/request.ts';
+import { counterUpdate, statusMove } from './counters.ts';
+import {
+  cancellationCodes,
+  epochSeconds,
+  fromItem,
+  inbox,
+  isConditionFailure,
+  isTransactionConflict,
+  keys,
+  table,
+} from './table.ts';
+
+/** A request with its offers and tasks: one partition, read in one query. */
+export interface RequestState {
+  request: HelpRequest;
+  offers: Offer[];
+  tasks: Task[];
+}
+
+export interface IdempotencyRecord {
+  requestId: string;
+  bodyHash: string;
+}
+
+const IDEMPOTENCY_HOURS = 24;
+
+export const requests = {
+  /**
+   * Stores a new request and its idempotency record together, so a retry with the
+   * same key finds either both or neither. Returns the existing record on a lost race.
+   */
+  async create(
+    request: HelpRequest,
+    idempotency: { key: string; bodyHash: string },
+    retentionDays: number,
+    now: Date,
+  ): Promise<{ created: true } | { created: false; existing: IdempotencyRecord }> {
+    const expiresAtEpoch = epochSeconds(now) + retentionDays * 86400;
+    try {
+      await documents.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: table(),
+                Item: {
+                  ...keys.request(request.requestId),
+                  type: 'request',
+                  ...request,
+                  expiresAtEpoch,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: table(),
+                Item: {
+                  ...keys.idempotency(request.partnerId, idempotency.key),
+                  type: 'idempotency',
+                  requestId: request.requestId,
+                  bodyHash: idempotency.bodyHash,
+                  expiresAtEpoch: epochSeconds(now) + IDEMPOTENCY_HOURS * 3600,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Update: counterUpdate(request.createdAt.slice(0, 10), {
+                ...statusMove(undefined, 'received'),
+                [`kind.${request.kind}`]: 1,
+                [`community.${request.communityId}`]: 1,
+                [`town.${request.townId}`]: 1,
+              }),
+            },
+          ],
+        }),
+      );
+      return { created: true };
+    } catch (e) {
+      if (isTransactionConflict(e) && cancellationCodes(e)[1] === 'ConditionalCheckFailed') {
+        const existing = await requests.findIdempotent(request.partnerId, idempotency.key);
+        if (existing) return { created: false, existing };
+      }
+      throw e;
+    }
+  },
+
+  async findIdempotent(partnerId: string, key: string): Promise<IdempotencyRecord | undefined> {
+    const { Item } = await documents.send(
+      new GetCommand({
+        TableName: table(),
+        Key: keys.idempotency(partnerId, key),
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? { requestId: Item.requestId, bodyHash: Item.bodyHash } : undefined;
+  },
+
+  async get(requestId: string): Promise<HelpRequest | undefined> {
+    const { Item } = await documents.send(
+      new GetCommand({ TableName: table(), Key: keys.request(requestId), ConsistentRead: true }),
+    );
+    return Item ? fromItem<HelpRequest>(Item) : undefined;
+  },
+
+  /** The request, its offers and its tasks. */
+  async load(requestId: string): Promise<RequestState | undefined> {
+    const state: Partial<RequestState> = { offers: [], tasks: [] };
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await documents.send(
+        new QueryCommand({
+          TableName: table(),
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': keys.request(requestId).pk },
+          ConsistentRead: true,
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (item.type === 'request') state.request = fromItem<HelpRequest>(item);
+        else if (item.type === 'offer') state.offers?.push(fromItem<Offer>(item));
+        else if (item.type === 'task') state.tasks?.push(fromItem<Task>(item));
+      }
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return state.request ? (state as RequestState) : undefined;
+  },
+
+  /**
+   * Moves a request from `from` to `to`, appending to its history and counting it.
+   * Returns false when the request was not in `from` (a race or a repeat).
+   */
+  async transition(
+    request: Pick<HelpRequest, 'requestId' | 'createdAt'>,
+    from: RequestStatus,
+    to: RequestStatus,
+    now: Date,
+    events: HistoryEntry[] = [],
+  ): Promise<boolean> {
+    const at = now.toISOString();
+    try {
+      await documents.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: table(),
+                Key: keys.request(request.requestId),
+                UpdateExpression:
+                  'SET #status = :to, updatedAt = :at, history = list_append(history, :h)',
+                ConditionExpression: '#status = :from',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: {
+                  ':to': to,
+                  ':from': from,
+                  ':at': at,
+                  ':h': [...events, { status: to, at }],
+                },
+              },
+            },
+            { Update: counterUpdate(request.createdAt.slice(0, 10), statusMove(from, to)) },
+          ],
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isTransactionConflict(e)) return false;
+      throw e;
+    }
+  },
+
+  /** Widens the matching scope, once: false when another worker already moved it on. */
+  async widen(requestId: string, from: Scope, to: Scope, now: Date): Promise<boolean> {
+    const at = now.toISOString();
+    const event: HistoryEntry =
+      to === 'ops'
+        ? { event: 'waiting_for_dispatch', at, from }
+        : { event: 'scope_widened', at, from, to };
+    try {
+      await documents.send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: keys.request(requestId),
+          UpdateExpression: 'SET #scope = :to, updatedAt = :at, history = list_append(history, :h)',
+          ConditionExpression: '#scope = :from AND #status = :received',
+          ExpressionAttributeNames: { '#scope': 'scope', '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':to': to,
+            ':from': from,
+            ':at': at,
+            ':h': [event],
+            ':received': 'received',
+          },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  },
+
+  /** Appends an event (not a status change) to the history. */
+  async appendEvent(requestId: string, event: HistoryEntry): Promise<void> {
+    await documents.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.request(requestId),
+        UpdateExpression: 'SET history = list_append(history, :h)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':h': [event] },
+      }),
+    );
+  },
+};
+
+export const offers = {
+  /** Creates an open offer; false when this volunteer already had one for the request. */
+  async create(offer: Offer, retentionDays: number): Promise<boolean> {
+    try {
+      await documents.send(
+        new PutCommand({
+          TableName: table(),
+          Item: {
+            ...keys.offer(offer.requestId, offer.volunteerId),
+            type: 'offer',
+            ...offer,
+            gsi1pk: inbox.offers(offer.volunteerId),
+            gsi1sk: offer.expiresAt,
+            expiresAtEpoch: epochSeconds(new Date(offer.createdAt)) + retentionDays * 86400,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  },
+
+  async get(requestId: string, volunteerId: string): Promise<Offer | undefined> {
+    const { Item } = await documents.send(
+      new GetCommand({
+        TableName: table(),
+        Key: keys.offer(requestId, volunteerId),
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? fromItem<Offer>(Item) : undefined;
+  },
+
+  /**
+   * Closes an open offer (declined, expired, withdrawn) and takes it out of the
+   * volunteer's inbox. False when it was no longer open.
+   */
+  async close(
+    requestId: string,
+    volunteerId: string,
+    to: Exclude<OfferStatus, 'open' | 'accepted'>,
+    now: Date,
+    opts: { onlyIfExpired?: boolean } = {},
+  ): Promise<boolean> {
+    const values: Record<string, unknown> = {
+      ':open': 'open',
+      ':to': to,
+      ':at': now.toISOString(),
+    };
+    let condition = '#status = :open';
+    if (opts.onlyIfExpired) condition += ' AND expiresAt <= :at';
+    try {
+      await documents.send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: keys.offer(requestId, volunteerId),
+          UpdateExpression: 'SET #status = :to, closedAt = :at REMOVE gsi1pk, gsi1sk',
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  },
+
+  /** A volunteer's open offers, read from their inbox index (never a scan). */
+  async openFor(volunteerId: string, now: Date): Promise<Offer[]> {
+    const { Items } = await documents.send(
+      new QueryCommand({
+        TableName: table(),
+        IndexName: 'gsi1',
+        KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk > :now',
+        ExpressionAttributeValues: { ':pk': inbox.offers(volunteerId), ':now': now.toISOString() },
+      }),
+    );
+    return (Items ?? []).map((i) => fromItem<Offer>(i)).filter((o) => o.status === 'open');
+  },
+};

@@ -1,0 +1,257 @@
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { documents } from '../clients/dynamodb.ts';
+import type { HelpRequest, HistoryEntry, Task } from '../domain/request.ts';
+import { dayOf, tasksTodayOf, type Volunteer } from '../domain/volunteer.ts';
+import { taskIdOf } from '../ids.ts';
+import { counterUpdate, statusMove } from './counters.ts';
+import { epochSeconds, inbox, isTransactionConflict, keys, table } from './table.ts';
+import { volunteerUpdate } from './volunteers.ts';
+
+type TransactItem = NonNullable<
+  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
+>[number];
+
+/** Runs a transaction; `conflict` when a condition failed (a race or a repeat). */
+async function transact(items: TransactItem[]): Promise<'ok' | 'conflict'> {
+  try {
+    await documents.send(new TransactWriteCommand({ TransactItems: items }));
+    return 'ok';
+  } catch (e) {
+    if (isTransactionConflict(e)) return 'conflict';
+    throw e;
+  }
+}
+
+export interface TakeSlot {
+  request: HelpRequest;
+  volunteer: Volunteer;
+  via: 'offer' | 'ops';
+  /** Accept this volunteer's open offer in the same write (required when via offer). */
+  acceptOffer: boolean;
+  retentionDays: number;
+  now: Date;
+}
+
+/**
+ * Takes one open slot of a request for a volunteer, all or nothing: the offer (if any)
+ * is accepted, the request's filled count moves from what was read (so two takers of
+ * the last slot cannot both win), the task is created once, and the volunteer's load
+ * moves from the version read.
+ */
+export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'; task: Task }> {
+  const { request, volunteer, now } = t;
+  const at = now.toISOString();
+  const task: Task = {
+    taskId: taskIdOf(request.requestId, volunteer.volunteerId),
+    requestId: request.requestId,
+    volunteerId: volunteer.volunteerId,
+    status: 'accepted',
+    via: t.via,
+    createdAt: at,
+  };
+  const filled = request.filled + 1;
+  const matched = filled === request.slots;
+  const history: HistoryEntry[] = [];
+  if (t.via === 'ops')
+    history.push({ event: 'manual_dispatch', at, volunteerId: volunteer.volunteerId });
+  if (matched) history.push({ status: 'matched', at });
+
+  const items: TransactItem[] = [];
+  if (t.acceptOffer) {
+    items.push({
+      Update: {
+        TableName: table(),
+        Key: keys.offer(request.requestId, volunteer.volunteerId),
+        UpdateExpression: 'SET #status = :accepted, closedAt = :at REMOVE gsi1pk, gsi1sk',
+        ConditionExpression:
+          t.via === 'offer' ? '#status = :open AND expiresAt > :at' : '#status = :open',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':accepted': 'accepted', ':open': 'open', ':at': at },
+      },
+    });
+  }
+  items.push(
+    {
+      Update: {
+        TableName: table(),
+        Key: keys.request(request.requestId),
+        UpdateExpression: `SET filled = :next, updatedAt = :at, history = list_append(history, :h)${
+          matched ? ', #status = :matched' : ''
+        }`,
+        ConditionExpression: '#status = :received AND filled = :filled',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':next': filled,
+          ':filled': request.filled,
+          ':received': 'received',
+          ':at': at,
+          ':h': history,
+          ...(matched ? { ':matched': 'matched' } : {}),
+        },
+      },
+    },
+    {
+      Put: {
+        TableName: table(),
+        Item: {
+          ...keys.task(request.requestId, volunteer.volunteerId),
+          type: 'task',
+          ...task,
+          gsi1pk: inbox.tasks(volunteer.volunteerId),
+          gsi1sk: at,
+          expiresAtEpoch: epochSeconds(now) + t.retentionDays * 86400,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    },
+    {
+      Update: volunteerUpdate(volunteer, {
+        ...volunteer,
+        active: volunteer.active + 1,
+        tasksDay: dayOf(now),
+        tasksToday: tasksTodayOf(volunteer, now) + 1,
+        updatedAt: at,
+      }),
+    },
+  );
+  if (matched) {
+    items.push({
+      Update: counterUpdate(request.createdAt.slice(0, 10), statusMove('received', 'matched')),
+    });
+  }
+  return { result: await transact(items), task };
+}
+
+/**
+ * Marks a task delivered, counts it on the request (which becomes `delivered` with its
+ * last task) and frees the volunteer's slot, all or nothing.
+ */
+export async function deliverTask(
+  request: HelpRequest,
+  task: Task,
+  volunteer: Volunteer,
+  note: string | undefined,
+  now: Date,
+): Promise<{ result: 'ok' | 'conflict'; requestDelivered: boolean }> {
+  const at = now.toISOString();
+  const delivered = request.delivered + 1;
+  const requestDelivered = request.status === 'matched' && delivered === request.slots;
+  const result = await transact([
+    {
+      Update: {
+        TableName: table(),
+        Key: keys.task(request.requestId, task.volunteerId),
+        UpdateExpression: `SET #status = :delivered, deliveredAt = :at${note ? ', note = :note' : ''}`,
+        ConditionExpression: '#status = :accepted',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':delivered': 'delivered',
+          ':accepted': 'accepted',
+          ':at': at,
+          ...(note ? { ':note': note } : {}),
+        },
+      },
+    },
+    {
+      Update: {
+        TableName: table(),
+        Key: keys.request(request.requestId),
+        UpdateExpression: `SET delivered = :next, updatedAt = :at${
+          requestDelivered ? ', #status = :to, history = list_append(history, :h)' : ''
+        }`,
+        ConditionExpression: 'delivered = :prev AND #status = :status',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':next': delivered,
+          ':prev': request.delivered,
+          ':status': request.status,
+          ':at': at,
+          ...(requestDelivered ? { ':to': 'delivered', ':h': [{ status: 'delivered', at }] } : {}),
+        },
+      },
+    },
+    {
+      Update: volunteerUpdate(volunteer, {
+        ...volunteer,
+        active: Math.max(0, volunteer.active - 1),
+        updatedAt: at,
+      }),
+    },
+    {
+      Update: counterUpdate(request.createdAt.slice(0, 10), {
+        personTimes: 1,
+        ...(requestDelivered ? statusMove('matched', 'delivered') : {}),
+      }),
+    },
+  ]);
+  return { result, requestDelivered };
+}
+
+/** Cancels an accepted task of a cancelled request and frees its volunteer's slot. */
+export async function releaseTask(
+  task: Task,
+  volunteer: Volunteer,
+  now: Date,
+): Promise<'ok' | 'conflict'> {
+  const at = now.toISOString();
+  return transact([
+    {
+      Update: {
+        TableName: table(),
+        Key: keys.task(task.requestId, task.volunteerId),
+        UpdateExpression: 'SET #status = :cancelled, cancelledAt = :at',
+        ConditionExpression: '#status = :accepted',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':cancelled': 'cancelled',
+          ':accepted': 'accepted',
+          ':at': at,
+        },
+      },
+    },
+    {
+      Update: volunteerUpdate(volunteer, {
+        ...volunteer,
+        active: Math.max(0, volunteer.active - 1),
+        updatedAt: at,
+      }),
+    },
+  ]);
+}
+
+/** Credits a confirmed task's volunteer with service minutes and points, once. */
+export async function creditTask(
+  requestDay: string,
+  task: Task,
+  volunteer: Volunteer,
+  minutes: number,
+  points: number,
+  now: Date,
+): Promise<'ok' | 'conflict'> {
+  return transact([
+    {
+      Update: {
+        TableName: table(),
+        Key: keys.task(task.requestId, task.volunteerId),
+        UpdateExpression: 'SET credited = :true, minutes = :m, points = :p',
+        ConditionExpression: '#status = :delivered AND attribute_not_exists(credited)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':true': true,
+          ':delivered': 'delivered',
+          ':m': minutes,
+          ':p': points,
+        },
+      },
+    },
+    {
+      Update: volunteerUpdate(volunteer, {
+        ...volunteer,
+        serviceMinutes: (volunteer.serviceMinutes ?? 0) + minutes,
+        points: (volunteer.points ?? 0) + points,
+        updatedAt: now.toISOString(),
+      }),
+    },
+    { Update: counterUpdate(requestDay, { serviceMinutes: minutes, points }) },
+  ]);
+}

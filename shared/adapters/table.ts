@@ -1,0 +1,53 @@
+import { tableName } from '../config.ts';
+
+/** Key layout of the single table (see docs/data-model.md). */
+export const keys = {
+  request: (requestId: string) => ({ pk: `REQ#${requestId}`, sk: 'REQ' }),
+  offer: (requestId: string, volunteerId: string) => ({
+    pk: `REQ#${requestId}`,
+    sk: `OFFER#${volunteerId}`,
+  }),
+  task: (requestId: string, volunteerId: string) => ({
+    pk: `REQ#${requestId}`,
+    sk: `TASK#${volunteerId}`,
+  }),
+  volunteer: (volunteerId: string) => ({ pk: `VOL#${volunteerId}`, sk: 'VOL' }),
+  phone: (phone: string) => ({ pk: `PHONE#${phone}`, sk: 'PHONE' }),
+  partner: (partnerId: string) => ({ pk: `PARTNER#${partnerId}`, sk: 'PARTNER' }),
+  secret: (hash: string) => ({ pk: `KEY#${hash}`, sk: 'KEY' }),
+  idempotency: (partnerId: string, key: string) => ({
+    pk: `IDEM#${partnerId}#${key}`,
+    sk: 'IDEM',
+  }),
+  notification: (notificationId: string) => ({ pk: `NOTE#${notificationId}`, sk: 'NOTE' }),
+  rate: (partnerId: string, minute: string) => ({ pk: `RATE#${partnerId}#${minute}`, sk: 'RATE' }),
+};
+
+export const inbox = {
+  offers: (volunteerId: string) => `VOLOFFER#${volunteerId}`,
+  tasks: (volunteerId: string) => `VOLTASK#${volunteerId}`,
+};
+
+export const table = () => tableName();
+
+/** Seconds since the epoch, for the TTL attribute. */
+export const epochSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
+
+/** Strips the storage-only attributes from an item. */
+export function fromItem<T>(item: Record<string, unknown>): T {
+  const { pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, expiresAtEpoch, type, ...rest } = item;
+  return rest as T;
+}
+
+/** Whether an SDK error is a failed condition (a lost race or a repeated write). */
+export const isConditionFailure = (e: unknown) =>
+  e instanceof Error && e.name === 'ConditionalCheckFailedException';
+
+export const isTransactionConflict = (e: unknown) =>
+  e instanceof Error && e.name === 'TransactionCanceledException';
+
+/** The cancellation reason codes of a failed transaction, in item order. */
+export function cancellationCodes(e: unknown): (string | undefined)[] {
+  const reasons = (e as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons.map((r) => r.Code);
+}

@@ -1,0 +1,159 @@
+import {
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { documents } from '../clients/dynamodb.ts';
+import { availabilityKeys, type Volunteer } from '../domain/volunteer.ts';
+import { conflict } from '../errors.ts';
+import { hashSecret } from '../ids.ts';
+import {
+  cancellationCodes,
+  fromItem,
+  isConditionFailure,
+  isTransactionConflict,
+  keys,
+  table,
+} from './table.ts';
+
+/** The item of a volunteer, with its availability index entry when it has one. */
+export function volunteerItem(v: Volunteer): Record<string, unknown> {
+  return { ...keys.volunteer(v.volunteerId), type: 'volunteer', ...v, ...availabilityKeys(v) };
+}
+
+/**
+ * The update of a volunteer to `next`, conditional on the version read, keeping the
+ * availability index entry in step. Used alone and inside slot transactions.
+ */
+export function volunteerUpdate(prev: Volunteer, next: Volunteer) {
+  const avail = availabilityKeys(next);
+  const fields = [
+    'onDuty',
+    'skills',
+    'capacity',
+    'location',
+    'active',
+    'tasksDay',
+    'tasksToday',
+    'serviceMinutes',
+    'points',
+    'updatedAt',
+  ] as const;
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ':prev': prev.version, ':next': prev.version + 1 };
+  const sets = ['version = :next'];
+  const removes: string[] = [];
+  for (const f of fields) {
+    names[`#${f}`] = f;
+    if (next[f] === undefined) removes.push(`#${f}`);
+    else {
+      sets.push(`#${f} = :${f}`);
+      values[`:${f}`] = next[f];
+    }
+  }
+  if (avail) {
+    sets.push('gsi2pk = :g2pk', 'gsi2sk = :g2sk');
+    values[':g2pk'] = avail.gsi2pk;
+    values[':g2sk'] = avail.gsi2sk;
+  } else removes.push('gsi2pk', 'gsi2sk');
+  return {
+    TableName: table(),
+    Key: keys.volunteer(prev.volunteerId),
+    UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+    ConditionExpression: 'version = :prev',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+}
+
+export const volunteers = {
+  /** Registers a volunteer with their token; one volunteer per phone number. */
+  async create(v: Volunteer, token: string): Promise<void> {
+    try {
+      await documents.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: table(),
+                Item: volunteerItem(v),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: table(),
+                Item: { ...keys.phone(v.phone), type: 'phone', volunteerId: v.volunteerId },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: table(),
+                Item: {
+                  ...keys.secret(hashSecret(token)),
+                  type: 'key',
+                  kind: 'volunteer',
+                  principalId: v.volunteerId,
+                  createdAt: v.createdAt,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+    } catch (e) {
+      if (isTransactionConflict(e) && cancellationCodes(e)[1] === 'ConditionalCheckFailed') {
+        throw conflict('volunteer_exists', 'phone: a volunteer with this phone is registered');
+      }
+      throw e;
+    }
+  },
+
+  async get(volunteerId: string): Promise<Volunteer | undefined> {
+    const { Item } = await documents.send(
+      new GetCommand({
+        TableName: table(),
+        Key: keys.volunteer(volunteerId),
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? fromItem<Volunteer>(Item) : undefined;
+  },
+
+  /** Writes `next` if nobody changed the volunteer since `prev` was read. */
+  async replace(prev: Volunteer, next: Volunteer): Promise<boolean> {
+    try {
+      await documents.send(new UpdateCommand(volunteerUpdate(prev, next)));
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  },
+
+  /**
+   * Available volunteers of one community, least busy first, from the sparse
+   * availability index: reads at most `limit` items, whatever the district's size.
+   */
+  async availableIn(communityId: string, skills: string[], limit: number): Promise<Volunteer[]> {
+    const values: Record<string, unknown> = { ':pk': `AVAIL#${communityId}` };
+    const filters = skills.map((s, i) => {
+      values[`:s${i}`] = s;
+      return `contains(skills, :s${i})`;
+    });
+    const { Items } = await documents.send(
+      new QueryCommand({
+        TableName: table(),
+        IndexName: 'gsi2',
+        KeyConditionExpression: 'gsi2pk = :pk',
+        FilterExpression: filters.length ? filters.join(' AND ') : undefined,
+        ExpressionAttributeValues: values,
+        Limit: limit,
+      }),
+    );
+    return (Items ?? []).map((i) => fromItem<Volunteer>(i));
+  },
+};

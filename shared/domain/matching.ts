@@ -1,0 +1,78 @@
+import type { HelpRequest, Location } from './request.ts';
+import { hasFreeCapacity, tasksTodayOf, type Volunteer } from './volunteer.ts';
+
+export type Candidate = Pick<
+  Volunteer,
+  | 'volunteerId'
+  | 'communityId'
+  | 'townId'
+  | 'skills'
+  | 'categories'
+  | 'location'
+  | 'capacity'
+  | 'active'
+  | 'onDuty'
+  | 'tasksDay'
+  | 'tasksToday'
+>;
+
+/** On duty, every listed skill, free capacity, and not already offered or tasked. */
+export function isEligible(
+  v: Candidate,
+  request: Pick<HelpRequest, 'skills'>,
+  excluded: ReadonlySet<string>,
+): boolean {
+  return (
+    v.onDuty &&
+    hasFreeCapacity(v) &&
+    !excluded.has(v.volunteerId) &&
+    request.skills.every((s) => v.skills.includes(s))
+  );
+}
+
+/** Great-circle distance in km. */
+export function distanceKm(a: Location, b: Location): number {
+  const rad = Math.PI / 180;
+  const dLat = (b.lat - a.lat) * rad;
+  const dLon = (b.lon - a.lon) * rad;
+  const h =
+    Math.sin(dLat / 2) ** 2 +
+    Math.cos(a.lat * rad) * Math.cos(b.lat * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * 6371 * Math.asin(Math.sqrt(h));
+}
+
+const scopeRank = (v: Candidate, r: Pick<HelpRequest, 'communityId' | 'townId'>) =>
+  v.communityId === r.communityId ? 0 : v.townId === r.townId ? 1 : 2;
+
+/**
+ * Orders eligible candidates: same community, then same town, then the district;
+ * then nearest when both sides have a location; then fewest tasks today.
+ */
+export function rankCandidates<C extends Candidate>(
+  candidates: C[],
+  request: Pick<HelpRequest, 'communityId' | 'townId' | 'location'>,
+  now: Date,
+): C[] {
+  const key = (v: C) => ({
+    scope: scopeRank(v, request),
+    distance:
+      request.location && v.location
+        ? distanceKm(request.location, v.location)
+        : Number.POSITIVE_INFINITY,
+    load: tasksTodayOf(v, now),
+  });
+  return candidates
+    .map((v) => ({ v, k: key(v) }))
+    .sort(
+      (a, b) =>
+        a.k.scope - b.k.scope ||
+        a.k.distance - b.k.distance ||
+        a.k.load - b.k.load ||
+        a.v.volunteerId.localeCompare(b.v.volunteerId),
+    )
+    .map((x) => x.v);
+}
+
+/** How many new offers to make: each open slot is offered to up to `batchSize` at once. */
+export const offersWanted = (openSlots: number, batchSize: number, openOfferCount: number) =>
+  Math.max(0, openSlots * batchSize - openOfferCount);

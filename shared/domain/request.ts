@@ -1,0 +1,110 @@
+import type { Kind } from '../district.ts';
+
+export const STATUSES = [
+  'received',
+  'matched',
+  'delivered',
+  'confirmed',
+  'cancelled',
+  'expired',
+] as const;
+export type RequestStatus = (typeof STATUSES)[number];
+
+/** Where matching looks for volunteers; `ops` means waiting for manual dispatch. */
+export type Scope = 'community' | 'town' | 'district' | 'ops';
+
+export type HistoryEntry =
+  | { status: RequestStatus; at: string }
+  | { event: string; at: string; [detail: string]: unknown };
+
+export interface Location {
+  lat: number;
+  lon: number;
+}
+
+export interface HelpRequest {
+  requestId: string;
+  partnerId: string;
+  status: RequestStatus;
+  kind: Kind;
+  communityId: string;
+  townId: string;
+  address: string;
+  requester: { name: string; phone: string };
+  slots: number;
+  /** Slots taken by an accepted or assigned task. */
+  filled: number;
+  /** Tasks reported delivered. */
+  delivered: number;
+  skills: string[];
+  urgency: 'normal' | 'urgent';
+  location?: Location;
+  window?: { start: string; end: string };
+  notes?: string;
+  scope: Scope;
+  history: HistoryEntry[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type OfferStatus = 'open' | 'accepted' | 'declined' | 'expired' | 'withdrawn';
+
+export interface Offer {
+  offerId: string;
+  requestId: string;
+  volunteerId: string;
+  status: OfferStatus;
+  scope: Scope;
+  /** Copied from the request so a volunteer's inbox needs no second read. */
+  kind: Kind;
+  communityId: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+export type TaskStatus = 'accepted' | 'delivered' | 'cancelled';
+
+export interface Task {
+  taskId: string;
+  requestId: string;
+  volunteerId: string;
+  status: TaskStatus;
+  /** `offer` when the volunteer grabbed it, `ops` for manual dispatch. */
+  via: 'offer' | 'ops';
+  createdAt: string;
+  deliveredAt?: string;
+  note?: string;
+  credited?: boolean;
+}
+
+/** The allowed moves of the lifecycle; anything else is a conflict. */
+const TRANSITIONS: Record<RequestStatus, readonly RequestStatus[]> = {
+  received: ['matched', 'cancelled', 'expired'],
+  matched: ['delivered', 'cancelled'],
+  delivered: ['confirmed'],
+  confirmed: [],
+  cancelled: [],
+  expired: [],
+};
+
+export const canTransition = (from: RequestStatus, to: RequestStatus) =>
+  TRANSITIONS[from].includes(to);
+
+export const isTerminal = (s: RequestStatus) => TRANSITIONS[s].length === 0;
+
+/** Scopes after `current` in the district's escalation order; `ops` after the last. */
+export function nextScope(current: Scope, escalation: readonly Scope[]): Scope {
+  if (current === 'ops') return 'ops';
+  const i = escalation.indexOf(current);
+  return i >= 0 && i + 1 < escalation.length ? escalation[i + 1] : 'ops';
+}
+
+export const openOffers = (offers: Offer[], now: Date) =>
+  offers.filter((o) => o.status === 'open' && Date.parse(o.expiresAt) > now.getTime());
+
+/** Live tasks: the ones that hold a slot. */
+export const liveTasks = (tasks: Task[]) => tasks.filter((t) => t.status !== 'cancelled');
+
+/** Whether a window's end has passed. */
+export const windowPassed = (r: Pick<HelpRequest, 'window'>, now: Date) =>
+  r.window !== undefined && Date.parse(r.window.end) <= now.getTime();

@@ -1,0 +1,50 @@
+import type { Location } from './request.ts';
+
+export interface Volunteer {
+  volunteerId: string;
+  name: string;
+  phone: string;
+  communityId: string;
+  townId: string;
+  skills: string[];
+  categories: string[];
+  location?: Location;
+  pushEndpoint?: string;
+  capacity: number;
+  onDuty: boolean;
+  /** Accepted, undelivered tasks. */
+  active: number;
+  /** Day (UTC, YYYY-MM-DD) of `tasksToday`; fairness ranks fewer tasks today first. */
+  tasksDay: string;
+  tasksToday: number;
+  serviceMinutes: number;
+  points: number;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const dayOf = (now: Date) => now.toISOString().slice(0, 10);
+
+export const tasksTodayOf = (v: Pick<Volunteer, 'tasksDay' | 'tasksToday'>, now: Date) =>
+  v.tasksDay === dayOf(now) ? v.tasksToday : 0;
+
+export const hasFreeCapacity = (v: Pick<Volunteer, 'active' | 'capacity'>) => v.active < v.capacity;
+
+/**
+ * The availability index entry of a volunteer: present only while on duty with free
+ * capacity, so matching reads only volunteers who can take work. Sorted by day and
+ * tasks that day, so the least busy come first.
+ */
+export function availabilityKeys(
+  v: Pick<
+    Volunteer,
+    'volunteerId' | 'communityId' | 'onDuty' | 'active' | 'capacity' | 'tasksDay' | 'tasksToday'
+  >,
+): { gsi2pk: string; gsi2sk: string } | undefined {
+  if (!v.onDuty || !hasFreeCapacity(v)) return undefined;
+  return {
+    gsi2pk: `AVAIL#${v.communityId}`,
+    gsi2sk: `${v.tasksDay}#${String(v.tasksToday).padStart(4, '0')}#${v.volunteerId}`,
+  };
+}

@@ -1,0 +1,59 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import { AppError, badRequest } from '../../errors.ts';
+import { describeIssue } from '../../schemas/api.ts';
+
+export interface JsonBodyOptions<S extends z.ZodType> {
+  schema: S;
+  /** Largest body accepted, in bytes; the contract says 64 KiB. */
+  maxBytes?: number;
+  /** Treat a missing body as `{}` (routes whose fields are all optional). */
+  emptyIsObject?: boolean;
+}
+
+const defaults = { maxBytes: 64 * 1024, emptyIsObject: false };
+
+export type BodyEvent<B> = APIGatewayProxyEventV2 & { parsedBody: B; rawBodyText: string };
+
+/** Parses and validates the JSON body: 413 when too big, 400 naming the field otherwise. */
+export const jsonBody = <S extends z.ZodType>(
+  opts: JsonBodyOptions<S>,
+): MiddlewareObj<BodyEvent<z.infer<S>>> => {
+  const { schema, maxBytes, emptyIsObject } = { ...defaults, ...opts };
+  return {
+    name: 'jsonBody',
+    before: (request) => {
+      const event = request.event;
+      const text = event.body
+        ? event.isBase64Encoded
+          ? Buffer.from(event.body, 'base64').toString('utf8')
+          : event.body
+        : '';
+      if (Buffer.byteLength(text, 'utf8') > maxBytes) {
+        throw new AppError(413, 'payload_too_large', `body: larger than ${maxBytes} bytes`);
+      }
+      let raw: unknown;
+      if (text.trim() === '') {
+        if (!emptyIsObject) throw badRequest('body', 'a JSON object is required');
+        raw = {};
+      } else {
+        try {
+          raw = JSON.parse(text);
+        } catch {
+          throw badRequest('body', 'is not valid JSON', 'invalid_json');
+        }
+      }
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+        throw badRequest('body', 'must be a JSON object');
+      }
+      const result = schema.safeParse(raw);
+      if (!result.success) {
+        const { field, message } = describeIssue(result.error);
+        throw badRequest(field, message);
+      }
+      event.parsedBody = result.data;
+      event.rawBodyText = text;
+    },
+  };
+};

@@ -1,0 +1,37 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+
+/** A random id: a type prefix and 16 base32 characters (80 bits). No `_` inside the body. */
+export function newId(prefix: 'req' | 'vol' | 'ptn' | 'evt'): string {
+  const bytes = randomBytes(16);
+  let body = '';
+  for (const b of bytes) body += ALPHABET[b & 31];
+  return `${prefix}_${body}`;
+}
+
+/** A secret for a partner key or volunteer token: 32 random bytes, base64url. */
+export function newSecret(prefix: 'pk' | 'vt'): string {
+  return `${prefix}_${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * Keys are 256-bit random secrets, so a plain SHA-256 is enough to store them
+ * (a slow salted hash defends low-entropy passwords, which these are not).
+ */
+export const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
+
+/** Offers and tasks are addressed by their request and volunteer: one each per pair. */
+export const offerIdOf = (requestId: string, volunteerId: string) =>
+  `off_${requestId.slice(4)}_${volunteerId.slice(4)}`;
+export const taskIdOf = (requestId: string, volunteerId: string) =>
+  `tsk_${requestId.slice(4)}_${volunteerId.slice(4)}`;
+
+/** Splits an offer or task id back into its request and volunteer ids, or undefined. */
+export function parsePairId(
+  id: string,
+  prefix: 'off' | 'tsk',
+): { requestId: string; volunteerId: string } | undefined {
+  const m = new RegExp(`^${prefix}_([0-9a-z]{16})_([0-9a-z]{16})$`).exec(id);
+  return m ? { requestId: `req_${m[1]}`, volunteerId: `vol_${m[2]}` } : undefined;
+}

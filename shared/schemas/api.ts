@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { KINDS } from '../district.ts';
+
+/** E.164: a plus, a country code, up to 15 digits in all. */
+export const phone = z
+  .string()
+  .regex(/^\+[1-9]\d{7,14}$/, 'must be an E.164 phone number like +8613800138000');
+const name = z.string().trim().min(1).max(100);
+const skill = z.string().regex(/^[a-z0-9_-]{1,40}$/, 'lowercase letters, digits, _ or -');
+export const location = z.strictObject({
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+});
+const isoTime = z.iso.datetime({ offset: true });
+
+export const createPartnerBody = z.strictObject({ name });
+
+export const registerVolunteerBody = z.strictObject({
+  name,
+  phone,
+  communityId: z.string().min(1).max(64),
+  skills: z.array(skill).max(30).default([]),
+  categories: z.array(skill).max(30).default([]),
+  location: location.optional(),
+  pushEndpoint: z.string().min(1).max(2048).optional(),
+  capacity: z.number().int().min(1).max(50).optional(),
+  onDuty: z.boolean().default(true),
+});
+
+export const updateVolunteerBody = z
+  .strictObject({
+    onDuty: z.boolean().optional(),
+    skills: z.array(skill).max(30).optional(),
+    capacity: z.number().int().min(1).max(50).optional(),
+    location: location.optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'at least one of onDuty, skills, capacity, location');
+
+export const postRequestBody = z.strictObject({
+  kind: z.enum(KINDS),
+  communityId: z.string().min(1).max(64),
+  address: z.string().trim().min(1).max(500),
+  requester: z.strictObject({ name, phone }),
+  slots: z.number().int().min(1).max(50).default(1),
+  skills: z.array(skill).max(10).default([]),
+  urgency: z.enum(['normal', 'urgent']).default('normal'),
+  location: location.optional(),
+  window: z
+    .strictObject({ start: isoTime, end: isoTime })
+    .refine((w) => Date.parse(w.end) > Date.parse(w.start), {
+      message: 'end must be after start',
+      path: ['end'],
+    })
+    .optional(),
+  notes: z.string().max(1000).optional(),
+});
+
+export const assignBody = z.strictObject({ volunteerId: z.string().min(1).max(64) });
+
+export const deliveredBody = z.strictObject({ note: z.string().max(1000).optional() });
+
+export type PostRequestBody = z.infer<typeof postRequestBody>;
+export type RegisterVolunteerBody = z.infer<typeof registerVolunteerBody>;
+export type UpdateVolunteerBody = z.infer<typeof updateVolunteerBody>;
+
+/** Turns the first zod issue into a message that names the field. */
+export function describeIssue(
+  error: z.ZodError,
+  root = 'body',
+): { field: string; message: string } {
+  const issue = error.issues[0];
+  let field = issue.path.length ? issue.path.join('.') : root;
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.join(', ');
+    field = issue.path.length ? `${issue.path.join('.')}.${issue.keys[0]}` : issue.keys[0];
+    message = `unknown field ${keys}`;
+  } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+    message = 'is required';
+  }
+  return { field, message };
+}

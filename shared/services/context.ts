@@ -1,0 +1,31 @@
+import { currentDistrict } from '../config.ts';
+import { type CommunityRef, communitiesOf, type District } from '../district.ts';
+
+/** District facts the services need, computed once per process. */
+export interface DistrictView {
+  district: District;
+  community(communityId: string): CommunityRef | undefined;
+  /** Communities a scope covers around a request's community, nearest first. */
+  communitiesInScope(scope: 'community' | 'town' | 'district', communityId: string): string[];
+}
+
+let view: DistrictView | undefined;
+
+export function districtView(): DistrictView {
+  if (view) return view;
+  const district = currentDistrict();
+  const all = communitiesOf(district);
+  const byId = new Map(all.map((c) => [c.communityId, c]));
+  view = {
+    district,
+    community: (id) => byId.get(id),
+    communitiesInScope(scope, communityId) {
+      const home = byId.get(communityId);
+      if (!home || scope === 'community') return [communityId];
+      const town = all.filter((c) => c.townId === home.townId).map((c) => c.communityId);
+      if (scope === 'town') return town;
+      return [...town, ...all.filter((c) => c.townId !== home.townId).map((c) => c.communityId)];
+    },
+  };
+  return view;
+}

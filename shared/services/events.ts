@@ -1,0 +1,172 @@
+import { enqueue, enqueueAll } from '../adapters/queues.ts';
+import { offers, type RequestState, requests } from '../adapters/requests.ts';
+import { creditTask, releaseTask } from '../adapters/slots.ts';
+import { volunteers } from '../adapters/volunteers.ts';
+import type { Offer, Task } from '../domain/request.ts';
+import { KIND_LABELS } from '../domain/texts.ts';
+import type { Volunteer } from '../domain/volunteer.ts';
+import type { NotifyMessage, RequestEvent } from '../schemas/messages.ts';
+import { districtView } from './context.ts';
+
+/**
+ * The follow-up of a volunteer's or requester's action. Every step is a conditional
+ * write or a notification with a fixed id, so a repeated event changes nothing.
+ */
+export async function applyEvent(event: RequestEvent, now: Date): Promise<void> {
+  if (event.type === 'volunteer_off_duty') return withdrawVolunteer(event.volunteerId!, now);
+  const state = event.requestId ? await requests.load(event.requestId) : undefined;
+  if (!state) return;
+  switch (event.type) {
+    case 'task_taken':
+      return afterTaken(state, event.volunteerId!, now);
+    case 'task_delivered':
+      return afterDelivered(state);
+    case 'request_confirmed':
+      return creditVolunteers(state, now);
+    case 'request_closed':
+      return afterClosed(state, now);
+    case 'offer_declined':
+      return enqueue('match', { requestId: state.request.requestId });
+  }
+}
+
+function labels(state: RequestState) {
+  const { community } = districtView();
+  const r = state.request;
+  return {
+    community: community(r.communityId)?.name ?? r.communityId,
+    kindLabel: KIND_LABELS[r.kind],
+  };
+}
+
+async function afterTaken(state: RequestState, volunteerId: string, now: Date) {
+  const task = state.tasks.find((t) => t.volunteerId === volunteerId);
+  if (!task || task.status === 'cancelled') return;
+  const volunteer = await volunteers.get(volunteerId);
+  const messages: NotifyMessage[] = [
+    {
+      notificationId: `taken:${task.taskId}`,
+      to: { kind: 'requester', requestId: task.requestId },
+      template: 'volunteer_assigned',
+      params: { volunteerName: volunteer?.name ?? '' },
+      requestId: task.requestId,
+    },
+  ];
+  if (task.via === 'ops') {
+    messages.push({
+      notificationId: `assigned:${task.taskId}`,
+      to: { kind: 'volunteer', volunteerId },
+      template: 'task_assigned',
+      params: labels(state),
+      requestId: task.requestId,
+    });
+  }
+  if (state.request.status !== 'received') {
+    messages.push(...(await withdrawOffers(state, 'offer_withdrawn', now)));
+  }
+  await enqueueAll('notify', messages);
+}
+
+/**
+ * Withdraws every open offer of a request that no longer needs them; each volunteer is
+ * told by push only, so nobody sets out for a filled or cancelled order.
+ */
+async function withdrawOffers(
+  state: RequestState,
+  template: string,
+  now: Date,
+): Promise<NotifyMessage[]> {
+  const withdrawn: Offer[] = [];
+  for (const o of state.offers) {
+    if (o.status === 'open') {
+      if (await offers.close(o.requestId, o.volunteerId, 'withdrawn', now)) withdrawn.push(o);
+    } else if (o.status === 'withdrawn') withdrawn.push(o); // a retry: notify again, deduped
+  }
+  return withdrawn.map((o) => ({
+    notificationId: `withdrawn:${o.offerId}`,
+    to: { kind: 'volunteer', volunteerId: o.volunteerId },
+    template,
+    params: labels(state),
+    channel: 'push-only',
+    requestId: o.requestId,
+  }));
+}
+
+async function afterDelivered(state: RequestState) {
+  if (state.request.status !== 'delivered') return;
+  await enqueue('notify', {
+    notificationId: `delivered:${state.request.requestId}`,
+    to: { kind: 'requester', requestId: state.request.requestId },
+    template: 'goods_at_door',
+    params: {},
+    requestId: state.request.requestId,
+  });
+}
+
+async function afterClosed(state: RequestState, now: Date) {
+  const { status } = state.request;
+  if (status !== 'cancelled' && status !== 'expired') return;
+  const messages = await withdrawOffers(
+    state,
+    status === 'cancelled' ? 'request_cancelled' : 'offer_withdrawn',
+    now,
+  );
+  for (const task of state.tasks) {
+    if (task.status === 'delivered') continue;
+    if (task.status === 'accepted') await withVolunteer(task, (v) => releaseTask(task, v, now));
+    messages.push({
+      notificationId: `cancelled:${task.taskId}`,
+      to: { kind: 'volunteer', volunteerId: task.volunteerId },
+      template: 'request_cancelled',
+      params: labels(state),
+      requestId: task.requestId,
+    });
+  }
+  await enqueueAll('notify', messages);
+}
+
+async function creditVolunteers(state: RequestState, now: Date) {
+  if (state.request.status !== 'confirmed') return;
+  const points = districtView().district.points[state.request.kind] ?? 0;
+  for (const task of state.tasks) {
+    if (task.status !== 'delivered' || task.credited) continue;
+    const minutes = serviceMinutes(task);
+    await withVolunteer(task, (v) =>
+      creditTask(state.request.createdAt.slice(0, 10), task, v, minutes, points, now),
+    );
+  }
+}
+
+/** Service time: from accept to delivery, at least one minute, at most a long day. */
+export function serviceMinutes(task: Task): number {
+  const end = task.deliveredAt ? Date.parse(task.deliveredAt) : Date.parse(task.createdAt);
+  const minutes = Math.round((end - Date.parse(task.createdAt)) / 60000);
+  return Math.min(12 * 60, Math.max(1, minutes));
+}
+
+/** Applies a version-checked change to a task's volunteer, re-reading on a lost race. */
+async function withVolunteer(task: Task, change: (v: Volunteer) => Promise<'ok' | 'conflict'>) {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const v = await volunteers.get(task.volunteerId);
+    if (!v) return;
+    if ((await change(v)) === 'ok') return;
+    // A conflict is either a lost race (retry) or the task already moved on (done).
+    const fresh = (await requests.load(task.requestId))?.tasks.find(
+      (t) => t.volunteerId === task.volunteerId,
+    );
+    if (!fresh || fresh.status !== task.status || fresh.credited) return;
+  }
+  throw new Error(`could not update volunteer ${task.volunteerId}: too many concurrent changes`);
+}
+
+async function withdrawVolunteer(volunteerId: string, now: Date) {
+  const open = await offers.openFor(volunteerId, now);
+  const affected = new Set<string>();
+  for (const o of open) {
+    if (await offers.close(o.requestId, volunteerId, 'withdrawn', now)) affected.add(o.requestId);
+  }
+  await enqueueAll(
+    'match',
+    [...affected].map((requestId) => ({ requestId })),
+  );
+}

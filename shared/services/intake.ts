@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import { enqueue } from '../adapters/queues.ts';
+import { requests } from '../adapters/requests.ts';
+import type { HelpRequest } from '../domain/request.ts';
+import { badRequest, conflict, notFound } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { PostRequestBody } from '../schemas/api.ts';
+import { districtView } from './context.ts';
+import { scheduleWindowEnd } from './timers.ts';
+
+/** Same JSON, same hash, whatever the key order or spacing. */
+function canonicalHash(value: unknown): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v as Record<string, unknown>)
+              .sort(([a], [b]) => a.localeCompare(b))
+              .map(([k, x]) => [k, canonical(x)]),
+          )
+        : v;
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(value)))
+    .digest('hex');
+}
+
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * Accepts a partner's request: validate against the district, store it with its
+ * idempotency record, then queue it for matching. The write comes first; if queueing
+ * fails the partner's retry (same key) queues it again, and the sweeper repairs the rest.
+ */
+export async function postRequest(
+  partnerId: string,
+  idempotencyKey: string | undefined,
+  body: PostRequestBody,
+  rawBody: unknown,
+  now: Date,
+): Promise<{ requestId: string; status: 'received' }> {
+  if (!idempotencyKey) throw badRequest('Idempotency-Key', 'header is required');
+  if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    throw badRequest('Idempotency-Key', 'must be 1 to 128 visible ASCII characters');
+  }
+  const view = districtView();
+  const community = view.community(body.communityId);
+  if (!community) {
+    throw badRequest('communityId', `is not a community of district ${view.district.id}`);
+  }
+  if (body.window && Date.parse(body.window.end) <= now.getTime()) {
+    throw badRequest('window.end', 'has already passed');
+  }
+  const bodyHash = canonicalHash(rawBody);
+  const previous = await requests.findIdempotent(partnerId, idempotencyKey);
+  if (previous) return replay(previous, bodyHash);
+
+  const at = now.toISOString();
+  const request: HelpRequest = {
+    requestId: newId('req'),
+    partnerId,
+    status: 'received',
+    kind: body.kind,
+    communityId: body.communityId,
+    townId: community.townId,
+    address: body.address,
+    requester: body.requester,
+    slots: body.slots,
+    filled: 0,
+    delivered: 0,
+    skills: body.skills,
+    urgency: body.urgency,
+    location: body.location,
+    window: body.window,
+    notes: body.notes,
+    scope: view.district.escalation[0],
+    history: [{ status: 'received', at }],
+    createdAt: at,
+    updatedAt: at,
+  };
+  const stored = await requests.create(
+    request,
+    { key: idempotencyKey, bodyHash },
+    view.district.retentionDays,
+    now,
+  );
+  if (!stored.created) return replay(stored.existing, bodyHash);
+  await enqueue('match', { requestId: request.requestId });
+  if (request.window) await scheduleWindowEnd(request.requestId, request.window.end, now);
+  return { requestId: request.requestId, status: 'received' };
+}
+
+/** A repeated key: the first answer for the same body (re-queued if still waiting), else 409. */
+async function replay(previous: { requestId: string; bodyHash: string }, bodyHash: string) {
+  if (previous.bodyHash !== bodyHash) {
+    throw conflict('idempotency_key_reused', 'Idempotency-Key: already used with a different body');
+  }
+  const request = await requests.get(previous.requestId);
+  if (!request) throw notFound('request');
+  // The first attempt may have stored the request and then failed to queue it.
+  if (request.status === 'received') await enqueue('match', { requestId: request.requestId });
+  return { requestId: previous.requestId, status: 'received' as const };
+}

@@ -1,0 +1,166 @@
+import { alertOps, sendOnce } from '../adapters/notifications.ts';
+import { enqueueAll } from '../adapters/queues.ts';
+import { offers, type RequestState, requests } from '../adapters/requests.ts';
+import { volunteers } from '../adapters/volunteers.ts';
+import { isEligible, offersWanted, rankCandidates } from '../domain/matching.ts';
+import { liveTasks, nextScope, type Offer, openOffers, type Scope } from '../domain/request.ts';
+import { KIND_LABELS } from '../domain/texts.ts';
+import type { Volunteer } from '../domain/volunteer.ts';
+import { offerIdOf } from '../ids.ts';
+import { logger } from '../observability.ts';
+import type { NotifyMessage, TimerMessage } from '../schemas/messages.ts';
+import { districtView } from './context.ts';
+import { enqueueTimers } from './timers.ts';
+
+/** Items read per community page: bounded, so a match reads the same whatever the district size. */
+const PAGE = 25;
+
+export interface MatchOutcome {
+  offered: string[];
+  scope: Scope;
+}
+
+/**
+ * Makes the offers a received request still needs. Safe to run any number of times:
+ * it re-reads the request, offers only to volunteers not yet offered, and each offer is
+ * a conditional put. Widens the scope when the current one has nobody left and no
+ * offer is still open; after the last scope, ops are alerted for manual dispatch.
+ */
+export async function matchRequest(
+  requestId: string,
+  now: Date,
+  opts: { retry?: boolean } = {},
+): Promise<MatchOutcome> {
+  const state = await requests.load(requestId);
+  if (!state || state.request.status !== 'received') {
+    return { offered: [], scope: state?.request.scope ?? 'ops' };
+  }
+  const { district } = districtView();
+  const { request } = state;
+  const open = openOffers(state.offers, now);
+  // A retried run may have stored offers and died before queueing their messages;
+  // sending them again is safe, as notifications and expiries are idempotent.
+  if (opts.retry && open.length > 0) await announceOffers(state, open);
+  const openSlots = request.slots - liveTasks(state.tasks).length;
+  let wanted = offersWanted(openSlots, district.offers.batchSize, open.length);
+  if (wanted === 0) return { offered: [], scope: request.scope };
+
+  let scope = request.scope;
+  while (scope !== 'ops') {
+    const chosen = await findCandidates(state, scope, wanted, now);
+    if (chosen.length > 0) {
+      const made = await makeOffers(state, chosen, scope, now);
+      return { offered: made, scope };
+    }
+    if (open.length > 0) return { offered: [], scope };
+    const next = nextScope(scope, district.escalation);
+    if (!(await requests.widen(requestId, scope, next, now))) {
+      // Another worker moved the scope on; its run makes the offers.
+      return { offered: [], scope };
+    }
+    logger.info('scope widened', { requestId, from: scope, to: next });
+    scope = next;
+    wanted = offersWanted(openSlots, district.offers.batchSize, 0);
+  }
+  await alertDispatch(state, now);
+  return { offered: [], scope };
+}
+
+/** Asks ops to dispatch by hand, once per request however often matching runs. */
+async function alertDispatch(state: RequestState, now: Date): Promise<void> {
+  const { request } = state;
+  await sendOnce(
+    `alert:dispatch:${request.requestId}`,
+    () =>
+      alertOps(
+        `需人工派单 ${request.requestId}`,
+        `求助 ${request.requestId}（${KIND_LABELS[request.kind]}，${request.communityId}）在全区无可接单志愿者，请人工派单。`,
+      ),
+    now,
+  );
+}
+
+async function findCandidates(
+  state: RequestState,
+  scope: Exclude<Scope, 'ops'>,
+  wanted: number,
+  now: Date,
+): Promise<Volunteer[]> {
+  const { request } = state;
+  const excluded = new Set([
+    ...state.offers.map((o) => o.volunteerId),
+    ...state.tasks.map((t) => t.volunteerId),
+  ]);
+  const communities = districtView().communitiesInScope(scope, request.communityId);
+  const found: Volunteer[] = [];
+  for (const communityId of communities) {
+    const page = await volunteers.availableIn(communityId, request.skills, PAGE + excluded.size);
+    found.push(...page.filter((v) => isEligible(v, request, excluded)));
+    // Nearer communities come first; stop once there are enough to rank.
+    if (found.length >= wanted * 2 && !request.location) break;
+  }
+  return rankCandidates(found, request, now).slice(0, wanted);
+}
+
+async function makeOffers(
+  state: RequestState,
+  chosen: Volunteer[],
+  scope: Scope,
+  now: Date,
+): Promise<string[]> {
+  const { district } = districtView();
+  const { request } = state;
+  const timeout = district.offers.timeoutSeconds;
+  const expiresAt = new Date(now.getTime() + timeout * 1000).toISOString();
+  const made: Offer[] = [];
+  for (const v of chosen) {
+    const offer: Offer = {
+      offerId: offerIdOf(request.requestId, v.volunteerId),
+      requestId: request.requestId,
+      volunteerId: v.volunteerId,
+      status: 'open',
+      scope,
+      kind: request.kind,
+      communityId: request.communityId,
+      createdAt: now.toISOString(),
+      expiresAt,
+    };
+    if (await offers.create(offer, district.retentionDays)) made.push(offer);
+  }
+  await announceOffers(state, made);
+  return made.map((o) => o.offerId);
+}
+
+/** Queues each offer's notification and its expiry timer. */
+async function announceOffers(state: RequestState, made: Offer[]): Promise<void> {
+  const { district, community } = districtView();
+  const { request } = state;
+  const timeout = district.offers.timeoutSeconds;
+  const communityName = community(request.communityId)?.name ?? request.communityId;
+  await enqueueAll(
+    'notify',
+    made.map(
+      (o): NotifyMessage => ({
+        notificationId: `offer:${o.offerId}`,
+        to: { kind: 'volunteer', volunteerId: o.volunteerId },
+        template: 'offer',
+        params: {
+          community: communityName,
+          kindLabel: KIND_LABELS[request.kind],
+          minutes: Math.max(1, Math.round(timeout / 60)),
+        },
+        requestId: request.requestId,
+      }),
+    ),
+  );
+  await enqueueTimers(
+    made.map(
+      (o): TimerMessage => ({
+        type: 'offer_expiry',
+        requestId: o.requestId,
+        volunteerId: o.volunteerId,
+      }),
+    ),
+    timeout,
+  );
+}

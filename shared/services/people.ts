@@ -1,0 +1,97 @@
+import type { Principal } from '../adapters/principals.ts';
+import { principals } from '../adapters/principals.ts';
+import { enqueue } from '../adapters/queues.ts';
+import { offers } from '../adapters/requests.ts';
+import { volunteers } from '../adapters/volunteers.ts';
+import { dayOf, type Volunteer } from '../domain/volunteer.ts';
+import { AppError, badRequest, notFound } from '../errors.ts';
+import { newId, newSecret } from '../ids.ts';
+import type { RegisterVolunteerBody, UpdateVolunteerBody } from '../schemas/api.ts';
+import { districtView } from './context.ts';
+
+export async function createPartner(name: string, now: Date) {
+  const partnerId = newId('ptn');
+  const apiKey = newSecret('pk');
+  await principals.createPartner(partnerId, name, apiKey, now);
+  return { partnerId, apiKey };
+}
+
+export async function registerVolunteer(body: RegisterVolunteerBody, now: Date) {
+  const view = districtView();
+  const community = view.community(body.communityId);
+  if (!community) {
+    throw badRequest('communityId', `is not a community of district ${view.district.id}`);
+  }
+  const at = now.toISOString();
+  const volunteer: Volunteer = {
+    volunteerId: newId('vol'),
+    name: body.name,
+    phone: body.phone,
+    communityId: body.communityId,
+    townId: community.townId,
+    skills: body.skills,
+    categories: body.categories,
+    location: body.location,
+    pushEndpoint: body.pushEndpoint,
+    capacity: body.capacity ?? view.district.volunteers.defaultCapacity,
+    onDuty: body.onDuty,
+    active: 0,
+    tasksDay: '0000-00-00',
+    tasksToday: 0,
+    serviceMinutes: 0,
+    points: 0,
+    version: 1,
+    createdAt: at,
+    updatedAt: at,
+  };
+  const token = newSecret('vt');
+  await volunteers.create(volunteer, token);
+  return { volunteerId: volunteer.volunteerId, token };
+}
+
+/** What a volunteer's record looks like to ops and to the volunteer. */
+export function publicVolunteer(v: Volunteer) {
+  const { version, tasksDay, tasksToday, ...rest } = v;
+  return { ...rest, tasksToday: tasksDay === dayOf(new Date()) ? tasksToday : 0 };
+}
+
+/**
+ * Ops or the volunteer change duty, skills, capacity or location. Going off duty
+ * withdraws the volunteer's open offers so they are offered to someone else.
+ */
+export async function updateVolunteer(
+  principal: Principal,
+  volunteerId: string,
+  body: UpdateVolunteerBody,
+  now: Date,
+) {
+  if (principal.kind === 'volunteer' && principal.id !== volunteerId) throw notFound('volunteer');
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const prev = await volunteers.get(volunteerId);
+    if (!prev) throw notFound('volunteer');
+    const next: Volunteer = {
+      ...prev,
+      ...Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)),
+      updatedAt: now.toISOString(),
+    };
+    if (await volunteers.replace(prev, next)) {
+      if (prev.onDuty && !next.onDuty) {
+        await enqueue('events', { type: 'volunteer_off_duty', volunteerId, at: next.updatedAt });
+      }
+      return publicVolunteer({ ...next, version: prev.version + 1 });
+    }
+  }
+  throw new AppError(409, 'busy', 'volunteerId: changed concurrently; retry');
+}
+
+/** A volunteer's open offers: what and where, never the address or the requester. */
+export async function myOffers(volunteerId: string, now: Date) {
+  const open = await offers.openFor(volunteerId, now);
+  return open.map((o) => ({
+    offerId: o.offerId,
+    requestId: o.requestId,
+    kind: o.kind,
+    communityId: o.communityId,
+    expiresAt: o.expiresAt,
+  }));
+}

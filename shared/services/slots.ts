@@ -1,0 +1,180 @@
+import { enqueue } from '../adapters/queues.ts';
+import { offers, type RequestState, requests } from '../adapters/requests.ts';
+import { deliverTask, takeSlot } from '../adapters/slots.ts';
+import { volunteers } from '../adapters/volunteers.ts';
+import { liveTasks, type Task } from '../domain/request.ts';
+import { hasFreeCapacity, type Volunteer } from '../domain/volunteer.ts';
+import { AppError, conflict, notFound } from '../errors.ts';
+import { parsePairId } from '../ids.ts';
+import { districtView } from './context.ts';
+
+/** Lost races are re-read and decided again; after this many the caller may retry. */
+const ATTEMPTS = 6;
+
+async function loadPair(requestId: string, volunteerId: string) {
+  const [state, volunteer] = await Promise.all([
+    requests.load(requestId),
+    volunteers.get(volunteerId),
+  ]);
+  return { state, volunteer };
+}
+
+const tooBusy = () =>
+  new AppError(409, 'busy', 'too many concurrent changes to this request; retry');
+
+export interface AcceptedTask {
+  taskId: string;
+  requestId: string;
+  address: string;
+  requester: { name: string; phone: string };
+}
+
+/**
+ * A volunteer grabs an offer. The first accepts of the open slots win; the rest get
+ * 409 offer_taken. Repeating a successful accept returns the same task.
+ */
+export async function acceptOffer(
+  offerId: string,
+  volunteerId: string,
+  now: Date,
+): Promise<AcceptedTask> {
+  const ids = parsePairId(offerId, 'off');
+  // Another volunteer's offer is "not found" to this one.
+  if (!ids || ids.volunteerId !== volunteerId) throw notFound('offer');
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const { state, volunteer } = await loadPair(ids.requestId, volunteerId);
+    const offer = state?.offers.find((o) => o.volunteerId === volunteerId);
+    if (!state || !offer || !volunteer) throw notFound('offer');
+    const { request } = state;
+    const answer = (): AcceptedTask => ({
+      taskId: existing?.taskId ?? '',
+      requestId: request.requestId,
+      address: request.address,
+      requester: request.requester,
+    });
+    const existing = state.tasks.find((t) => t.volunteerId === volunteerId);
+    if (offer.status === 'accepted' && existing && existing.status !== 'cancelled') {
+      await announceTaken(request.requestId, volunteerId, now);
+      return answer();
+    }
+    if (request.status !== 'received' || liveTasks(state.tasks).length >= request.slots) {
+      throw conflict('offer_taken', 'offerId: every slot of this request is taken');
+    }
+    if (offer.status !== 'open' || Date.parse(offer.expiresAt) <= now.getTime()) {
+      throw conflict('offer_expired', 'offerId: this offer is no longer open');
+    }
+    if (!hasFreeCapacity(volunteer)) {
+      throw conflict('at_capacity', 'you already have as many open tasks as your capacity');
+    }
+    const { result, task } = await takeSlot({
+      request,
+      volunteer,
+      via: 'offer',
+      acceptOffer: true,
+      retentionDays: districtView().district.retentionDays,
+      now,
+    });
+    if (result === 'ok') {
+      await announceTaken(request.requestId, volunteerId, now);
+      return { ...answer(), taskId: task.taskId };
+    }
+  }
+  throw tooBusy();
+}
+
+/** Ops assign a volunteer by hand: takes an open slot exactly as an accept does. */
+export async function assignVolunteer(
+  requestId: string,
+  volunteerId: string,
+  now: Date,
+): Promise<Task> {
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const { state, volunteer } = await loadPair(requestId, volunteerId);
+    if (!state) throw notFound('request');
+    if (!volunteer) throw new AppError(404, 'not_found', 'volunteerId: volunteer not found');
+    const { request } = state;
+    const existing = state.tasks.find((t) => t.volunteerId === volunteerId);
+    if (existing && existing.status !== 'cancelled') {
+      throw conflict('already_assigned', 'volunteerId: already has a task on this request');
+    }
+    if (request.status !== 'received' || liveTasks(state.tasks).length >= request.slots) {
+      throw conflict('no_open_slot', 'requestId: no open slot is left on this request');
+    }
+    const offer = state.offers.find((o) => o.volunteerId === volunteerId);
+    const { result, task } = await takeSlot({
+      request,
+      volunteer,
+      via: 'ops',
+      acceptOffer: offer?.status === 'open',
+      retentionDays: districtView().district.retentionDays,
+      now,
+    });
+    if (result === 'ok') {
+      await announceTaken(requestId, volunteerId, now);
+      return task;
+    }
+  }
+  throw tooBusy();
+}
+
+/** After a slot is taken: the requester is told, and a filled request's other offers withdrawn. */
+const announceTaken = (requestId: string, volunteerId: string, now: Date) =>
+  enqueue('events', { type: 'task_taken', requestId, volunteerId, at: now.toISOString() });
+
+export async function declineOffer(offerId: string, volunteerId: string, now: Date) {
+  const ids = parsePairId(offerId, 'off');
+  if (!ids || ids.volunteerId !== volunteerId) throw notFound('offer');
+  const offer = await offers.get(ids.requestId, volunteerId);
+  if (!offer) throw notFound('offer');
+  if (offer.status === 'accepted') {
+    throw conflict('offer_accepted', 'offerId: already accepted; the task stays yours');
+  }
+  const closed = await offers.close(ids.requestId, volunteerId, 'declined', now);
+  if (closed || offer.status === 'declined') {
+    // Frees the candidate slot: the next volunteers are offered.
+    await enqueue('events', {
+      type: 'offer_declined',
+      requestId: ids.requestId,
+      volunteerId,
+      at: now.toISOString(),
+    });
+  }
+  return { offerId, status: closed ? 'declined' : offer.status };
+}
+
+/** A volunteer reports their task done; the request is delivered with its last task. */
+export async function reportDelivered(
+  taskId: string,
+  volunteerId: string,
+  note: string | undefined,
+  now: Date,
+): Promise<Task> {
+  const ids = parsePairId(taskId, 'tsk');
+  if (!ids || ids.volunteerId !== volunteerId) throw notFound('task');
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const { state, volunteer } = await loadPair(ids.requestId, volunteerId);
+    const task = state?.tasks.find((t) => t.volunteerId === volunteerId);
+    if (!state || !task || !volunteer) throw notFound('task');
+    if (task.status === 'delivered') {
+      await announceDelivered(state, volunteer, now);
+      return task;
+    }
+    if (task.status === 'cancelled') {
+      throw conflict('task_cancelled', 'taskId: the request was cancelled');
+    }
+    const { result } = await deliverTask(state.request, task, volunteer, note, now);
+    if (result === 'ok') {
+      await announceDelivered(state, volunteer, now);
+      return { ...task, status: 'delivered', deliveredAt: now.toISOString(), note };
+    }
+  }
+  throw tooBusy();
+}
+
+const announceDelivered = (state: RequestState, volunteer: Volunteer, now: Date) =>
+  enqueue('events', {
+    type: 'task_delivered',
+    requestId: state.request.requestId,
+    volunteerId: volunteer.volunteerId,
+    at: now.toISOString(),
+  });

@@ -1,0 +1,77 @@
+import { alertOps, sendOnce } from '../adapters/notifications.ts';
+import { enqueue } from '../adapters/queues.ts';
+import { offers, requests } from '../adapters/requests.ts';
+import { KIND_LABELS } from '../domain/texts.ts';
+import type { TimerMessage } from '../schemas/messages.ts';
+
+/** SQS holds a message back for at most 15 minutes; longer timers hop. */
+const MAX_DELAY = 900;
+
+export async function enqueueTimers(timers: TimerMessage[], delaySeconds: number): Promise<void> {
+  if (timers.length === 0) return;
+  if (timers.length === 1) return enqueue('timers', timers[0], delaySeconds);
+  // Batches carry no per-message delay in our helper; send one by one with the delay.
+  await Promise.all(timers.map((t) => enqueue('timers', t, delaySeconds)));
+}
+
+export async function scheduleWindowEnd(requestId: string, end: string, now: Date) {
+  const seconds = (Date.parse(end) - now.getTime()) / 1000;
+  await enqueue('timers', { type: 'window_end', requestId, at: end }, Math.min(MAX_DELAY, seconds));
+}
+
+/**
+ * A timer fired. Offer expiry: close the offer if it is still open and past its time,
+ * note it in the history, and match again (which widens the scope when nobody is left).
+ * Window end: a request still waiting for volunteers expires; its offers are withdrawn
+ * and ops are told. Both are conditional writes, so a repeated timer does nothing.
+ */
+export async function handleTimer(timer: TimerMessage, now: Date): Promise<void> {
+  if (timer.type === 'offer_expiry') {
+    const closed = await offers.close(timer.requestId, timer.volunteerId, 'expired', now, {
+      onlyIfExpired: true,
+    });
+    if (closed) {
+      await requests.appendEvent(timer.requestId, {
+        event: 'offer_expired',
+        at: now.toISOString(),
+        volunteerId: timer.volunteerId,
+      });
+    }
+    const offer = await offers.get(timer.requestId, timer.volunteerId);
+    if (offer?.status === 'open') {
+      // Fired early (clock skew): wait for the rest of the offer's time.
+      const left = (Date.parse(offer.expiresAt) - now.getTime()) / 1000;
+      await enqueue('timers', timer, Math.max(1, left));
+      return;
+    }
+    await enqueue('match', { requestId: timer.requestId });
+    return;
+  }
+
+  const left = (Date.parse(timer.at) - now.getTime()) / 1000;
+  if (left > 0) {
+    await enqueue('timers', timer, Math.min(MAX_DELAY, left));
+    return;
+  }
+  const request = await requests.get(timer.requestId);
+  if (!request) return;
+  if (request.status === 'received') {
+    await requests.transition(request, 'received', 'expired', now);
+    request.status = (await requests.get(timer.requestId))?.status ?? request.status;
+  }
+  if (request.status !== 'expired') return;
+  await sendOnce(
+    `alert:expired:${timer.requestId}`,
+    () =>
+      alertOps(
+        `求助已过期 ${timer.requestId}`,
+        `求助 ${timer.requestId}（${KIND_LABELS[request.kind]}，${request.communityId}）时间窗已过，仍有空缺，已标记为过期。`,
+      ),
+    now,
+  );
+  await enqueue('events', {
+    type: 'request_closed',
+    requestId: timer.requestId,
+    at: now.toISOString(),
+  });
+}

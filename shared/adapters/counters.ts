@@ -7,6 +7,9 @@ import { table } from './table.ts';
  * rides in the same transaction as the change it counts, so a retried or repeated
  * change that does not happen is not counted either.
  */
+/** The bucket of district-wide totals that are not per day (volunteers registered, on duty). */
+export const ALL_TIME = 'all';
+
 export const counterKey = (day: string) => ({ pk: `STATS#${day}`, sk: 'DAY' });
 
 export function counterUpdate(day: string, adds: Record<string, number>) {

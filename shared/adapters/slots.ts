@@ -114,6 +114,10 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
       }),
     },
   );
+  if (volunteer.tasksDay !== dayOf(now)) {
+    // The volunteer's first task today: counted once per volunteer and day.
+    items.push({ Update: counterUpdate(dayOf(now), { volunteersActive: 1 }) });
+  }
   if (matched) {
     items.push({
       Update: counterUpdate(request.createdAt.slice(0, 10), statusMove('received', 'matched')),

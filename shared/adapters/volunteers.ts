@@ -8,6 +8,7 @@ import { documents } from '../clients/dynamodb.ts';
 import { availabilityKeys, type Volunteer } from '../domain/volunteer.ts';
 import { conflict } from '../errors.ts';
 import { hashSecret } from '../ids.ts';
+import { ALL_TIME, counterUpdate } from './counters.ts';
 import {
   cancellationCodes,
   fromItem,
@@ -101,6 +102,9 @@ export const volunteers = {
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
+            {
+              Update: counterUpdate(ALL_TIME, { registered: 1, onDuty: v.onDuty ? 1 : 0 }),
+            },
           ],
         }),
       );
@@ -126,10 +130,22 @@ export const volunteers = {
   /** Writes `next` if nobody changed the volunteer since `prev` was read. */
   async replace(prev: Volunteer, next: Volunteer): Promise<boolean> {
     try {
-      await documents.send(new UpdateCommand(volunteerUpdate(prev, next)));
+      if (prev.onDuty === next.onDuty) {
+        await documents.send(new UpdateCommand(volunteerUpdate(prev, next)));
+      } else {
+        // The district's on-duty count moves with the volunteer, in one write.
+        await documents.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Update: volunteerUpdate(prev, next) },
+              { Update: counterUpdate(ALL_TIME, { onDuty: next.onDuty ? 1 : -1 }) },
+            ],
+          }),
+        );
+      }
       return true;
     } catch (e) {
-      if (isConditionFailure(e)) return false;
+      if (isConditionFailure(e) || isTransactionConflict(e)) return false;
       throw e;
     }
   },

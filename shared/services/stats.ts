@@ -1,4 +1,4 @@
-import { readDay } from '../adapters/counters.ts';
+import { ALL_TIME, readDay } from '../adapters/counters.ts';
 import { STATUSES } from '../domain/request.ts';
 import { badRequest } from '../errors.ts';
 
@@ -26,8 +26,9 @@ export async function statsFor(query: Record<string, string | undefined>, now: D
     days.push(new Date(t).toISOString().slice(0, 10));
   }
   if (days.length > MAX_DAYS) throw badRequest('from', `period longer than ${MAX_DAYS} days`);
+  const [allTime, ...perDay] = await Promise.all([readDay(ALL_TIME), ...days.map(readDay)]);
   const totals: Record<string, number> = {};
-  for (const counts of await Promise.all(days.map(readDay))) {
+  for (const counts of perDay) {
     for (const [k, n] of Object.entries(counts)) totals[k] = (totals[k] ?? 0) + Number(n);
   }
   const group = (prefix: string) =>
@@ -45,6 +46,12 @@ export async function statsFor(query: Record<string, string | undefined>, now: D
       byKind: group('kind'),
       byCommunity: group('community'),
       byTown: group('town'),
+    },
+    volunteers: {
+      registered: allTime.registered ?? 0,
+      onDuty: allTime.onDuty ?? 0,
+      /** Volunteer-days with at least one task: a volunteer active on two days counts twice. */
+      active: totals.volunteersActive ?? 0,
     },
     personTimes: totals.personTimes ?? 0,
     serviceMinutes: totals.serviceMinutes ?? 0,

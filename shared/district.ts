@@ -68,6 +68,20 @@ export const districtSchema = z
       .default({ partnerRequestsPerMinute: 600 }),
     /** Service points credited per confirmed task, by kind (文明银行积分). */
     points: z.partialRecord(z.enum(KINDS), z.number().int().min(0)).default({}),
+    /**
+     * Per kind: volunteer categories offered first (a women's team for some kinds, party
+     * members for checkpoint duty) and credentials a volunteer must hold, unexpired,
+     * when the offer is made (a negative test within 48 hours for site duty).
+     */
+    kinds: z
+      .partialRecord(
+        z.enum(KINDS),
+        z.strictObject({
+          preferCategories: z.array(z.string()).default([]),
+          requireCredentials: z.array(z.string()).default([]),
+        }),
+      )
+      .default({}),
   })
   .superRefine((d, ctx) => {
     const seen = new Set<string>();

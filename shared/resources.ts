@@ -108,6 +108,12 @@ export const ROUTES: readonly RouteDef[] = [
     handler: 'update-volunteer',
     who: ['ops', 'volunteer'],
   },
+  {
+    method: 'POST',
+    path: '/v1/volunteers/{volunteerId}/credentials',
+    handler: 'record-credential',
+    who: ['ops'],
+  },
   { method: 'POST', path: '/v1/requests', handler: 'post-request', who: ['partner'] },
   {
     method: 'GET',
@@ -191,6 +197,7 @@ export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
   'create-partner': http('readwrite'),
   'register-volunteer': http('readwrite'),
   'update-volunteer': http('readwrite', ['events']),
+  'record-credential': http('readwrite'),
   'post-request': http('readwrite', ['match']),
   'get-request': http('read'),
   'cancel-request': http('readwrite', ['events']),

@@ -39,6 +39,7 @@ export function volunteerUpdate(prev: Volunteer, next: Volunteer) {
     'tasksToday',
     'serviceMinutes',
     'points',
+    'credentials',
     'updatedAt',
   ] as const;
   const names: Record<string, string> = {};

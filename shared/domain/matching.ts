@@ -14,19 +14,38 @@ export type Candidate = Pick<
   | 'onDuty'
   | 'tasksDay'
   | 'tasksToday'
+  | 'credentials'
 >;
+
+/** What a district asks of volunteers for one kind of request. */
+export interface KindRules {
+  preferCategories: string[];
+  requireCredentials: string[];
+}
+
+export const NO_RULES: KindRules = { preferCategories: [], requireCredentials: [] };
+
+/** Every required credential recorded and still valid at `now`. */
+export const hasCredentials = (v: Pick<Candidate, 'credentials'>, required: string[], now: Date) =>
+  required.every((c) => {
+    const until = v.credentials?.[c];
+    return until !== undefined && Date.parse(until) > now.getTime();
+  });
 
 /** On duty, every listed skill, free capacity, and not already offered or tasked. */
 export function isEligible(
   v: Candidate,
   request: Pick<HelpRequest, 'skills'>,
   excluded: ReadonlySet<string>,
+  rules: KindRules = NO_RULES,
+  now: Date = new Date(),
 ): boolean {
   return (
     v.onDuty &&
     hasFreeCapacity(v) &&
     !excluded.has(v.volunteerId) &&
-    request.skills.every((s) => v.skills.includes(s))
+    request.skills.every((s) => v.skills.includes(s)) &&
+    hasCredentials(v, rules.requireCredentials, now)
   );
 }
 
@@ -46,15 +65,18 @@ const scopeRank = (v: Candidate, r: Pick<HelpRequest, 'communityId' | 'townId'>)
 
 /**
  * Orders eligible candidates: same community, then same town, then the district;
- * then nearest when both sides have a location; then fewest tasks today.
+ * within a scope the district's preferred categories for the kind first; then nearest
+ * when both sides have a location; then fewest tasks today.
  */
 export function rankCandidates<C extends Candidate>(
   candidates: C[],
   request: Pick<HelpRequest, 'communityId' | 'townId' | 'location'>,
   now: Date,
+  rules: KindRules = NO_RULES,
 ): C[] {
   const key = (v: C) => ({
     scope: scopeRank(v, request),
+    preferred: rules.preferCategories.some((c) => v.categories.includes(c)) ? 0 : 1,
     distance:
       request.location && v.location
         ? distanceKm(request.location, v.location)
@@ -66,6 +88,7 @@ export function rankCandidates<C extends Candidate>(
     .sort(
       (a, b) =>
         a.k.scope - b.k.scope ||
+        a.k.preferred - b.k.preferred ||
         a.k.distance - b.k.distance ||
         a.k.load - b.k.load ||
         a.v.volunteerId.localeCompare(b.v.volunteerId),

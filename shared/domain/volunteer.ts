@@ -19,6 +19,8 @@ export interface Volunteer {
   tasksToday: number;
   serviceMinutes: number;
   points: number;
+  /** Credentials recorded by ops, by type, with their expiry (ISO time). */
+  credentials?: Record<string, string>;
   version: number;
   createdAt: string;
   updatedAt: string;

@@ -55,6 +55,11 @@ export const postRequestBody = z.strictObject({
   notes: z.string().max(1000).optional(),
 });
 
+export const credentialBody = z.strictObject({
+  type: skill,
+  expiresAt: isoTime,
+});
+
 export const assignBody = z.strictObject({ volunteerId: z.string().min(1).max(64) });
 
 export const deliveredBody = z.strictObject({ note: z.string().max(1000).optional() });

@@ -2,7 +2,7 @@ import { alertOps, sendOnce } from '../adapters/notifications.ts';
 import { enqueueAll } from '../adapters/queues.ts';
 import { offers, type RequestState, requests } from '../adapters/requests.ts';
 import { volunteers } from '../adapters/volunteers.ts';
-import { isEligible, offersWanted, rankCandidates } from '../domain/matching.ts';
+import { isEligible, NO_RULES, offersWanted, rankCandidates } from '../domain/matching.ts';
 import { liveTasks, nextScope, type Offer, openOffers, type Scope } from '../domain/request.ts';
 import { KIND_LABELS } from '../domain/texts.ts';
 import type { Volunteer } from '../domain/volunteer.ts';
@@ -91,15 +91,17 @@ async function findCandidates(
     ...state.offers.map((o) => o.volunteerId),
     ...state.tasks.map((t) => t.volunteerId),
   ]);
-  const communities = districtView().communitiesInScope(scope, request.communityId);
+  const view = districtView();
+  const rules = { ...NO_RULES, ...view.district.kinds[request.kind] };
+  const communities = view.communitiesInScope(scope, request.communityId);
   const found: Volunteer[] = [];
   for (const communityId of communities) {
     const page = await volunteers.availableIn(communityId, request.skills, PAGE + excluded.size);
-    found.push(...page.filter((v) => isEligible(v, request, excluded)));
+    found.push(...page.filter((v) => isEligible(v, request, excluded, rules, now)));
     // Nearer communities come first; stop once there are enough to rank.
     if (found.length >= wanted * 2 && !request.location) break;
   }
-  return rankCandidates(found, request, now).slice(0, wanted);
+  return rankCandidates(found, request, now, rules).slice(0, wanted);
 }
 
 async function makeOffers(

@@ -95,3 +95,25 @@ export async function myOffers(volunteerId: string, now: Date) {
     expiresAt: o.expiresAt,
   }));
 }
+
+/** Ops record a credential (a negative test, a training) with its expiry on a volunteer. */
+export async function recordCredential(
+  volunteerId: string,
+  type: string,
+  expiresAt: string,
+  now: Date,
+) {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const prev = await volunteers.get(volunteerId);
+    if (!prev) throw notFound('volunteer');
+    const next: Volunteer = {
+      ...prev,
+      credentials: { ...prev.credentials, [type]: new Date(expiresAt).toISOString() },
+      updatedAt: now.toISOString(),
+    };
+    if (await volunteers.replace(prev, next)) {
+      return publicVolunteer({ ...next, version: prev.version + 1 });
+    }
+  }
+  throw new AppError(409, 'busy', 'volunteerId: changed concurrently; retry');
+}

@@ -48,7 +48,8 @@ describe('request lifecycle: canTransition', () => {
     );
     expect(forbidden).toContainEqual(['delivered', 'cancelled']);
     expect(forbidden).toContainEqual(['received', 'delivered']);
-    for (const [from, to] of forbidden) expect(canTransition(from, to), `${from}→${to}`).toBe(false);
+    for (const [from, to] of forbidden)
+      expect(canTransition(from, to), `${from}→${to}`).toBe(false);
   });
 
   it('a delivered request cannot be cancelled, nor a confirmed one reopened', () => {
@@ -87,8 +88,14 @@ describe('nextScope', () => {
 
 describe('openOffers, liveTasks, windowPassed', () => {
   it('openOffers keeps only open offers whose time has not passed', () => {
-    const live = anOffer({ volunteerId: 'vol_1111111111111111', expiresAt: '2022-04-01T10:01:00Z' });
-    const past = anOffer({ volunteerId: 'vol_2222222222222222', expiresAt: '2022-04-01T09:59:00Z' });
+    const live = anOffer({
+      volunteerId: 'vol_1111111111111111',
+      expiresAt: '2022-04-01T10:01:00Z',
+    });
+    const past = anOffer({
+      volunteerId: 'vol_2222222222222222',
+      expiresAt: '2022-04-01T09:59:00Z',
+    });
     const atNow = anOffer({ volunteerId: 'vol_3333333333333333', expiresAt: NOW.toISOString() });
     const declined = anOffer({
       volunteerId: 'vol_4444444444444444',
@@ -418,8 +425,12 @@ describe('describeIssue names the field', () => {
   });
 
   it('an issue without a path is named by the root', () => {
-    const r = z.strictObject({}).refine(() => false, 'nope').safeParse({});
+    const r = z
+      .strictObject({})
+      .refine(() => false, 'nope')
+      .safeParse({});
     expect(r.success).toBe(false);
-    if (!r.success) expect(describeIssue(r.error, 'body')).toEqual({ field: 'body', message: 'nope' });
+    if (!r.success)
+      expect(describeIssue(r.error, 'body')).toEqual({ field: 'body', message: 'nope' });
   });
 });

@@ -152,16 +152,22 @@ export const volunteers = {
   },
 
   /**
-   * Available volunteers of one community, least busy first, from the sparse
+   * One page of available volunteers of a community, least busy first, from the sparse
    * availability index: reads at most `limit` items, whatever the district's size.
+   * Skills are filtered by DynamoDB (the filtered-out items still count as read).
    */
-  async availableIn(communityId: string, skills: string[], limit: number): Promise<Volunteer[]> {
+  async availableIn(
+    communityId: string,
+    skills: string[],
+    limit: number,
+    startKey?: Record<string, unknown>,
+  ): Promise<{ volunteers: Volunteer[]; nextKey?: Record<string, unknown> }> {
     const values: Record<string, unknown> = { ':pk': `AVAIL#${communityId}` };
     const filters = skills.map((s, i) => {
       values[`:s${i}`] = s;
       return `contains(skills, :s${i})`;
     });
-    const { Items } = await documents.send(
+    const page = await documents.send(
       new QueryCommand({
         TableName: table(),
         IndexName: 'gsi2',
@@ -169,8 +175,13 @@ export const volunteers = {
         FilterExpression: filters.length ? filters.join(' AND ') : undefined,
         ExpressionAttributeValues: values,
         Limit: limit,
+        ExclusiveStartKey: startKey,
+        ReturnConsumedCapacity: 'TOTAL',
       }),
     );
-    return (Items ?? []).map((i) => fromItem<Volunteer>(i));
+    return {
+      volunteers: (page.Items ?? []).map((i) => fromItem<Volunteer>(i)),
+      nextKey: page.LastEvaluatedKey,
+    };
   },
 };

@@ -12,8 +12,8 @@ import type { NotifyMessage, TimerMessage } from '../schemas/messages.ts';
 import { districtView } from './context.ts';
 import { enqueueTimers } from './timers.ts';
 
-/** Items read per community page: bounded, so a match reads the same whatever the district size. */
-const PAGE = 25;
+/** Most index items read in one community per match (pages stop earlier when enough are found). */
+const MAX_READ_PER_COMMUNITY = 200;
 
 export interface MatchOutcome {
   offered: string[];
@@ -80,7 +80,13 @@ async function alertDispatch(state: RequestState, now: Date): Promise<void> {
   );
 }
 
-async function findCandidates(
+/**
+ * The best `wanted` candidates in a scope. Reads the availability index community by
+ * community, nearest first, a page at a time, and stops once it has enough to rank:
+ * the items read per match depend on `wanted` and the communities in scope, not on the
+ * number of volunteers in the district.
+ */
+export async function findCandidates(
   state: RequestState,
   scope: Exclude<Scope, 'ops'>,
   wanted: number,
@@ -93,13 +99,20 @@ async function findCandidates(
   ]);
   const view = districtView();
   const rules = { ...NO_RULES, ...view.district.kinds[request.kind] };
-  const communities = view.communitiesInScope(scope, request.communityId);
+  const enough = wanted * 2;
   const found: Volunteer[] = [];
-  for (const communityId of communities) {
-    const page = await volunteers.availableIn(communityId, request.skills, PAGE + excluded.size);
-    found.push(...page.filter((v) => isEligible(v, request, excluded, rules, now)));
-    // Nearer communities come first; stop once there are enough to rank.
-    if (found.length >= wanted * 2 && !request.location) break;
+  for (const communityId of view.communitiesInScope(scope, request.communityId)) {
+    let startKey: Record<string, unknown> | undefined;
+    let read = 0;
+    do {
+      const limit = enough + excluded.size;
+      const page = await volunteers.availableIn(communityId, request.skills, limit, startKey);
+      found.push(...page.volunteers.filter((v) => isEligible(v, request, excluded, rules, now)));
+      read += limit;
+      startKey = page.nextKey;
+    } while (startKey && found.length < enough && read < MAX_READ_PER_COMMUNITY);
+    // Nearer communities come first; with locations every community in scope is ranked.
+    if (found.length >= enough && !request.location) break;
   }
   return rankCandidates(found, request, now, rules).slice(0, wanted);
 }

@@ -169,9 +169,15 @@ export const ROUTES: readonly RouteDef[] = [
 /** Serves every path no route matches: 404 not_found, or 405 for a known path. */
 export const FALLBACK_HANDLER = 'route-not-found';
 
+/** Functions run on a schedule (EventBridge rule on AWS, a timer in the local stack). */
+export const SCHEDULED: readonly { handler: string; everyMinutes: number }[] = [
+  { handler: 'sweep-stuck-requests', everyMinutes: 5 },
+];
+
 export const HTTP_HANDLERS = [...new Set([...ROUTES.map((r) => r.handler), FALLBACK_HANDLER])];
 export const QUEUE_HANDLERS = QUEUES.map((q) => q.consumer);
-export const ALL_HANDLERS = [...HTTP_HANDLERS, ...QUEUE_HANDLERS];
+export const SCHEDULED_HANDLERS = SCHEDULED.map((s) => s.handler);
+export const ALL_HANDLERS = [...HTTP_HANDLERS, ...QUEUE_HANDLERS, ...SCHEDULED_HANDLERS];
 
 /** What each function may touch: the CDK stack grants exactly this and nothing more. */
 export interface FunctionAccess {
@@ -218,6 +224,12 @@ export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
   'apply-request-event': {
     table: 'readwrite',
     sends: ['notify', 'match'],
+    sns: [],
+    opsKey: false,
+  },
+  'sweep-stuck-requests': {
+    table: 'readwrite',
+    sends: ['match', 'timers', 'events'],
     sns: [],
     opsKey: false,
   },

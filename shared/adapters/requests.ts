@@ -25,6 +25,8 @@ import {
   isTransactionConflict,
   keys,
   table,
+  watchFragment,
+  watchKey,
 } from './table.ts';
 
 /** A request with its offers and tasks: one partition, read in one query. */
@@ -64,6 +66,8 @@ export const requests = {
                   ...keys.request(request.requestId),
                   type: 'request',
                   ...request,
+                  gsi1pk: watchKey(request.status),
+                  gsi1sk: request.createdAt,
                   expiresAtEpoch,
                 },
                 ConditionExpression: 'attribute_not_exists(pk)',
@@ -157,6 +161,20 @@ export const requests = {
     events: HistoryEntry[] = [],
   ): Promise<boolean> {
     const at = now.toISOString();
+    const values: Record<string, unknown> = {
+      ':to': to,
+      ':from': from,
+      ':at': at,
+      ':h': [...events, { status: to, at }],
+    };
+    const watch = watchFragment(to, at, values);
+    const sets = [
+      '#status = :to',
+      'updatedAt = :at',
+      'history = list_append(history, :h)',
+      ...watch.set,
+    ];
+    const remove = watch.remove.length ? ` REMOVE ${watch.remove.join(', ')}` : '';
     try {
       await documents.send(
         new TransactWriteCommand({
@@ -165,16 +183,10 @@ export const requests = {
               Update: {
                 TableName: table(),
                 Key: keys.request(request.requestId),
-                UpdateExpression:
-                  'SET #status = :to, updatedAt = :at, history = list_append(history, :h)',
+                UpdateExpression: `SET ${sets.join(', ')}${remove}`,
                 ConditionExpression: '#status = :from',
                 ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: {
-                  ':to': to,
-                  ':from': from,
-                  ':at': at,
-                  ':h': [...events, { status: to, at }],
-                },
+                ExpressionAttributeValues: values,
               },
             },
             { Update: counterUpdate(request.createdAt.slice(0, 10), statusMove(from, to)) },
@@ -232,6 +244,24 @@ export const requests = {
     );
   },
 };
+
+/** Requests that entered a watched status before `before`, oldest first, a page at a time. */
+export async function watched(
+  status: 'received' | 'matched' | 'delivered',
+  before: Date,
+  limit = 100,
+): Promise<HelpRequest[]> {
+  const { Items } = await documents.send(
+    new QueryCommand({
+      TableName: table(),
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk < :before',
+      ExpressionAttributeValues: { ':pk': watchKey(status), ':before': before.toISOString() },
+      Limit: limit,
+    }),
+  );
+  return (Items ?? []).map((i) => fromItem<HelpRequest>(i));
+}
 
 export const offers = {
   /** Creates an open offer; false when this volunteer already had one for the request. */

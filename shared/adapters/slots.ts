@@ -4,7 +4,7 @@ import type { HelpRequest, HistoryEntry, Task } from '../domain/request.ts';
 import { dayOf, tasksTodayOf, type Volunteer } from '../domain/volunteer.ts';
 import { taskIdOf } from '../ids.ts';
 import { counterUpdate, statusMove } from './counters.ts';
-import { epochSeconds, inbox, isTransactionConflict, keys, table } from './table.ts';
+import { epochSeconds, inbox, isTransactionConflict, keys, table, watchFragment } from './table.ts';
 import { volunteerUpdate } from './volunteers.ts';
 
 type TransactItem = NonNullable<
@@ -56,6 +56,18 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
     history.push({ event: 'manual_dispatch', at, volunteerId: volunteer.volunteerId });
   if (matched) history.push({ status: 'matched', at });
 
+  const requestValues: Record<string, unknown> = {
+    ':next': filled,
+    ':filled': request.filled,
+    ':received': 'received',
+    ':at': at,
+    ':h': history,
+  };
+  const requestSets = ['filled = :next', 'updatedAt = :at', 'history = list_append(history, :h)'];
+  if (matched) {
+    requestValues[':matched'] = 'matched';
+    requestSets.push('#status = :matched', ...watchFragment('matched', at, requestValues).set);
+  }
   const items: TransactItem[] = [];
   if (t.acceptOffer) {
     items.push({
@@ -75,19 +87,10 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
       Update: {
         TableName: table(),
         Key: keys.request(request.requestId),
-        UpdateExpression: `SET filled = :next, updatedAt = :at, history = list_append(history, :h)${
-          matched ? ', #status = :matched' : ''
-        }`,
+        UpdateExpression: `SET ${requestSets.join(', ')}`,
         ConditionExpression: '#status = :received AND filled = :filled',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':next': filled,
-          ':filled': request.filled,
-          ':received': 'received',
-          ':at': at,
-          ':h': history,
-          ...(matched ? { ':matched': 'matched' } : {}),
-        },
+        ExpressionAttributeValues: requestValues,
       },
     },
     {
@@ -140,6 +143,22 @@ export async function deliverTask(
   const at = now.toISOString();
   const delivered = request.delivered + 1;
   const requestDelivered = request.status === 'matched' && delivered === request.slots;
+  const requestValues: Record<string, unknown> = {
+    ':next': delivered,
+    ':prev': request.delivered,
+    ':status': request.status,
+    ':at': at,
+  };
+  const requestSets = ['delivered = :next', 'updatedAt = :at'];
+  if (requestDelivered) {
+    requestValues[':to'] = 'delivered';
+    requestValues[':h'] = [{ status: 'delivered', at }];
+    requestSets.push(
+      '#status = :to',
+      'history = list_append(history, :h)',
+      ...watchFragment('delivered', at, requestValues).set,
+    );
+  }
   const result = await transact([
     {
       Update: {
@@ -160,18 +179,10 @@ export async function deliverTask(
       Update: {
         TableName: table(),
         Key: keys.request(request.requestId),
-        UpdateExpression: `SET delivered = :next, updatedAt = :at${
-          requestDelivered ? ', #status = :to, history = list_append(history, :h)' : ''
-        }`,
+        UpdateExpression: `SET ${requestSets.join(', ')}`,
         ConditionExpression: 'delivered = :prev AND #status = :status',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':next': delivered,
-          ':prev': request.delivered,
-          ':status': request.status,
-          ':at': at,
-          ...(requestDelivered ? { ':to': 'delivered', ':h': [{ status: 'delivered', at }] } : {}),
-        },
+        ExpressionAttributeValues: requestValues,
       },
     },
     {

@@ -23,6 +23,22 @@ export const keys = {
   rate: (partnerId: string, minute: string) => ({ pk: `RATE#${partnerId}#${minute}`, sk: 'RATE' }),
 };
 
+/**
+ * Requests waiting in a status the sweeper watches, by the time they entered it.
+ * Terminal statuses have no entry, so the sweeper never reads finished requests.
+ */
+export const WATCHED = ['received', 'matched', 'delivered'] as const;
+export const watchKey = (status: string) => `OPEN#${status}`;
+
+/** The update fragment that keeps a request's sweeper entry in step with its status. */
+export function watchFragment(status: string, at: string, values: Record<string, unknown>) {
+  if (!(WATCHED as readonly string[]).includes(status))
+    return { set: [], remove: ['gsi1pk', 'gsi1sk'] };
+  values[':watchPk'] = watchKey(status);
+  values[':watchSk'] = at;
+  return { set: ['gsi1pk = :watchPk', 'gsi1sk = :watchSk'], remove: [] as string[] };
+}
+
 export const inbox = {
   offers: (volunteerId: string) => `VOLOFFER#${volunteerId}`,
   tasks: (volunteerId: string) => `VOLTASK#${volunteerId}`,

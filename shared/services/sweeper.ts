@@ -1,0 +1,45 @@
+import { enqueue } from '../adapters/queues.ts';
+import { requests, watched } from '../adapters/requests.ts';
+import { windowPassed } from '../domain/request.ts';
+import { logger } from '../observability.ts';
+import { districtView } from './context.ts';
+
+export interface SweepReport {
+  rematched: number;
+  expired: number;
+  autoConfirmed: number;
+}
+
+/**
+ * Moves on what got stuck. A request still `received` well past its offer timeout is
+ * queued for matching again (repairs a lost queue message; matching is idempotent); one
+ * whose window passed is queued for its window timer; a request `delivered` longer than
+ * the district's auto-confirm hours is confirmed. Reads only the watch index.
+ */
+export async function sweep(now: Date): Promise<SweepReport> {
+  const { district } = districtView();
+  const report: SweepReport = { rematched: 0, expired: 0, autoConfirmed: 0 };
+  const stuckSince = new Date(now.getTime() - (district.offers.timeoutSeconds * 2 + 60) * 1000);
+  for (const r of await watched('received', stuckSince)) {
+    if (windowPassed(r, now)) {
+      await enqueue('timers', { type: 'window_end', requestId: r.requestId, at: r.window!.end });
+      report.expired++;
+    } else if (r.scope !== 'ops') {
+      await enqueue('match', { requestId: r.requestId });
+      report.rematched++;
+    }
+  }
+  const confirmBefore = new Date(now.getTime() - district.autoConfirmHours * 3600_000);
+  for (const r of await watched('delivered', confirmBefore)) {
+    const at = now.toISOString();
+    const done = await requests.transition(r, 'delivered', 'confirmed', now, [
+      { event: 'auto_confirmed', at, afterHours: district.autoConfirmHours },
+    ]);
+    if (done) {
+      await enqueue('events', { type: 'request_confirmed', requestId: r.requestId, at });
+      report.autoConfirmed++;
+    }
+  }
+  logger.info('sweep', { ...report });
+  return report;
+}

@@ -1,0 +1,338 @@
+import '../fixtures/env.ts';
+import { QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { handler as acceptOffer } from '../../functions/accept-offer.ts';
+import { handler as assignVolunteer } from '../../functions/assign-volunteer.ts';
+import { handler as declineOffer } from '../../functions/decline-offer.ts';
+import { handler as listMyOffers } from '../../functions/list-my-offers.ts';
+import { handler as reportDelivered } from '../../functions/report-delivered.ts';
+import {
+  ddb,
+  givenKey,
+  givenRequest,
+  givenVolunteer,
+  resetAws,
+  sentTo,
+  transactionCancelled,
+  transactions,
+} from '../fixtures/aws.ts';
+import { OPS_KEY } from '../fixtures/env.ts';
+import { type ApiEventInput, apiEvent, bodyOf, lambdaContext } from '../fixtures/events.ts';
+import {
+  anOffer,
+  aRequest,
+  aTask,
+  aVolunteer,
+  OFFER,
+  offerItem,
+  REQ,
+  requestItem,
+  TASK,
+  taskItem,
+  VOL,
+  VOL2,
+} from '../fixtures/items.ts';
+
+const TOKEN = 'vt_volunteer-one';
+const TOKEN2 = 'vt_volunteer-two';
+
+type Handler = (e: ReturnType<typeof apiEvent>, c: ReturnType<typeof lambdaContext>) => unknown;
+const call = async (h: Handler, input: ApiEventInput) =>
+  // biome-ignore lint/suspicious/noExplicitAny: structured API Gateway results
+  (await h(apiEvent({ method: 'POST', ...input }), lambdaContext())) as any;
+
+const accept = (offerId = OFFER, key = TOKEN) =>
+  call(acceptOffer, { path: `/v1/offers/${offerId}/accept`, pathParameters: { offerId }, key });
+
+beforeEach(() => {
+  resetAws();
+  givenKey(TOKEN, 'volunteer', VOL);
+  givenKey(TOKEN2, 'volunteer', VOL2);
+  givenVolunteer(aVolunteer());
+});
+
+describe('POST /v1/offers/{offerId}/accept (accept-offer)', () => {
+  it('takes the slot in one transaction and shows the address and requester to the taker', async () => {
+    givenRequest(aRequest(), [anOffer()]);
+
+    const res = await accept();
+
+    expect(res.statusCode).toBe(200);
+    expect(bodyOf(res)).toEqual({
+      taskId: TASK,
+      requestId: REQ,
+      address: '东园小区3号楼2单元501',
+      requester: { name: '王奶奶', phone: '+8613800138000' },
+    });
+    const [items] = transactions();
+    expect(items[0].Update).toMatchObject({
+      Key: { pk: `REQ#${REQ}`, sk: `OFFER#${VOL}` },
+      ConditionExpression: '#status = :open AND expiresAt > :at',
+    });
+    expect(items[1].Update).toMatchObject({
+      Key: { pk: `REQ#${REQ}`, sk: 'REQ' },
+      ConditionExpression: '#status = :received AND filled = :filled',
+      ExpressionAttributeValues: { ':filled': 0, ':next': 1, ':matched': 'matched' },
+    });
+    expect(items[2].Put).toMatchObject({
+      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: { pk: `REQ#${REQ}`, sk: `TASK#${VOL}`, status: 'accepted', via: 'offer' },
+    });
+    expect(items[3].Update).toMatchObject({
+      Key: { pk: `VOL#${VOL}`, sk: 'VOL' },
+      ConditionExpression: 'version = :prev',
+      ExpressionAttributeValues: { ':prev': 1, ':active': 1 },
+    });
+    expect(sentTo('events')).toEqual([
+      { type: 'task_taken', requestId: REQ, volunteerId: VOL, at: expect.any(String) },
+    ]);
+  });
+
+  it('a second accept of the last slot gets 409 offer_taken after its transaction is cancelled', async () => {
+    const pk = { ':pk': `REQ#${REQ}` };
+    const before = [requestItem(aRequest()), offerItem(anOffer())];
+    const after = [
+      requestItem(aRequest({ status: 'matched', filled: 1 })),
+      offerItem(anOffer()),
+      taskItem(aTask({ volunteerId: VOL2 })),
+    ];
+    ddb
+      .on(QueryCommand, { ExpressionAttributeValues: pk })
+      .resolvesOnce({ Items: before })
+      .resolves({ Items: after });
+    ddb
+      .on(TransactWriteCommand)
+      .rejects(transactionCancelled('None', 'ConditionalCheckFailed', 'None', 'None'));
+
+    const res = await accept();
+
+    expect(res.statusCode).toBe(409);
+    expect(bodyOf(res).error.code).toBe('offer_taken');
+    expect(res.body).not.toContain('东园小区');
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    expect(sentTo('events')).toEqual([]);
+  });
+
+  it('someone else’s offer is 404, and nothing is read', async () => {
+    const res = await accept(`off_${REQ.slice(4)}_${VOL2.slice(4)}`);
+    expect(res.statusCode).toBe(404);
+    expect(ddb).not.toHaveReceivedCommand(QueryCommand);
+  });
+
+  it('a malformed offer id is 404', async () => {
+    expect((await accept('off_nope')).statusCode).toBe(404);
+  });
+
+  it('an offer past its time is 409 offer_expired', async () => {
+    givenRequest(aRequest(), [anOffer({ expiresAt: new Date(Date.now() - 1000).toISOString() })]);
+    const res = await accept();
+    expect(res.statusCode).toBe(409);
+    expect(bodyOf(res).error.code).toBe('offer_expired');
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('a volunteer at capacity gets 409 at_capacity', async () => {
+    givenVolunteer(aVolunteer({ active: 3, capacity: 3 }));
+    givenRequest(aRequest(), [anOffer()]);
+    const res = await accept();
+    expect(res.statusCode).toBe(409);
+    expect(bodyOf(res).error.code).toBe('at_capacity');
+  });
+
+  it('repeating a successful accept returns the same task without a second write', async () => {
+    givenRequest(
+      aRequest({ status: 'matched', filled: 1 }),
+      [anOffer({ status: 'accepted' })],
+      [aTask()],
+    );
+    const res = await accept();
+    expect(res.statusCode).toBe(200);
+    expect(bodyOf(res).taskId).toBe(TASK);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('is for volunteers only: ops get 403', async () => {
+    expect((await accept(OFFER, OPS_KEY)).statusCode).toBe(403);
+  });
+});
+
+describe('POST /v1/offers/{offerId}/decline (decline-offer)', () => {
+  const decline = (offerId = OFFER) =>
+    call(declineOffer, {
+      path: `/v1/offers/${offerId}/decline`,
+      pathParameters: { offerId },
+      key: TOKEN,
+    });
+
+  it('closes the open offer conditionally and asks for the next volunteer', async () => {
+    givenRequest(aRequest(), [anOffer()]);
+    const res = await decline();
+    expect(res.statusCode).toBe(200);
+    expect(bodyOf(res)).toEqual({ offerId: OFFER, status: 'declined' });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: `REQ#${REQ}`, sk: `OFFER#${VOL}` },
+      ConditionExpression: '#status = :open',
+      ExpressionAttributeValues: expect.objectContaining({ ':to': 'declined' }),
+    });
+    expect(sentTo('events')).toEqual([
+      { type: 'offer_declined', requestId: REQ, volunteerId: VOL, at: expect.any(String) },
+    ]);
+  });
+
+  it('an accepted offer cannot be declined: 409 offer_accepted', async () => {
+    givenRequest(aRequest(), [anOffer({ status: 'accepted' })]);
+    const res = await decline();
+    expect(res.statusCode).toBe(409);
+    expect(bodyOf(res).error.code).toBe('offer_accepted');
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it('an unknown offer is 404', async () => {
+    expect((await decline()).statusCode).toBe(404);
+  });
+});
+
+describe('POST /v1/tasks/{taskId}/delivered (report-delivered)', () => {
+  const deliver = (body?: unknown, taskId = TASK, key = TOKEN) =>
+    call(reportDelivered, {
+      path: `/v1/tasks/${taskId}/delivered`,
+      pathParameters: { taskId },
+      key,
+      body,
+    });
+
+  it('marks the last task delivered, moves the request to delivered and frees the volunteer', async () => {
+    givenVolunteer(aVolunteer({ active: 1 }));
+    givenRequest(aRequest({ status: 'matched', filled: 1 }), [], [aTask()]);
+
+    const res = await deliver({ note: '放门口了' });
+
+    expect(res.statusCode).toBe(200);
+    expect(bodyOf(res)).toMatchObject({ taskId: TASK, status: 'delivered', note: '放门口了' });
+    const [[task, request, volunteer]] = transactions();
+    expect(task.Update).toMatchObject({
+      Key: { sk: `TASK#${VOL}` },
+      ConditionExpression: '#status = :accepted',
+    });
+    expect(request.Update).toMatchObject({
+      ConditionExpression: 'delivered = :prev AND #status = :status',
+      ExpressionAttributeValues: { ':prev': 0, ':next': 1, ':to': 'delivered' },
+    });
+    expect(volunteer.Update?.ExpressionAttributeValues).toMatchObject({ ':active': 0 });
+    expect(sentTo('events')).toEqual([
+      { type: 'task_delivered', requestId: REQ, volunteerId: VOL, at: expect.any(String) },
+    ]);
+  });
+
+  it('accepts an empty body', async () => {
+    givenRequest(aRequest({ status: 'matched', filled: 1 }), [], [aTask()]);
+    expect((await deliver()).statusCode).toBe(200);
+  });
+
+  it('a task of a cancelled request is 409 task_cancelled', async () => {
+    givenRequest(aRequest({ status: 'cancelled' }), [], [aTask({ status: 'cancelled' })]);
+    const res = await deliver();
+    expect(res.statusCode).toBe(409);
+    expect(bodyOf(res).error.code).toBe('task_cancelled');
+  });
+
+  it('another volunteer’s task is 404', async () => {
+    givenRequest(aRequest({ status: 'matched' }), [], [aTask()]);
+    expect((await deliver(undefined, TASK, TOKEN2)).statusCode).toBe(404);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+});
+
+describe('POST /v1/requests/{requestId}/assign (assign-volunteer)', () => {
+  const assign = (volunteerId = VOL) =>
+    call(assignVolunteer, {
+      path: `/v1/requests/${REQ}/assign`,
+      pathParameters: { requestId: REQ },
+      key: OPS_KEY,
+      body: { volunteerId },
+    });
+
+  it('takes an open slot for any volunteer, even off duty, marked as manual dispatch', async () => {
+    givenVolunteer(aVolunteer({ onDuty: false }));
+    givenRequest(aRequest());
+    const res = await assign();
+    expect(res.statusCode).toBe(200);
+    expect(bodyOf(res)).toMatchObject({ taskId: TASK, volunteerId: VOL, via: 'ops' });
+    const [items] = transactions();
+    // No offer to accept: the request's slot count comes first.
+    expect(items[0].Update).toMatchObject({
+      Key: { sk: 'REQ' },
+      ConditionExpression: '#status = :received AND filled = :filled',
+    });
+    expect(items[0].Update?.ExpressionAttributeValues?.[':h']).toContainEqual(
+      expect.objectContaining({ event: 'manual_dispatch', volunteerId: VOL }),
+    );
+  });
+
+  it('is 409 no_open_slot when every slot is taken', async () => {
+    givenRequest(aRequest({ filled: 1 }), [], [aTask({ volunteerId: VOL2 })]);
+    const res = await assign();
+    expect(res.statusCode).toBe(409);
+    expect(bodyOf(res).error.code).toBe('no_open_slot');
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('is 404 naming volunteerId for an unknown volunteer', async () => {
+    givenRequest(aRequest());
+    const res = await assign(VOL2);
+    expect(res.statusCode).toBe(404);
+    expect(bodyOf(res).error.message).toMatch(/^volunteerId: /);
+  });
+
+  it('is for ops only: a volunteer gets 403', async () => {
+    const res = await call(assignVolunteer, {
+      pathParameters: { requestId: REQ },
+      key: TOKEN,
+      body: { volunteerId: VOL },
+    });
+    expect(res.statusCode).toBe(403);
+  });
+});
+
+describe('GET /v1/volunteers/me/offers (list-my-offers)', () => {
+  it('reads the volunteer’s inbox index and shows open offers without address or requester', async () => {
+    const open = anOffer();
+    const stale = anOffer({
+      volunteerId: VOL,
+      requestId: 'req_1111111111111111',
+      status: 'declined',
+    });
+    ddb.on(QueryCommand, { IndexName: 'gsi1' }).resolves({
+      Items: [
+        // Even if an item carried personal data, the answer must not.
+        { ...offerItem(open), address: '东园小区3号楼', requester: { name: '王奶奶' } },
+        offerItem(stale),
+      ],
+    });
+
+    const res = await call(listMyOffers, {
+      method: 'GET',
+      path: '/v1/volunteers/me/offers',
+      key: TOKEN,
+    });
+
+    expect(res.statusCode).toBe(200);
+    expect(bodyOf(res)).toEqual({
+      offers: [
+        {
+          offerId: OFFER,
+          requestId: REQ,
+          kind: 'groceries',
+          communityId: 'east-garden',
+          expiresAt: open.expiresAt,
+        },
+      ],
+    });
+    expect(res.body).not.toContain('东园小区');
+    expect(res.body).not.toContain('王奶奶');
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+      IndexName: 'gsi1',
+      ExpressionAttributeValues: expect.objectContaining({ ':pk': `VOLOFFER#${VOL}` }),
+    });
+  });
+});

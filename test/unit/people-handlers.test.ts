@@ -1,0 +1,301 @@
+import '../fixtures/env.ts';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { handler as createPartner } from '../../functions/create-partner.ts';
+import { handler as getHealth } from '../../functions/get-health.ts';
+import { handler as getStats } from '../../functions/get-stats.ts';
+import { handler as listCommunities } from '../../functions/list-communities.ts';
+import { handler as registerVolunteer } from '../../functions/register-volunteer.ts';
+import { handler as routeNotFound } from '../../functions/route-not-found.ts';
+import { handler as updateVolunteer } from '../../functions/update-volunteer.ts';
+import { hashSecret } from '../../shared/ids.ts';
+import {
+  ddb,
+  givenKey,
+  givenVolunteer,
+  resetAws,
+  sentTo,
+  transactionCancelled,
+  transactions,
+} from '../fixtures/aws.ts';
+import { OPS_KEY } from '../fixtures/env.ts';
+import { type ApiEventInput, apiEvent, bodyOf, lambdaContext } from '../fixtures/events.ts';
+import { aVolunteer, PTN, VOL, VOL2 } from '../fixtures/items.ts';
+
+const TOKEN = 'vt_volunteer-one';
+const PARTNER_KEY = 'pk_partner-one';
+
+type Handler = (e: ReturnType<typeof apiEvent>, c: ReturnType<typeof lambdaContext>) => unknown;
+const call = async (h: Handler, input: ApiEventInput) =>
+  // biome-ignore lint/suspicious/noExplicitAny: structured API Gateway results
+  (await h(apiEvent(input), lambdaContext())) as any;
+
+beforeEach(() => {
+  resetAws();
+  givenKey(TOKEN, 'volunteer', VOL);
+  givenKey(PARTNER_KEY, 'partner', PTN);
+});
+
+describe('POST /v1/volunteers (register-volunteer)', () => {
+  const body = {
+    name: '李明',
+    phone: '+8613900139000',
+    communityId: 'west-hill',
+    skills: ['driving'],
+  };
+  const register = (b: unknown = body, key = OPS_KEY) =>
+    call(registerVolunteer, { method: 'POST', path: '/v1/volunteers', key, body: b });
+
+  it('answers 201 with an id and a token, and stores the token only as its hash', async () => {
+    const res = await register();
+
+    expect(res.statusCode).toBe(201);
+    const { volunteerId, token } = bodyOf(res);
+    expect(volunteerId).toMatch(/^vol_[0-9a-z]{16}$/);
+    expect(token).toMatch(/^vt_/);
+    const [items] = transactions();
+    const [volunteer, phone, key] = items.map((i) => i.Put);
+    expect(volunteer).toMatchObject({
+      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: {
+        pk: `VOL#${volunteerId}`,
+        townId: 'west-town',
+        onDuty: true,
+        capacity: 3,
+        gsi2pk: 'AVAIL#west-hill',
+      },
+    });
+    expect(phone).toMatchObject({
+      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: { pk: 'PHONE#+8613900139000', volunteerId },
+    });
+    expect(key).toMatchObject({
+      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: { kind: 'volunteer', principalId: volunteerId },
+    });
+    expect(key?.Item?.pk).toBe(`KEY#${hashSecret(token)}`);
+    expect(key?.Item?.pk).toMatch(/^KEY#[0-9a-f]{64}$/);
+    expect(JSON.stringify(ddb.calls().map((c) => c.args[0].input))).not.toContain(token);
+  });
+
+  it('a volunteer registered off duty has no availability entry', async () => {
+    await register({ ...body, onDuty: false });
+    const item = transactions()[0][0].Put?.Item;
+    expect(item?.onDuty).toBe(false);
+    expect(item).not.toHaveProperty('gsi2pk');
+  });
+
+  it('a phone already registered is 409 volunteer_exists', async () => {
+    ddb
+      .on(TransactWriteCommand)
+      .rejects(transactionCancelled('None', 'ConditionalCheckFailed', 'None', 'None'));
+    const res = await register();
+    expect(res.statusCode).toBe(409);
+    expect(bodyOf(res).error).toMatchObject({ code: 'volunteer_exists' });
+    expect(bodyOf(res).error.message).toMatch(/^phone: /);
+  });
+
+  it('an unknown community is 400 naming communityId', async () => {
+    const res = await register({ ...body, communityId: 'nowhere' });
+    expect(res.statusCode).toBe(400);
+    expect(bodyOf(res).error.message).toMatch(/^communityId: /);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('is for ops only: a partner gets 403', async () => {
+    expect((await register(body, PARTNER_KEY)).statusCode).toBe(403);
+  });
+});
+
+describe('PATCH /v1/volunteers/{volunteerId} (update-volunteer)', () => {
+  const patch = (volunteerId: string, b: unknown, key = TOKEN) =>
+    call(updateVolunteer, {
+      method: 'PATCH',
+      path: `/v1/volunteers/${volunteerId}`,
+      pathParameters: { volunteerId },
+      key,
+      body: b,
+    });
+
+  it('a volunteer cannot patch another volunteer: 404, nothing read or written', async () => {
+    givenVolunteer(aVolunteer({ volunteerId: VOL2 }));
+    const res = await patch(VOL2, { capacity: 5 });
+    expect(res.statusCode).toBe(404);
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    expect(ddb).not.toHaveReceivedCommandWith(GetCommand, {
+      Key: { pk: `VOL#${VOL2}`, sk: 'VOL' },
+    });
+  });
+
+  it('a volunteer going off duty: version-checked write with the on-duty count, offers withdrawn', async () => {
+    givenVolunteer(aVolunteer({ version: 7 }));
+    const res = await patch(VOL, { onDuty: false });
+    expect(res.statusCode).toBe(200);
+    expect(bodyOf(res)).toMatchObject({ volunteerId: VOL, onDuty: false });
+    expect(bodyOf(res)).not.toHaveProperty('version');
+    const [[update, counter]] = transactions();
+    expect(update.Update).toMatchObject({
+      Key: { pk: `VOL#${VOL}` },
+      ConditionExpression: 'version = :prev',
+      ExpressionAttributeValues: { ':prev': 7, ':next': 8, ':onDuty': false },
+    });
+    expect(update.Update?.UpdateExpression).toMatch(/REMOVE .*gsi2pk, gsi2sk/);
+    expect(counter.Update?.ExpressionAttributeValues).toMatchObject({ ':c0': -1 });
+    expect(sentTo('events')).toEqual([
+      { type: 'volunteer_off_duty', volunteerId: VOL, at: expect.any(String) },
+    ]);
+  });
+
+  it('ops change a capacity with a single conditional update and no follow-up', async () => {
+    givenVolunteer(aVolunteer());
+    const res = await patch(VOL, { capacity: 5 }, OPS_KEY);
+    expect(res.statusCode).toBe(200);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      ConditionExpression: 'version = :prev',
+      ExpressionAttributeValues: expect.objectContaining({ ':capacity': 5, ':prev': 1 }),
+    });
+    expect(sentTo('events')).toEqual([]);
+  });
+
+  it('an empty patch is 400', async () => {
+    expect((await patch(VOL, {})).statusCode).toBe(400);
+  });
+});
+
+describe('POST /v1/partners (create-partner)', () => {
+  it('answers 201 with a key stored only as its hash', async () => {
+    const res = await call(createPartner, {
+      method: 'POST',
+      path: '/v1/partners',
+      key: OPS_KEY,
+      body: { name: '社区通' },
+    });
+    expect(res.statusCode).toBe(201);
+    const { partnerId, apiKey } = bodyOf(res);
+    expect(partnerId).toMatch(/^ptn_/);
+    const [[partner, key]] = transactions();
+    expect(partner.Put).toMatchObject({
+      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: { pk: `PARTNER#${partnerId}`, name: '社区通' },
+    });
+    expect(key.Put?.Item).toMatchObject({
+      pk: `KEY#${hashSecret(apiKey)}`,
+      kind: 'partner',
+      principalId: partnerId,
+    });
+    expect(JSON.stringify(transactions())).not.toContain(apiKey);
+  });
+
+  it('a partner cannot create partners: 403', async () => {
+    const res = await call(createPartner, {
+      method: 'POST',
+      key: PARTNER_KEY,
+      body: { name: 'x' },
+    });
+    expect(res.statusCode).toBe(403);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+});
+
+describe('GET /v1/communities (list-communities)', () => {
+  it('lists the district’s communities with their towns to any principal', async () => {
+    const res = await call(listCommunities, { path: '/v1/communities', key: TOKEN });
+    expect(res.statusCode).toBe(200);
+    expect(bodyOf(res)).toMatchObject({
+      district: 'demo',
+      communities: [
+        { communityId: 'east-garden', townId: 'east-town', name: '东园社区' },
+        { communityId: 'east-river', townId: 'east-town', name: '东河社区' },
+        { communityId: 'west-hill', townId: 'west-town', name: '西山村' },
+        { communityId: 'west-lake', townId: 'west-town', name: '西湖社区' },
+      ],
+    });
+  });
+
+  it('requires a key: 401', async () => {
+    expect((await call(listCommunities, { path: '/v1/communities' })).statusCode).toBe(401);
+  });
+});
+
+describe('GET /v1/stats (get-stats)', () => {
+  const stats = (query?: Record<string, string>, key = OPS_KEY) =>
+    call(getStats, { path: '/v1/stats', key, query });
+
+  it('sums the daily counters of the period and reads the all-time ones', async () => {
+    ddb.on(GetCommand, { Key: { pk: 'STATS#2022-04-01' } }).resolves({
+      Item: {
+        pk: 'STATS#2022-04-01',
+        sk: 'DAY',
+        'status.received': 3,
+        'status.matched': 1,
+        'kind.groceries': 4,
+        'community.east-garden': 4,
+        personTimes: 2,
+      },
+    });
+    ddb.on(GetCommand, { Key: { pk: 'STATS#2022-04-02' } }).resolves({
+      Item: { 'status.received': 1, 'kind.medicine': 1, serviceMinutes: 30 },
+    });
+    ddb.on(GetCommand, { Key: { pk: 'STATS#all' } }).resolves({
+      Item: { registered: 10, onDuty: 6 },
+    });
+
+    const res = await stats({ from: '2022-04-01T00:00:00Z', to: '2022-04-02T23:00:00Z' });
+
+    expect(res.statusCode).toBe(200);
+    expect(bodyOf(res)).toMatchObject({
+      from: '2022-04-01T00:00:00.000Z',
+      to: '2022-04-02T23:00:00.000Z',
+      requests: {
+        byStatus: { received: 4, matched: 1, delivered: 0, confirmed: 0, cancelled: 0, expired: 0 },
+        byKind: { groceries: 4, medicine: 1 },
+        byCommunity: { 'east-garden': 4 },
+      },
+      volunteers: { registered: 10, onDuty: 6 },
+      personTimes: 2,
+      serviceMinutes: 30,
+    });
+  });
+
+  it('a from that is not a time is 400 naming from', async () => {
+    const res = await stats({ from: 'yesterday' });
+    expect(res.statusCode).toBe(400);
+    expect(bodyOf(res).error.message).toMatch(/^from: /);
+  });
+
+  it('a partner gets 403', async () => {
+    expect((await stats(undefined, PARTNER_KEY)).statusCode).toBe(403);
+  });
+});
+
+describe('GET /v1/health and unmatched routes', () => {
+  it('health is 200 {ok: true} without a key', async () => {
+    const res = await getHealth();
+    expect(res).toMatchObject({ statusCode: 200 });
+    expect(bodyOf(res)).toEqual({ ok: true });
+  });
+
+  it('an unknown path is 404 not_found', async () => {
+    const res = await routeNotFound(apiEvent({ method: 'GET', path: '/v1/nothing-here' }));
+    expect(res.statusCode).toBe(404);
+    expect(bodyOf(res).error.code).toBe('not_found');
+  });
+
+  it('a known path with another method is 405 with an Allow header', async () => {
+    const res = await routeNotFound(apiEvent({ method: 'DELETE', path: '/v1/requests/req_1' }));
+    expect(res.statusCode).toBe(405);
+    expect(bodyOf(res).error.code).toBe('method_not_allowed');
+    expect(res.headers).toMatchObject({ allow: 'GET' });
+  });
+
+  it('lists every allowed method of a path', async () => {
+    const res = await routeNotFound(apiEvent({ method: 'PUT', path: '/v1/volunteers' }));
+    expect(res.statusCode).toBe(405);
+    expect(res.headers).toMatchObject({ allow: 'POST' });
+  });
+
+  it('a path one segment longer than a route is 404, not 405', async () => {
+    const res = await routeNotFound(apiEvent({ method: 'GET', path: '/v1/requests/a/b' }));
+    expect(res.statusCode).toBe(404);
+  });
+});

@@ -1,0 +1,359 @@
+import '../fixtures/env.ts';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { handler as applyRequestEvent } from '../../functions/apply-request-event.ts';
+import { handler as handleTimer } from '../../functions/handle-timer.ts';
+import { handler as matchRequest } from '../../functions/match-request.ts';
+import { handler as sendNotification } from '../../functions/send-notification.ts';
+import {
+  conditionFailed,
+  ddb,
+  givenRequest,
+  givenVolunteer,
+  resetAws,
+  sentTo,
+  sns,
+  sqs,
+} from '../fixtures/aws.ts';
+import { ALERT_TOPIC, QUEUE_URLS } from '../fixtures/env.ts';
+import { lambdaContext, sqsEvent, sqsRecord } from '../fixtures/events.ts';
+import {
+  anOffer,
+  aRequest,
+  aTask,
+  aVolunteer,
+  REQ,
+  requestItem,
+  VOL,
+  VOL2,
+  volunteerItem,
+} from '../fixtures/items.ts';
+
+beforeEach(resetAws);
+
+const ctx = lambdaContext();
+
+describe('match-request', () => {
+  it('offers an available volunteer with a conditional put and queues the notice and the expiry timer', async () => {
+    givenRequest(aRequest());
+    ddb
+      .on(QueryCommand, {
+        IndexName: 'gsi2',
+        ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
+      })
+      .resolves({ Items: [volunteerItem(aVolunteer())] });
+
+    const out = await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: expect.objectContaining({
+        pk: `REQ#${REQ}`,
+        sk: `OFFER#${VOL}`,
+        status: 'open',
+        gsi1pk: `VOLOFFER#${VOL}`,
+      }),
+    });
+    expect(sentTo('notify')).toEqual([
+      expect.objectContaining({
+        notificationId: `offer:off_${REQ.slice(4)}_${VOL.slice(4)}`,
+        to: { kind: 'volunteer', volunteerId: VOL },
+        template: 'offer',
+        params: { community: '东园社区', kindLabel: '代购生活物资', minutes: 2 },
+      }),
+    ]);
+    expect(sentTo('timers')).toEqual([{ type: 'offer_expiry', requestId: REQ, volunteerId: VOL }]);
+    expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, {
+      QueueUrl: QUEUE_URLS.timers,
+      DelaySeconds: 120,
+    });
+  });
+
+  it('reports only the record whose processing throws; the others succeed', async () => {
+    const BAD = 'req_badbadbadbadbadb';
+    givenRequest(aRequest());
+    ddb
+      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': `REQ#${BAD}` } })
+      .rejects(new Error('throttled'));
+    ddb
+      .on(QueryCommand, {
+        IndexName: 'gsi2',
+        ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
+      })
+      .resolves({ Items: [volunteerItem(aVolunteer())] });
+
+    const out = await matchRequest(
+      sqsEvent(
+        sqsRecord({ requestId: REQ }, { messageId: 'good' }),
+        sqsRecord({ requestId: BAD }, { messageId: 'bad' }),
+        sqsRecord('not json at all', { messageId: 'garbage' }),
+      ),
+      ctx,
+    );
+
+    expect(out.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['bad', 'garbage']);
+    expect(sentTo('timers')).toEqual([{ type: 'offer_expiry', requestId: REQ, volunteerId: VOL }]);
+  });
+
+  it('with nobody anywhere, widens scope by scope and alerts ops once', async () => {
+    givenRequest(aRequest());
+    const out = await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
+    expect(out.batchItemFailures).toEqual([]);
+    const widen = ddb
+      .commandCalls(UpdateCommand)
+      .map((c) => c.args[0].input.ExpressionAttributeValues);
+    expect(widen).toEqual([
+      expect.objectContaining({ ':from': 'community', ':to': 'town' }),
+      expect.objectContaining({ ':from': 'town', ':to': 'district' }),
+      expect.objectContaining({ ':from': 'district', ':to': 'ops' }),
+    ]);
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({ pk: `NOTE#alert:dispatch:${REQ}` }),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: ALERT_TOPIC });
+  });
+
+  it('does nothing for a request no longer waiting', async () => {
+    givenRequest(aRequest({ status: 'cancelled' }));
+    const out = await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
+    expect(out.batchItemFailures).toEqual([]);
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    expect(sqs).not.toHaveReceivedAnyCommand();
+  });
+});
+
+describe('send-notification', () => {
+  const note = (over: Record<string, unknown> = {}) => ({
+    notificationId: 'offer:off_x',
+    to: { kind: 'volunteer', volunteerId: VOL },
+    template: 'offer',
+    params: { community: '东园社区', kindLabel: '代购生活物资', minutes: 2 },
+    ...over,
+  });
+
+  it('writes its marker conditionally before publishing an SMS to the phone number', async () => {
+    givenVolunteer(aVolunteer());
+    const order: string[] = [];
+    ddb.on(PutCommand).callsFake(() => {
+      order.push('marker');
+      return {};
+    });
+    sns.on(PublishCommand).callsFake(() => {
+      order.push('publish');
+      return { MessageId: 'x' };
+    });
+
+    const out = await sendNotification(sqsEvent(sqsRecord(note())), ctx);
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(order).toEqual(['marker', 'publish']);
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({ pk: 'NOTE#offer:off_x', sk: 'NOTE' }),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    expect(sns).toHaveReceivedCommandExactlyOnceWith(PublishCommand, {
+      PhoneNumber: '+8613900139000',
+      Message: expect.stringContaining('东园社区'),
+    });
+  });
+
+  it('a duplicate marker means it was sent already: no Publish, and not a failure', async () => {
+    givenVolunteer(aVolunteer());
+    ddb.on(PutCommand).rejects(conditionFailed());
+    const out = await sendNotification(sqsEvent(sqsRecord(note())), ctx);
+    expect(out.batchItemFailures).toEqual([]);
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+  });
+
+  it('a failed Publish deletes the marker and reports the record failed', async () => {
+    givenVolunteer(aVolunteer());
+    sns.on(PublishCommand).rejects(new Error('SNS throttled'));
+    const out = await sendNotification(sqsEvent(sqsRecord(note(), { messageId: 'm1' })), ctx);
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, {
+      Key: { pk: 'NOTE#offer:off_x', sk: 'NOTE' },
+    });
+  });
+
+  it('a volunteer with a push endpoint gets push by TargetArn, not SMS', async () => {
+    const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/abc';
+    givenVolunteer(aVolunteer({ pushEndpoint: endpoint }));
+    await sendNotification(sqsEvent(sqsRecord(note())), ctx);
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { TargetArn: endpoint });
+    expect(sns.commandCalls(PublishCommand)[0].args[0].input.PhoneNumber).toBeUndefined();
+  });
+
+  it('push-only to a volunteer without an endpoint is skipped: no marker, no SMS', async () => {
+    givenVolunteer(aVolunteer());
+    const out = await sendNotification(
+      sqsEvent(sqsRecord(note({ template: 'offer_withdrawn', channel: 'push-only' }))),
+      ctx,
+    );
+    expect(out.batchItemFailures).toEqual([]);
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    expect(sns).not.toHaveReceivedAnyCommand();
+  });
+
+  it('a requester gets an SMS at the request’s phone', async () => {
+    givenRequest(aRequest());
+    await sendNotification(
+      sqsEvent(
+        sqsRecord(
+          note({
+            notificationId: `delivered:${REQ}`,
+            to: { kind: 'requester', requestId: REQ },
+            template: 'goods_at_door',
+            params: {},
+          }),
+        ),
+      ),
+      ctx,
+    );
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { PhoneNumber: '+8613800138000' });
+  });
+});
+
+describe('apply-request-event', () => {
+  it('after the last slot is taken, withdraws the other open offers and tells the requester', async () => {
+    givenVolunteer(aVolunteer());
+    givenRequest(
+      aRequest({ status: 'matched', filled: 1 }),
+      [anOffer({ status: 'accepted' }), anOffer({ volunteerId: VOL2 })],
+      [aTask()],
+    );
+
+    const out = await applyRequestEvent(
+      sqsEvent(sqsRecord({ type: 'task_taken', requestId: REQ, volunteerId: VOL, at: 'now' })),
+      ctx,
+    );
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(ddb).toHaveReceivedCommandExactlyOnceWith(UpdateCommand, {
+      Key: { pk: `REQ#${REQ}`, sk: `OFFER#${VOL2}` },
+      ConditionExpression: '#status = :open',
+      ExpressionAttributeValues: expect.objectContaining({ ':to': 'withdrawn' }),
+    });
+    expect(sentTo('notify')).toEqual([
+      expect.objectContaining({
+        to: { kind: 'requester', requestId: REQ },
+        template: 'volunteer_assigned',
+        params: { volunteerName: '李明' },
+      }),
+      expect.objectContaining({
+        to: { kind: 'volunteer', volunteerId: VOL2 },
+        template: 'offer_withdrawn',
+        channel: 'push-only',
+      }),
+    ]);
+  });
+
+  it('a declined offer asks matching for the next volunteer', async () => {
+    givenRequest(aRequest(), [anOffer({ status: 'declined' })]);
+    await applyRequestEvent(
+      sqsEvent(sqsRecord({ type: 'offer_declined', requestId: REQ, volunteerId: VOL, at: 'now' })),
+      ctx,
+    );
+    expect(sentTo('match')).toEqual([{ requestId: REQ }]);
+  });
+
+  it('a confirmed request credits its delivered task once, conditionally', async () => {
+    givenVolunteer(aVolunteer());
+    givenRequest(
+      aRequest({ status: 'confirmed' }),
+      [],
+      [aTask({ status: 'delivered', deliveredAt: '2022-04-01T08:30:00.000Z' })],
+    );
+    await applyRequestEvent(
+      sqsEvent(sqsRecord({ type: 'request_confirmed', requestId: REQ, at: 'now' })),
+      ctx,
+    );
+    const [call] = ddb.commandCalls(TransactWriteCommand);
+    expect(call.args[0].input.TransactItems?.[0].Update).toMatchObject({
+      ConditionExpression: '#status = :delivered AND attribute_not_exists(credited)',
+      ExpressionAttributeValues: { ':m': 30, ':p': 10 },
+    });
+  });
+});
+
+describe('handle-timer', () => {
+  it('an offer expiry closes the offer only if past its time, notes it, and matches again', async () => {
+    givenRequest(aRequest(), [anOffer({ status: 'expired' })]);
+    const out = await handleTimer(
+      sqsEvent(sqsRecord({ type: 'offer_expiry', requestId: REQ, volunteerId: VOL })),
+      ctx,
+    );
+    expect(out.batchItemFailures).toEqual([]);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: `REQ#${REQ}`, sk: `OFFER#${VOL}` },
+      ConditionExpression: '#status = :open AND expiresAt <= :at',
+      ExpressionAttributeValues: expect.objectContaining({ ':to': 'expired' }),
+    });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: `REQ#${REQ}`, sk: 'REQ' },
+      ExpressionAttributeValues: {
+        ':h': [expect.objectContaining({ event: 'offer_expired', volunteerId: VOL })],
+      },
+    });
+    expect(sentTo('match')).toEqual([{ requestId: REQ }]);
+  });
+
+  it('a timer that fires early waits for the rest of the offer’s time', async () => {
+    givenRequest(aRequest(), [anOffer({ expiresAt: new Date(Date.now() + 30_000).toISOString() })]);
+    ddb.on(UpdateCommand).rejects(conditionFailed());
+    await handleTimer(
+      sqsEvent(sqsRecord({ type: 'offer_expiry', requestId: REQ, volunteerId: VOL })),
+      ctx,
+    );
+    expect(sentTo('match')).toEqual([]);
+    expect(sentTo('timers')).toEqual([{ type: 'offer_expiry', requestId: REQ, volunteerId: VOL }]);
+  });
+
+  it('at a window’s end a waiting request expires, ops are alerted once and the close-out is queued', async () => {
+    const end = new Date(Date.now() - 1000).toISOString();
+    ddb
+      .on(GetCommand, { Key: { pk: `REQ#${REQ}`, sk: 'REQ' } })
+      .resolvesOnce({ Item: requestItem(aRequest()) })
+      .resolves({ Item: requestItem(aRequest({ status: 'expired' })) });
+
+    const out = await handleTimer(
+      sqsEvent(sqsRecord({ type: 'window_end', requestId: REQ, at: end })),
+      ctx,
+    );
+
+    expect(out.batchItemFailures).toEqual([]);
+    const [move] = ddb.commandCalls(TransactWriteCommand);
+    expect(move.args[0].input.TransactItems?.[0].Update?.ExpressionAttributeValues).toMatchObject({
+      ':from': 'received',
+      ':to': 'expired',
+    });
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({ pk: `NOTE#alert:expired:${REQ}` }),
+    });
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: ALERT_TOPIC });
+    expect(sentTo('events')).toEqual([
+      { type: 'request_closed', requestId: REQ, at: expect.any(String) },
+    ]);
+  });
+
+  it('a window end for a request already matched changes nothing', async () => {
+    givenRequest(aRequest({ status: 'matched' }));
+    await handleTimer(
+      sqsEvent(sqsRecord({ type: 'window_end', requestId: REQ, at: new Date(0).toISOString() })),
+      ctx,
+    );
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(sns).not.toHaveReceivedAnyCommand();
+    expect(sentTo('events')).toEqual([]);
+  });
+});

@@ -80,7 +80,8 @@ export function describeIssue(
     const keys = issue.keys.join(', ');
     field = issue.path.length ? `${issue.path.join('.')}.${issue.keys[0]}` : issue.keys[0];
     message = `unknown field ${keys}`;
-  } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+  } else if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) {
+    // zod 4 keeps the input only with reportInput; its message says what it received.
     message = 'is required';
   }
   return { field, message };

@@ -1,0 +1,128 @@
+/**
+ * SMS and push, recorded. fauxqs has no SMS or push delivery, so the local stack puts a
+ * middleware on the shared SNS client (the one the handlers use) that answers a Publish
+ * to a phone number or a platform endpoint itself: it records the message, prints one
+ * line with the number masked, and returns a MessageId as SNS would. Publishes to a
+ * topic go on to fauxqs untouched. The handlers' code is the same as in Lambda up to
+ * the SDK call.
+ */
+import { randomUUID } from 'node:crypto';
+import { InternalErrorException, type SNSClient } from '@aws-sdk/client-sns';
+
+export type Channel = 'sms' | 'push';
+
+export interface Notification {
+  id: string;
+  channel: Channel;
+  /** The phone number (E.164) or the push endpoint ARN. */
+  to: string;
+  message: string;
+  /** ISO 8601 time it was published. */
+  at: string;
+  messageAttributes?: Record<string, { DataType?: string; StringValue?: string }>;
+}
+
+/** `+8613800138000` → `+86138****8000` (as shared/observability.ts masks numbers). */
+export function maskPhone(phone: string): string {
+  if (phone.length < 8) return '****';
+  return `${phone.slice(0, 6)}****${phone.slice(-4)}`;
+}
+
+export class Outbox {
+  private readonly items: Notification[] = [];
+  private readonly failures: Record<Channel, number> = { sms: 0, push: 0 };
+
+  /** Every SMS and push recorded, oldest first; `to` and `channel` filter. */
+  list(filter: { to?: string; channel?: Channel } = {}): Notification[] {
+    return this.items.filter(
+      (n) =>
+        (!filter.to || n.to === filter.to) && (!filter.channel || n.channel === filter.channel),
+    );
+  }
+
+  clear(): void {
+    this.items.length = 0;
+  }
+
+  /**
+   * Makes the next `n` publishes on `channel` fail as SNS would (InternalErrorException,
+   * HTTP 500), without recording them. `failNext(0)` cancels.
+   */
+  failNext(n: number, channel: Channel = 'sms'): void {
+    this.failures[channel] = n;
+  }
+
+  /** @internal Called by the SNS middleware: throws if a failure is pending. */
+  record(entry: Omit<Notification, 'id' | 'at'>): Notification {
+    if (this.failures[entry.channel] > 0) {
+      this.failures[entry.channel] -= 1;
+      throw new InternalErrorException({
+        message: `local stack: ${entry.channel} publish failed on purpose (failNext)`,
+        $metadata: { httpStatusCode: 500 },
+      });
+    }
+    const notification: Notification = {
+      id: randomUUID(),
+      at: new Date().toISOString(),
+      ...entry,
+    };
+    this.items.push(notification);
+    return notification;
+  }
+}
+
+const MIDDLEWARE_NAME = 'localStackOutbox';
+
+interface PublishInput {
+  PhoneNumber?: string;
+  TargetArn?: string;
+  Message?: string;
+  MessageAttributes?: Notification['messageAttributes'];
+}
+
+/**
+ * Adds the recording middleware to `sns` (replacing one added before). Returns a
+ * function that removes it.
+ */
+export function recordSnsDeliveries(
+  sns: SNSClient,
+  outbox: Outbox,
+  log: (line: string) => void,
+): () => void {
+  sns.middlewareStack.remove(MIDDLEWARE_NAME);
+  sns.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'PublishCommand') return next(args);
+      const input = args.input as PublishInput;
+      const channel: Channel | undefined = input.PhoneNumber
+        ? 'sms'
+        : input.TargetArn
+          ? 'push'
+          : undefined;
+      if (!channel) return next(args);
+      const to = (channel === 'sms' ? input.PhoneNumber : input.TargetArn) ?? '';
+      const shown = channel === 'sms' ? maskPhone(to) : to;
+      let n: Notification;
+      try {
+        n = outbox.record({
+          channel,
+          to,
+          message: input.Message ?? '',
+          messageAttributes: input.MessageAttributes,
+        });
+      } catch (error) {
+        log(`[outbox] ${channel} to ${shown} FAILED (failNext)`);
+        throw error;
+      }
+      log(`[outbox] ${channel} to ${shown}: ${n.message}`);
+      return {
+        output: { MessageId: n.id, $metadata: { httpStatusCode: 200, requestId: randomUUID() } },
+        response: {},
+      } as Awaited<ReturnType<typeof next>>;
+    },
+    { step: 'initialize', priority: 'high', name: MIDDLEWARE_NAME },
+  );
+  return () => {
+    sns.middlewareStack.remove(MIDDLEWARE_NAME);
+  };
+}

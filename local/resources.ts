@@ -1,0 +1,156 @@
+/**
+ * Creates the district's table, queues (each with its DLQ) and ops alert topic on the
+ * local emulators, from shared/resources.ts: the same definitions the CDK stack uses.
+ * Idempotent: starting again against the same servers and prefix reuses what exists.
+ */
+import {
+  CreateTableCommand,
+  type DynamoDBClient,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import { CreateTopicCommand, type SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  SetQueueAttributesCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import {
+  QUEUES,
+  type QueueDef,
+  type QueueName,
+  TABLE,
+  visibilityTimeoutSeconds,
+} from '../shared/resources.ts';
+
+export interface LocalQueue {
+  def: QueueDef;
+  name: string;
+  url: string;
+  arn: string;
+  dlqName: string;
+  dlqUrl: string;
+  dlqArn: string;
+}
+
+export interface LocalResources {
+  tableName: string;
+  queues: Record<QueueName, LocalQueue>;
+  alertTopicArn: string;
+  alertQueueUrl: string;
+}
+
+export async function createTable(dynamodb: DynamoDBClient, tableName: string): Promise<void> {
+  const attributes = new Set<string>([TABLE.partitionKey, TABLE.sortKey]);
+  for (const index of TABLE.indexes) {
+    attributes.add(index.partitionKey);
+    attributes.add(index.sortKey);
+  }
+  try {
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [...attributes].map((AttributeName) => ({
+          AttributeName,
+          AttributeType: 'S',
+        })),
+        KeySchema: [
+          { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
+          { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
+        ],
+        GlobalSecondaryIndexes: TABLE.indexes.map((index) => ({
+          IndexName: index.name,
+          KeySchema: [
+            { AttributeName: index.partitionKey, KeyType: 'HASH' },
+            { AttributeName: index.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        })),
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+  await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: tableName });
+  try {
+    await dynamodb.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
+      }),
+    );
+  } catch (error) {
+    // Enabling TTL twice is a ValidationException ("already enabled"): fine on a restart.
+    if (!/already enabled/i.test(String((error as Error).message))) throw error;
+  }
+}
+
+async function queueArn(sqs: SQSClient, url: string): Promise<string> {
+  const out = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+  );
+  const arn = out.Attributes?.QueueArn;
+  if (!arn) throw new Error(`no QueueArn for ${url}`);
+  return arn;
+}
+
+/** Creates a queue, or sets the attributes of the one that exists with this name. */
+async function ensureQueue(
+  sqs: SQSClient,
+  name: string,
+  attributes: Record<string, string> = {},
+): Promise<{ url: string; arn: string }> {
+  const created = await sqs.send(new CreateQueueCommand({ QueueName: name }));
+  const url = created.QueueUrl;
+  if (!url) throw new Error(`CreateQueue ${name} returned no URL`);
+  if (Object.keys(attributes).length > 0) {
+    await sqs.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: attributes }));
+  }
+  return { url, arn: await queueArn(sqs, url) };
+}
+
+export async function createQueues(
+  sqs: SQSClient,
+  prefix: string,
+): Promise<Record<QueueName, LocalQueue>> {
+  const entries = await Promise.all(
+    QUEUES.map(async (def): Promise<[QueueName, LocalQueue]> => {
+      const name = `${prefix}-${def.name}`;
+      const dlqName = `${name}-dlq`;
+      // 14 days, as the CDK stack keeps failed messages for ops.
+      const dlq = await ensureQueue(sqs, dlqName, { MessageRetentionPeriod: '1209600' });
+      const queue = await ensureQueue(sqs, name, {
+        VisibilityTimeout: String(visibilityTimeoutSeconds(def)),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlq.arn,
+          maxReceiveCount: String(def.maxReceiveCount),
+        }),
+      });
+      return [
+        def.name,
+        { def, name, url: queue.url, arn: queue.arn, dlqName, dlqUrl: dlq.url, dlqArn: dlq.arn },
+      ];
+    }),
+  );
+  return Object.fromEntries(entries) as Record<QueueName, LocalQueue>;
+}
+
+/** The ops alert topic, with a queue subscribed so that alerts can be read back locally. */
+export async function createAlertTopic(
+  sns: SNSClient,
+  sqs: SQSClient,
+  prefix: string,
+): Promise<{ topicArn: string; queueUrl: string }> {
+  const name = `${prefix}-alerts`;
+  const topic = await sns.send(new CreateTopicCommand({ Name: name }));
+  const topicArn = topic.TopicArn;
+  if (!topicArn) throw new Error(`CreateTopic ${name} returned no ARN`);
+  const queue = await ensureQueue(sqs, name);
+  await sns.send(
+    new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queue.arn }),
+  );
+  return { topicArn, queueUrl: queue.url };
+}

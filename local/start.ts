@@ -1,0 +1,84 @@
+/**
+ * `npm start`: the whole backend on this machine. Environment:
+ *   PORT (3000), HOST (127.0.0.1), DISTRICT (demo), OPS_API_KEY (a printed dev default),
+ *   LOCAL_DATA_DIR (keep data between runs, e.g. `.local`; default in memory),
+ *   LOCAL_QUIET=1 (do not print each request and batch).
+ * Ctrl-C stops everything it started, DynamoDB Local's Java process included.
+ */
+import { communitiesOf } from '../shared/district.ts';
+import { JavaMissingError } from './servers.ts';
+import { type LocalStack, routeList, startLocalStack } from './stack.ts';
+
+const started = Date.now();
+let stack: LocalStack | undefined;
+let stopping = false;
+
+async function shutdown(signal: string) {
+  if (stopping) {
+    console.log(`\n${signal} again: exiting now`);
+    process.exit(1);
+  }
+  stopping = true;
+  console.log(`\n${signal}: stopping the local stack…`);
+  try {
+    await stack?.stop();
+    console.log('stopped.');
+    process.exit(0);
+  } catch (error) {
+    console.error('stopping failed:', error);
+    process.exit(1);
+  }
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+try {
+  stack = await startLocalStack({
+    port: Number(process.env.PORT ?? 3000),
+    host: process.env.HOST,
+    dataDir: process.env.LOCAL_DATA_DIR || undefined,
+    log: !process.env.LOCAL_QUIET,
+  });
+} catch (error) {
+  if (error instanceof JavaMissingError) {
+    console.error(`\n${error.message}\n`);
+  } else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    console.error(`\nPort ${process.env.PORT ?? 3000} is in use: set PORT to another one.\n`);
+  } else {
+    console.error('\nThe local stack did not start:', error);
+  }
+  process.exit(1);
+}
+
+if (stopping) await new Promise(() => {});
+const s = stack;
+const base = `http://localhost:${s.port}`;
+const towns = s.district.towns
+  .map(
+    (t) =>
+      `    ${t.name} (${t.townId}): ${t.communities.map((c) => `${c.name} ${c.communityId}`).join(', ')}`,
+  )
+  .join('\n');
+
+console.log(`
+Volunteer dispatch, local stack — up in ${((Date.now() - started) / 1000).toFixed(1)} s
+
+  API        ${base}   (try: curl ${base}/v1/health)
+  District   ${s.district.name} [${s.district.id}], ${communitiesOf(s.district).length} communities:
+${towns}
+  Ops key    ${s.opsKey}${s.opsKeyIsDefault ? '   (development default: set OPS_API_KEY to choose one)' : '   (from OPS_API_KEY)'}
+             curl -H "Authorization: Bearer ${s.opsKey}" ${base}/v1/communities
+  SMS/push   not sent: printed here (numbers masked) and listed by
+             curl ${base}/local/outbox            (?to=+86… to filter)
+  Ops alerts curl ${base}/local/alerts
+  Queues     curl ${base}/local/queues            (depths, DLQs included)
+  Servers    DynamoDB Local ${s.endpoints.dynamodb}, fauxqs (SQS+SNS) ${s.endpoints.sqs}
+  Data       ${process.env.LOCAL_DATA_DIR ? `kept in ${process.env.LOCAL_DATA_DIR}` : 'in memory: gone when you stop (LOCAL_DATA_DIR=.local keeps it)'}
+
+Routes:
+${routeList()
+  .map((r) => `  ${r}`)
+  .join('\n')}
+
+Ctrl-C stops everything.
+`);

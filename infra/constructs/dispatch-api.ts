@@ -1,0 +1,113 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  HttpApi,
+  HttpMethod,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { District } from '#shared/district.ts';
+import { FALLBACK_HANDLER, ROUTES } from '#shared/resources.ts';
+import { acknowledge } from '../stacks/nag.ts';
+
+/**
+ * Stage-wide throttling: a ceiling for the whole district API, not per client. Per-partner
+ * limits (`rateLimits.partnerRequestsPerMinute`) are enforced by the functions with a
+ * DynamoDB counter per partner per minute; an HTTP API cannot throttle per API key.
+ */
+export const STAGE_THROTTLE = { rateLimit: 100, burstLimit: 200 } as const;
+
+export interface DispatchApiProps {
+  district: District;
+  /** The function serving each handler name in ROUTES, and FALLBACK_HANDLER. */
+  handlers: ReadonlyMap<string, IFunction>;
+}
+
+/**
+ * The district's HTTP API: one Lambda integration per route in ROUTES, `$default` to the
+ * fallback function (404/405 JSON), stage throttling and JSON access logs. Authentication
+ * happens in the functions (hashed keys in DynamoDB, the ops key in Secrets Manager).
+ */
+export class DispatchApi extends Construct {
+  readonly api: HttpApi;
+  readonly stage: HttpStage;
+  readonly accessLogs: LogGroup;
+
+  constructor(scope: Construct, id: string, props: DispatchApiProps) {
+    super(scope, id);
+    const { district, handlers } = props;
+    const fn = (name: string) => {
+      const f = handlers.get(name);
+      if (!f) throw new Error(`no function for handler ${name}`);
+      return f;
+    };
+
+    this.api = new HttpApi(this, 'Api', {
+      apiName: `dispatch-${district.id}`,
+      description: `${district.name}: volunteer dispatch API v1`,
+      createDefaultStage: false,
+      defaultIntegration: new HttpLambdaIntegration('Fallback', fn(FALLBACK_HANDLER)),
+    });
+
+    acknowledge(
+      this.api,
+      'AwsSolutions-APIG4',
+      'Authentication is in the functions on purpose: partner and volunteer keys are looked ' +
+        'up by hash in DynamoDB and the ops key is in Secrets Manager (shared/adapters/' +
+        'principals.ts); each route checks who may call it. /v1/health and the 404 fallback ' +
+        'are public by design.',
+    );
+
+    const integrations = new Map<string, HttpLambdaIntegration>();
+    for (const route of ROUTES) {
+      let integration = integrations.get(route.handler);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${route.handler}-integration`, fn(route.handler));
+        integrations.set(route.handler, integration);
+      }
+      this.api.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration,
+      });
+    }
+
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: RetentionDays.THREE_MONTHS,
+      removalPolicy: district.demo ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: STAGE_THROTTLE,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+        // No source IP, no headers, no body: access logs carry no personal data.
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            time: '$context.requestTime',
+            method: '$context.httpMethod',
+            routeKey: '$context.routeKey',
+            path: '$context.path',
+            status: '$context.status',
+            latencyMs: '$context.responseLatency',
+            integrationStatus: '$context.integrationStatus',
+            integrationError: '$context.integrationErrorMessage',
+            responseLength: '$context.responseLength',
+          }),
+        ),
+      },
+    });
+  }
+
+  /** The invoke URL of the `$default` stage. */
+  get url(): string {
+    return this.stage.url;
+  }
+}

@@ -1,0 +1,123 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { District } from '#shared/district.ts';
+import { ENV } from '#shared/resources.ts';
+import { acknowledge } from '../stacks/nag.ts';
+
+/** Powertools service name and metrics namespace, the same as shared/observability.ts defaults. */
+export const SERVICE_NAME = 'volunteer-dispatch';
+export const METRICS_NAMESPACE = 'VolunteerDispatch';
+
+/** Repository root: entries, package-lock.json and tsconfig.json live here. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The runtime every function uses; pinned (not NODEJS_LATEST) so a CDK upgrade cannot move it. */
+export const RUNTIME = Runtime.NODEJS_22_X;
+export const ARCHITECTURE = Architecture.ARM_64;
+
+/**
+ * ESM bundles lose CommonJS `require`; a dependency that calls it (dynamic require of a
+ * Node builtin) fails with "Dynamic require of ... is not supported" without this shim.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __dispatchCreateRequire } from 'node:module'; const require = __dispatchCreateRequire(import.meta.url);";
+
+/**
+ * Sets `process.env.DISTRICT_CONFIG` before any module code runs. The config is compiled
+ * into the bundle rather than set as a Lambda variable (4 KB limit for all variables), and
+ * shared/config.ts reads it as `process.env[name]`, which esbuild's `define` cannot replace.
+ */
+export const districtBanner = (district: District) =>
+  `process.env.${ENV.districtConfig} = ${JSON.stringify(JSON.stringify(district))};`;
+
+export interface DispatchFunctionProps {
+  /** Handler name: the file `functions/<name>.ts`, exporting `handler`. */
+  name: string;
+  district: District;
+  timeoutSeconds: number;
+  memorySize?: number;
+  environment?: Record<string, string>;
+  /** Log retention; defaults to one month. */
+  logRetention?: RetentionDays;
+}
+
+/**
+ * One Lambda function with our defaults: Node 22 on arm64, ESM bundle built by local
+ * esbuild (no Docker), source maps, JSON logs into its own log group with retention,
+ * and the district config compiled in (Lambda environment is limited to 4 KB).
+ * The role starts empty: no managed policy; the log group grant is the only default.
+ */
+export class DispatchFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: DispatchFunctionProps) {
+    super(scope, id);
+    const { name, district } = props;
+    const removalPolicy = district.demo ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy,
+    });
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `${district.id} ${name}: only what FUNCTION_ACCESS lists`,
+    });
+    // Lambda creates its log streams itself; the function only writes to its own group.
+    this.logGroup.grantWrite(this.role);
+
+    this.fn = new NodejsFunction(this, 'Fn', {
+      entry: join(PROJECT_ROOT, 'functions', `${name}.ts`),
+      handler: 'handler',
+      runtime: RUNTIME,
+      architecture: ARCHITECTURE,
+      timeout: Duration.seconds(props.timeoutSeconds),
+      memorySize: props.memorySize ?? 512,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      description: `${district.id}: ${name}`,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        DISTRICT_ID: district.id,
+        ...props.environment,
+      },
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        banner: `${ESM_REQUIRE_BANNER} ${districtBanner(district)}`,
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        target: 'node22',
+        tsconfig: join(PROJECT_ROOT, 'tsconfig.json'),
+        // Bundle the SDK: the function runs the SDK versions the tests ran, not the runtime's.
+        bundleAwsSDK: true,
+        // Inlines literal `process.env.DISTRICT_CONFIG` reads; the banner covers dynamic ones.
+        define: {
+          [`process.env.${ENV.districtConfig}`]: JSON.stringify(JSON.stringify(district)),
+        },
+      },
+    });
+    acknowledge(
+      this.fn,
+      'AwsSolutions-L1',
+      'Pinned to nodejs22.x on purpose (supported LTS; bundles target node22 and @types/node ' +
+        'is 22): a runtime change is made deliberately, after checking it in the China ' +
+        'regions the districts deploy to, not by a CDK upgrade.',
+    );
+  }
+}

@@ -1,0 +1,307 @@
+import {
+  type CfnElement,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Tags,
+} from 'aws-cdk-lib';
+import { Dashboard, GraphWidget, MathExpression, TextWidget } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  AttributeType,
+  BillingMode,
+  ProjectionType,
+  Table,
+  TableEncryption,
+} from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import type { District } from '#shared/district.ts';
+import {
+  ENV,
+  FUNCTION_ACCESS,
+  HTTP_HANDLERS,
+  QUEUES,
+  type QueueName,
+  TABLE,
+} from '#shared/resources.ts';
+import { AlertTopic } from '../constructs/alert-topic.ts';
+import { DispatchApi } from '../constructs/dispatch-api.ts';
+import { DispatchFunction } from '../constructs/dispatch-function.ts';
+import { QueueWorker } from '../constructs/queue-worker.ts';
+import { acknowledge } from './nag.ts';
+
+/** Timeout of the HTTP functions: API Gateway gives up at 30 s; they should answer well before. */
+export const HTTP_FUNCTION_TIMEOUT_SECONDS = 10;
+
+export interface DistrictStackProps extends StackProps {
+  district: District;
+}
+
+export const stackNameOf = (districtId: string) => `Dispatch-${districtId}`;
+
+/** Everything one district runs, built from `shared/resources.ts` and the district config. */
+export class DistrictStack extends Stack {
+  readonly district: District;
+  readonly table: Table;
+  readonly workers: ReadonlyMap<QueueName, QueueWorker>;
+  readonly functions: ReadonlyMap<string, DispatchFunction>;
+  readonly api: DispatchApi;
+  readonly alerts: AlertTopic;
+  readonly opsKey: Secret;
+
+  constructor(scope: Construct, id: string, props: DistrictStackProps) {
+    super(scope, id, {
+      description: `Volunteer dispatch for ${props.district.name} (${props.district.id})`,
+      ...props,
+    });
+    const { district } = props;
+    this.district = district;
+    Tags.of(this).add('district', district.id);
+    const retained = district.demo ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    // Storage: one table, keys and indexes from TABLE.
+    this.table = new Table(this, 'Table', {
+      partitionKey: { name: TABLE.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE.sortKey, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: !district.demo,
+      removalPolicy: retained,
+      timeToLiveAttribute: TABLE.ttlAttribute,
+      encryption: TableEncryption.AWS_MANAGED,
+    });
+    for (const index of TABLE.indexes) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: AttributeType.STRING },
+        projectionType: ProjectionType.ALL,
+      });
+    }
+
+    this.alerts = new AlertTopic(this, 'Alerts', district);
+
+    // The ops key: generated here, read by the HTTP functions, shown to ops via the CLI.
+    this.opsKey = new Secret(this, 'OpsApiKey', {
+      description: `${district.id}: the ops API key (X-Api-Key for ops routes)`,
+      generateSecretString: { passwordLength: 40, excludePunctuation: true },
+      removalPolicy: retained,
+    });
+    acknowledge(
+      this.opsKey,
+      'AwsSolutions-SMG4',
+      'The ops key is handed to people, not to a service: rotating it needs ops to pick up ' +
+        'the new value, so rotation is a documented manual step (docs/deploy.md: ' +
+        'put-secret-value), not an automatic rotation Lambda.',
+    );
+
+    // Queues and their consumers.
+    const workers = new Map<QueueName, QueueWorker>();
+    for (const def of QUEUES) {
+      workers.set(
+        def.name,
+        new QueueWorker(this, `Queue-${def.name}`, {
+          def,
+          district,
+          alarmAction: this.alerts.alarmAction,
+        }),
+      );
+    }
+    this.workers = workers;
+
+    // HTTP functions.
+    const functions = new Map<string, DispatchFunction>();
+    for (const name of HTTP_HANDLERS) {
+      functions.set(
+        name,
+        new DispatchFunction(this, `Fn-${name}`, {
+          name,
+          district,
+          timeoutSeconds: HTTP_FUNCTION_TIMEOUT_SECONDS,
+        }),
+      );
+    }
+    for (const w of workers.values()) functions.set(w.def.consumer, w.consumer);
+    this.functions = functions;
+
+    // Least privilege: exactly FUNCTION_ACCESS, with the matching environment.
+    for (const [name, f] of functions) {
+      const access = FUNCTION_ACCESS[name];
+      if (!access) throw new Error(`FUNCTION_ACCESS has no entry for ${name}`);
+      this.grantAccess(name, f, access, workers);
+    }
+
+    this.api = new DispatchApi(this, 'Http', {
+      district,
+      handlers: new Map([...functions].map(([n, f]) => [n, f.fn])),
+    });
+
+    this.dashboard(workers, functions);
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'HTTP API base URL' });
+    new CfnOutput(this, 'OpsKeySecretArn', {
+      value: this.opsKey.secretArn,
+      description: 'aws secretsmanager get-secret-value --secret-id <this> to read the ops key',
+    });
+    new CfnOutput(this, 'OpsKeySecretName', { value: this.opsKey.secretName });
+    new CfnOutput(this, 'AlertTopicArn', { value: this.alerts.topic.topicArn });
+    new CfnOutput(this, 'TableName', { value: this.table.tableName });
+  }
+
+  private grantAccess(
+    name: string,
+    f: DispatchFunction,
+    access: (typeof FUNCTION_ACCESS)[string],
+    workers: ReadonlyMap<QueueName, QueueWorker>,
+  ): void {
+    const fn = f.fn;
+    if (access.table !== 'none') {
+      fn.addEnvironment(ENV.table, this.table.tableName);
+      if (access.table === 'read') this.table.grantReadData(fn);
+      else this.table.grantReadWriteData(fn);
+      const tableId = this.getLogicalId(this.table.node.defaultChild as CfnElement);
+      acknowledge(
+        f.role,
+        `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
+        `The indexes of this function's own table (${TABLE.indexes.map((i) => i.name).join(', ')} ` +
+          'from shared/resources.ts): the wildcard names index names under one table ARN, ' +
+          'no other table.',
+      );
+    }
+    for (const q of access.sends) {
+      const queue = workers.get(q)?.queue;
+      if (!queue) throw new Error(`${name} sends to unknown queue ${q}`);
+      fn.addEnvironment(ENV.queueUrl(q), queue.queueUrl);
+      queue.grantSendMessages(fn);
+    }
+    if (access.sns.includes('alert')) {
+      fn.addEnvironment(ENV.alertTopicArn, this.alerts.topic.topicArn);
+      this.alerts.grantPublish(f.role);
+    }
+    if (access.sns.includes('deliver')) this.grantDeliver(f);
+    if (access.opsKey) {
+      fn.addEnvironment(ENV.opsKeySecretArn, this.opsKey.secretArn);
+      this.opsKey.grantRead(fn);
+    }
+  }
+
+  /**
+   * SMS and push. SNS: Publish to a phone number has no resource ARN, so IAM needs
+   * Resource `*` for it (the one wildcard resource in the stack, for sns:Publish only).
+   * China regions have no SNS SMS or mobile push: the function gets the domestic
+   * provider's endpoint instead and no SNS permission at all.
+   */
+  private grantDeliver(f: DispatchFunction): void {
+    const { sms } = this.district;
+    if (sms.provider === 'https') {
+      if (!sms.httpsEndpoint) {
+        throw new Error(`district ${this.district.id}: sms.provider https needs sms.httpsEndpoint`);
+      }
+      f.fn.addEnvironment('SMS_PROVIDER', 'https');
+      f.fn.addEnvironment('SMS_HTTPS_ENDPOINT', sms.httpsEndpoint);
+      return;
+    }
+    f.fn.addEnvironment('SMS_PROVIDER', 'sns');
+    if (sms.senderId) f.fn.addEnvironment('SMS_SENDER_ID', sms.senderId);
+    if (sms.originationNumber) f.fn.addEnvironment('SMS_ORIGINATION_NUMBER', sms.originationNumber);
+    f.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'SnsDeliverSmsAndPush',
+        actions: ['sns:Publish'],
+        resources: ['*'],
+      }),
+    );
+    acknowledge(
+      f.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'sns:Publish to a phone number (SMS) has no resource ARN to scope to, so IAM requires ' +
+        'Resource * for it; the statement allows sns:Publish only. DynamoDB, SQS and every ' +
+        'other grant in this stack is scoped to its resource ARNs.',
+    );
+  }
+
+  private dashboard(
+    workers: ReadonlyMap<QueueName, QueueWorker>,
+    functions: ReadonlyMap<string, DispatchFunction>,
+  ): void {
+    const d = new Dashboard(this, 'Dashboard', {
+      dashboardName: `dispatch-${this.district.id}`,
+      defaultInterval: Duration.hours(3),
+    });
+    const period = Duration.minutes(1);
+    const queues = [...workers.values()];
+    const fns = [...functions.entries()];
+    const api = this.api.api;
+    d.addWidgets(
+      new TextWidget({ markdown: `# ${this.district.name} (${this.district.id})`, width: 24 }),
+    );
+    d.addWidgets(
+      new GraphWidget({
+        title: 'Queue depth (visible)',
+        left: queues.map((w) =>
+          w.queue.metricApproximateNumberOfMessagesVisible({ period, label: w.def.name }),
+        ),
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Age of oldest message (s)',
+        left: queues.map((w) =>
+          w.queue.metricApproximateAgeOfOldestMessage({ period, label: w.def.name }),
+        ),
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Dead-letter queues (visible)',
+        left: queues.map((w) =>
+          w.dlq.metricApproximateNumberOfMessagesVisible({ period, label: w.def.name }),
+        ),
+        width: 8,
+      }),
+    );
+    d.addWidgets(
+      new GraphWidget({
+        title: 'Function errors',
+        left: fns.map(([n, f]) => f.fn.metricErrors({ period, label: n })),
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Function throttles',
+        left: fns.map(([n, f]) => f.fn.metricThrottles({ period, label: n })),
+        width: 12,
+      }),
+    );
+    d.addWidgets(
+      new GraphWidget({
+        title: 'API 4xx / 5xx',
+        left: [
+          api.metricClientError({ period, label: '4xx' }),
+          api.metricServerError({ period, label: '5xx' }),
+        ],
+        right: [
+          new MathExpression({
+            expression: '100 * e5 / MAX([cnt, 1])',
+            usingMetrics: {
+              e5: api.metricServerError({ period }),
+              cnt: api.metricCount({ period }),
+            },
+            label: '5xx %',
+            period,
+          }),
+        ],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'API latency (ms)',
+        left: [
+          api.metricLatency({ period, statistic: 'p50', label: 'p50' }),
+          api.metricLatency({ period, statistic: 'p99', label: 'p99' }),
+          api.metricIntegrationLatency({ period, statistic: 'p99', label: 'integration p99' }),
+        ],
+        width: 12,
+      }),
+    );
+  }
+}

@@ -67,8 +67,11 @@ export interface LocalStackOptions {
   retryDelaySeconds?: number;
   /** Print requests, batches and notifications (true: to stdout), or give each line to a function. */
   log?: boolean | ((line: string) => void);
-  /** Replace a queue's consumer (tests of the pollers); default the function in QUEUES. */
-  consumers?: Partial<Record<QueueName, Handler>>;
+  /**
+   * Replace functions by name (`get-stats`, `match-request`…) with test doubles, for
+   * routes and queue consumers alike. The others are imported from functions/.
+   */
+  functions?: Record<string, Handler>;
   /** Keep DynamoDB Local's and fauxqs's data under this directory (only for servers started here). */
   dataDir?: string;
 }
@@ -220,7 +223,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [ENV.alertTopicArn]: alertTopic.topicArn,
       DISTRICT_ID: district.id,
       POWERTOOLS_SERVICE_NAME: 'volunteer-dispatch',
-      POWERTOOLS_LOG_LEVEL: options.log ? 'INFO' : 'WARN',
+      POWERTOOLS_LOG_LEVEL: options.log === true ? 'INFO' : 'WARN',
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     };
     for (const q of QUEUES) env[ENV.queueUrl(q.name)] = queues[q.name].url;
@@ -237,8 +240,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const removeRecorder = recordSnsDeliveries(functionsSns, outbox, log);
     stoppers.push(async () => removeRecorder());
 
+    const handlerOf = async (name: string) => options.functions?.[name] ?? loadHandler(name);
     const invokeHttp = async (handler: string, event: APIGatewayProxyEventV2) =>
-      invoke(await loadHandler(handler), event, {
+      invoke(await handlerOf(handler), event, {
         functionName: `${prefix}-${handler}`,
         timeoutSeconds: HTTP_FUNCTION_TIMEOUT_SECONDS,
         region: LOCAL_REGION,
@@ -356,8 +360,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const pollers: Partial<Record<QueueName, Poller>> = {};
     for (const q of QUEUES) {
-      const custom = options.consumers?.[q.name];
-      if (!custom && !functionExists(q.consumer)) {
+      if (!options.functions?.[q.consumer] && !functionExists(q.consumer)) {
         console.warn(
           `[local] functions/${q.consumer}.ts is missing: queue ${q.name} is not polled`,
         );
@@ -369,7 +372,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         queueArn: queues[q.name].arn,
         region: LOCAL_REGION,
         batchSize: q.batchSize,
-        consumer: custom ? async () => custom : () => loadHandler(q.consumer),
+        consumer: () => handlerOf(q.consumer),
         functionName: `${prefix}-${q.consumer}`,
         functionTimeoutSeconds: q.functionTimeoutSeconds,
         retryDelaySeconds: options.retryDelaySeconds,

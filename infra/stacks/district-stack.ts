@@ -15,6 +15,8 @@ import {
   Table,
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -25,6 +27,7 @@ import {
   HTTP_HANDLERS,
   QUEUES,
   type QueueName,
+  SCHEDULED,
   TABLE,
 } from '#shared/resources.ts';
 import { AlertTopic } from '../constructs/alert-topic.ts';
@@ -35,6 +38,9 @@ import { acknowledge } from './nag.ts';
 
 /** Timeout of the HTTP functions: API Gateway gives up at 30 s; they should answer well before. */
 export const HTTP_FUNCTION_TIMEOUT_SECONDS = 10;
+
+/** Timeout of scheduled functions (a sweep pages through open requests). */
+export const SCHEDULED_FUNCTION_TIMEOUT_SECONDS = 60;
 
 export interface DistrictStackProps extends StackProps {
   district: District;
@@ -125,6 +131,21 @@ export class DistrictStack extends Stack {
       );
     }
     for (const w of workers.values()) functions.set(w.def.consumer, w.consumer);
+
+    // Scheduled functions: an EventBridge rule each, at the rate SCHEDULED gives.
+    for (const { handler, everyMinutes } of SCHEDULED) {
+      const f = new DispatchFunction(this, `Fn-${handler}`, {
+        name: handler,
+        district,
+        timeoutSeconds: SCHEDULED_FUNCTION_TIMEOUT_SECONDS,
+      });
+      new Rule(this, `Schedule-${handler}`, {
+        description: `${district.id}: run ${handler} every ${everyMinutes} min`,
+        schedule: Schedule.rate(Duration.minutes(everyMinutes)),
+        targets: [new LambdaFunction(f.fn, { retryAttempts: 0 })],
+      });
+      functions.set(handler, f);
+    }
     this.functions = functions;
 
     // Least privilege: exactly FUNCTION_ACCESS, with the matching environment.

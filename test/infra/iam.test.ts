@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { FUNCTION_ACCESS, type FunctionAccess, QUEUES } from '#shared/resources.ts';
+import { DISTRICT_IDS, logicalId, resourcesOf, synthesized } from './support.ts';
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+const list = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+const refsIn = (resource: unknown): string[] =>
+  [...JSON.stringify(resource).matchAll(/"(?:Ref|Fn::GetAtt)":\[?"([A-Za-z0-9]+)"/g)].map(
+    (m) => m[1],
+  );
+
+const DDB_WRITES = /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)$/;
+
+describe.each(DISTRICT_IDS)('IAM of district %s', (id) => {
+  const { stack, template } = synthesized(id);
+  const policies = resourcesOf(template, 'AWS::IAM::Policy');
+  const all: Statement[] = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+
+  /** Statements of the policies attached to a function's role. */
+  const statementsOf = (name: string): Statement[] => {
+    const role = logicalId(stack.functions.get(name)!.role);
+    return policies
+      .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+  };
+  const actionsOf = (name: string) => statementsOf(name).flatMap((s) => list(s.Action));
+
+  it('has no statement with Action *', () => {
+    for (const s of all) {
+      for (const a of list(s.Action)) expect(a === '*' || a.endsWith(':*'), a).toBe(false);
+    }
+  });
+
+  it('has no DynamoDB or SQS statement with Resource *', () => {
+    for (const s of all) {
+      const services = list(s.Action).map((a) => a.split(':')[0]);
+      if (services.some((x) => x === 'dynamodb' || x === 'sqs')) {
+        expect(list(s.Resource)).not.toContain('*');
+      }
+    }
+  });
+
+  it('no role has an AWS managed policy', () => {
+    for (const [rid, r] of resourcesOf(template, 'AWS::IAM::Role')) {
+      expect(r.Properties.ManagedPolicyArns, rid).toBeUndefined();
+    }
+  });
+
+  it('grants Resource * only for sns:Publish, to the delivering function, in SNS districts', () => {
+    for (const [name, access] of Object.entries(FUNCTION_ACCESS)) {
+      const wild = statementsOf(name).filter((s) => list(s.Resource).includes('*'));
+      const expected = access.sns.includes('deliver') && stack.district.sms.provider === 'sns';
+      if (!expected) expect(wild, name).toEqual([]);
+      else for (const s of wild) expect(list(s.Action), name).toEqual(['sns:Publish']);
+    }
+  });
+
+  describe.each(Object.entries(FUNCTION_ACCESS))('%s', (name, access: FunctionAccess) => {
+    it('has only the actions its FUNCTION_ACCESS lists', () => {
+      const allowed = (a: string) => {
+        const [service] = a.split(':');
+        if (service === 'logs') return a === 'logs:CreateLogStream' || a === 'logs:PutLogEvents';
+        if (service === 'dynamodb')
+          return access.table === 'readwrite' || (access.table === 'read' && !DDB_WRITES.test(a));
+        if (service === 'sqs') {
+          const consumes = QUEUES.some((q) => q.consumer === name);
+          return /^sqs:(SendMessage|GetQueueAttributes|GetQueueUrl)$/.test(a)
+            ? access.sends.length > 0 || consumes
+            : consumes && /^sqs:(ReceiveMessage|DeleteMessage|ChangeMessageVisibility)$/.test(a);
+        }
+        if (service === 'sns') return a === 'sns:Publish' && access.sns.length > 0;
+        if (service === 'kms') return access.sns.includes('alert');
+        if (service === 'secretsmanager') return access.opsKey;
+        return false;
+      };
+      for (const a of actionsOf(name)) expect(allowed(a), `${name}: ${a}`).toBe(true);
+    });
+
+    it('touches the table only as FUNCTION_ACCESS says', () => {
+      const ddb = actionsOf(name).filter((a) => a.startsWith('dynamodb:'));
+      if (access.table === 'none') expect(ddb).toEqual([]);
+      else expect(ddb).toContain('dynamodb:Query');
+      expect(ddb.some((a) => DDB_WRITES.test(a))).toBe(access.table === 'readwrite');
+    });
+
+    const queueName = (ref: string) =>
+      QUEUES.find((q) => logicalId(stack.workers.get(q.name)!.queue) === ref)?.name ?? ref;
+    const queuesFor = (actions: RegExp) =>
+      [
+        ...new Set(
+          statementsOf(name)
+            .filter((s) => list(s.Action).some((a) => actions.test(a)))
+            .flatMap((s) => refsIn(s.Resource))
+            .map(queueName),
+        ),
+      ].sort();
+
+    it('sends only to the queues FUNCTION_ACCESS lists', () => {
+      expect(queuesFor(/^sqs:SendMessage$/)).toEqual([...access.sends].sort());
+    });
+
+    it('receives only from the queue it consumes (its event source mapping)', () => {
+      const consumes = QUEUES.filter((q) => q.consumer === name).map((q) => q.name);
+      expect(queuesFor(/^sqs:(ReceiveMessage|DeleteMessage|ChangeMessageVisibility)$/)).toEqual(
+        consumes,
+      );
+    });
+
+    it('reads the ops key secret only if FUNCTION_ACCESS says so', () => {
+      const secret = logicalId(stack.opsKey);
+      const reads = statementsOf(name).filter((s) => refsIn(s.Resource).includes(secret));
+      expect(reads.length > 0).toBe(access.opsKey);
+    });
+  });
+
+  it('get-health touches no table, queue, topic or secret', () => {
+    expect(actionsOf('get-health').filter((a) => !a.startsWith('logs:'))).toEqual([]);
+  });
+});

@@ -11,14 +11,17 @@ import { type LocalStack, routeList, startLocalStack } from './stack.ts';
 
 const started = Date.now();
 let stack: LocalStack | undefined;
-let stopping = false;
+let stopping = 0;
 
 async function shutdown(signal: string) {
   if (stopping) {
+    // One Ctrl-C can arrive twice (from the terminal and relayed by npm/tsx): only a
+    // second press, a moment later, forces the exit (the exit hook still kills Java).
+    if (Date.now() - stopping < 1000) return;
     console.log(`\n${signal} again: exiting now`);
     process.exit(1);
   }
-  stopping = true;
+  stopping = Date.now();
   console.log(`\n${signal}: stopping the local stack…`);
   try {
     await stack?.stop();

@@ -29,6 +29,20 @@ export function counterUpdate(day: string, adds: Record<string, number>) {
   };
 }
 
+/**
+ * Counter updates for several days' changes, one per day: a transaction may not touch
+ * the same item twice.
+ */
+export function counterUpdates(changes: [day: string, adds: Record<string, number>][]) {
+  const byDay = new Map<string, Record<string, number>>();
+  for (const [day, adds] of changes) {
+    const merged = byDay.get(day) ?? {};
+    for (const [k, n] of Object.entries(adds)) merged[k] = (merged[k] ?? 0) + n;
+    byDay.set(day, merged);
+  }
+  return [...byDay].map(([day, adds]) => counterUpdate(day, adds));
+}
+
 /** Counter fields for a status move: into `to`, out of `from`. */
 export const statusMove = (from: string | undefined, to: string): Record<string, number> =>
   from ? { [`status.${from}`]: -1, [`status.${to}`]: 1 } : { [`status.${to}`]: 1 };

@@ -3,7 +3,7 @@ import { documents } from '../clients/dynamodb.ts';
 import type { HelpRequest, HistoryEntry, Task } from '../domain/request.ts';
 import { dayOf, tasksTodayOf, type Volunteer } from '../domain/volunteer.ts';
 import { taskIdOf } from '../ids.ts';
-import { counterUpdate, statusMove } from './counters.ts';
+import { counterUpdate, counterUpdates, statusMove } from './counters.ts';
 import { epochSeconds, inbox, isTransactionConflict, keys, table, watchFragment } from './table.ts';
 import { volunteerUpdate } from './volunteers.ts';
 
@@ -117,15 +117,11 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
       }),
     },
   );
-  if (volunteer.tasksDay !== dayOf(now)) {
-    // The volunteer's first task today: counted once per volunteer and day.
-    items.push({ Update: counterUpdate(dayOf(now), { volunteersActive: 1 }) });
-  }
-  if (matched) {
-    items.push({
-      Update: counterUpdate(request.createdAt.slice(0, 10), statusMove('received', 'matched')),
-    });
-  }
+  const counts: [string, Record<string, number>][] = [];
+  // The volunteer's first task today: counted once per volunteer and day.
+  if (volunteer.tasksDay !== dayOf(now)) counts.push([dayOf(now), { volunteersActive: 1 }]);
+  if (matched) counts.push([request.createdAt.slice(0, 10), statusMove('received', 'matched')]);
+  for (const Update of counterUpdates(counts)) items.push({ Update });
   return { result: await transact(items), task };
 }
 

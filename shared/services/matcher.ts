@@ -32,7 +32,7 @@ export async function matchRequest(
   opts: { retry?: boolean } = {},
 ): Promise<MatchOutcome> {
   const state = await requests.load(requestId);
-  if (!state || state.request.status !== 'received') {
+  if (state?.request.status !== 'received') {
     return { offered: [], scope: state?.request.scope ?? 'ops' };
   }
   const { district } = districtView();

@@ -11,7 +11,8 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 
 let phoneSeq = 0;
-const newPhone = () => `+86139${String(Date.now() % 100000).padStart(5, '0')}${String(phoneSeq++).padStart(3, '0')}`;
+const newPhone = () =>
+  `+86139${String(Date.now() % 100000).padStart(5, '0')}${String(phoneSeq++).padStart(3, '0')}`;
 
 async function partner(): Promise<string> {
   const res = await stack.api('POST', '/v1/partners', { key: OPS.key, body: { name: '社区通' } });
@@ -30,7 +31,11 @@ async function volunteer(communityId: string, extra: Record<string, unknown> = {
 }
 
 let keySeq = 0;
-async function post(key: string, body: Record<string, unknown>, idem = `k-${Date.now()}-${keySeq++}`) {
+async function post(
+  key: string,
+  body: Record<string, unknown>,
+  idem = `k-${Date.now()}-${keySeq++}`,
+) {
   return stack.api('POST', '/v1/requests', { key, body, headers: { 'idempotency-key': idem } });
 }
 
@@ -95,7 +100,11 @@ describe('a request from post to confirm', () => {
     const matched = await getRequest(key, id);
     expect(matched.body.status).toBe('matched');
     expect(matched.body.tasks).toEqual([
-      expect.objectContaining({ taskId: accepted.body.taskId, volunteerId: v1.id, status: 'accepted' }),
+      expect.objectContaining({
+        taskId: accepted.body.taskId,
+        volunteerId: v1.id,
+        status: 'accepted',
+      }),
     ]);
 
     const told = await stack.waitFor(() =>
@@ -164,7 +173,9 @@ describe('cancel', () => {
     const v = await volunteer('west-hill', { capacity: 1 });
     const id = (await post(key, groceries('west-hill'))).body.requestId;
     const offer = await offerFor(v.token, id);
-    const accepted = await stack.api('POST', `/v1/offers/${offer.offerId}/accept`, { key: v.token });
+    const accepted = await stack.api('POST', `/v1/offers/${offer.offerId}/accept`, {
+      key: v.token,
+    });
     expect(accepted.status).toBe(200);
 
     expect((await stack.api('POST', `/v1/requests/${id}/cancel`, { key })).status).toBe(200);
@@ -213,7 +224,11 @@ describe('idempotency and ownership', () => {
     const bad = await post(key, groceries('no-such-community'), 'fix-me');
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toContain('communityId');
-    const phone = await post(key, groceries('east-river', { requester: { name: '李', phone: '138' } }), 'fix-me');
+    const phone = await post(
+      key,
+      groceries('east-river', { requester: { name: '李', phone: '138' } }),
+      'fix-me',
+    );
     expect(phone.status).toBe(400);
     expect(phone.body.error.message).toContain('requester.phone');
     // A rejected request can be corrected and sent again with the same key.
@@ -225,11 +240,16 @@ describe('idempotency and ownership', () => {
 describe('grabbing the last slots', () => {
   it('lets exactly N of many concurrent accepts win a request with N slots', async () => {
     const key = await partner();
-    const vs = await Promise.all([1, 2, 3, 4, 5].map(() => volunteer('east-river', { skills: ['driver'] })));
-    const id = (await post(key, groceries('east-river', { slots: 2, skills: ['driver'] }))).body.requestId;
+    const vs = await Promise.all(
+      [1, 2, 3, 4, 5].map(() => volunteer('east-river', { skills: ['driver'] })),
+    );
+    const id = (await post(key, groceries('east-river', { slots: 2, skills: ['driver'] }))).body
+      .requestId;
     const offers = await Promise.all(vs.map((v) => offerFor(v.token, id)));
     const results = await Promise.all(
-      offers.map((o, i) => stack.api('POST', `/v1/offers/${o.offerId}/accept`, { key: vs[i].token })),
+      offers.map((o, i) =>
+        stack.api('POST', `/v1/offers/${o.offerId}/accept`, { key: vs[i].token }),
+      ),
     );
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 200, 409, 409, 409]);

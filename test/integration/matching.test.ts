@@ -10,16 +10,22 @@ let stack: TestStack;
 beforeAll(async () => {
   stack = await startTestStack({
     offers: { timeoutSeconds: 2, batchSize: 2 },
-    kinds: { site_duty: { preferCategories: ['party_member'], requireCredentials: ['negative_test'] } },
+    kinds: {
+      site_duty: { preferCategories: ['party_member'], requireCredentials: ['negative_test'] },
+    },
   });
 });
 afterAll(() => stack?.stop());
 
 let seq = 0;
-const phone = () => `+86137${String(process.pid % 1000).padStart(3, '0')}${String(seq++).padStart(5, '0')}`;
+const phone = () =>
+  `+86137${String(process.pid % 1000).padStart(3, '0')}${String(seq++).padStart(5, '0')}`;
 
 async function partner() {
-  const res = await stack.api('POST', '/v1/partners', { key: stack.opsKey, body: { name: 'hotline' } });
+  const res = await stack.api('POST', '/v1/partners', {
+    key: stack.opsKey,
+    body: { name: 'hotline' },
+  });
   return res.body.apiKey as string;
 }
 
@@ -76,7 +82,11 @@ describe('who gets an offer', () => {
     const skilled = await volunteer('east-garden', { skills: ['medic', 'driver'] });
     const halfSkilled = await volunteer('east-garden', { skills: ['medic'] });
     const offDuty = await volunteer('east-garden', { skills: ['medic', 'driver'], onDuty: false });
-    const id = await post(key, { communityId: 'east-garden', skills: ['medic', 'driver'], kind: 'medicine' });
+    const id = await post(key, {
+      communityId: 'east-garden',
+      skills: ['medic', 'driver'],
+      kind: 'medicine',
+    });
     await offerFor(skilled.token, id);
     await expectNoOffer(halfSkilled.token, id, 200);
     await expectNoOffer(offDuty.token, id, 200);
@@ -87,7 +97,9 @@ describe('who gets an offer', () => {
     const v = await volunteer('east-river', { capacity: 1, skills: ['cap'] });
     const first = await post(key, { communityId: 'east-river', skills: ['cap'] });
     const offer = await offerFor(v.token, first);
-    expect((await stack.api('POST', `/v1/offers/${offer.offerId}/accept`, { key: v.token })).status).toBe(200);
+    expect(
+      (await stack.api('POST', `/v1/offers/${offer.offerId}/accept`, { key: v.token })).status,
+    ).toBe(200);
     const second = await post(key, { communityId: 'east-river', skills: ['cap'] });
     await expectNoOffer(v.token, second);
   });
@@ -174,7 +186,9 @@ describe('decline, expiry and escalation', () => {
     const r = await request(key, id);
     expect(r.status).toBe('received');
     expect(r.waitingForDispatch).toBe(true);
-    const events = r.history.filter((h: { event?: string }) => h.event).map((h: { event: string }) => h.event);
+    const events = r.history
+      .filter((h: { event?: string }) => h.event)
+      .map((h: { event: string }) => h.event);
     expect(events).toEqual(
       expect.arrayContaining(['scope_widened', 'offer_expired', 'waiting_for_dispatch']),
     );
@@ -186,7 +200,11 @@ describe('decline, expiry and escalation', () => {
     const key = await partner();
     const start = new Date(Date.now() - 60_000).toISOString();
     const end = new Date(Date.now() + 2_000).toISOString();
-    const id = await post(key, { communityId: 'east-garden', skills: ['nobody-has-this'], window: { start, end } });
+    const id = await post(key, {
+      communityId: 'east-garden',
+      skills: ['nobody-has-this'],
+      window: { start, end },
+    });
     const r = await stack.waitFor(
       async () => {
         const body = await request(key, id);
@@ -195,7 +213,11 @@ describe('decline, expiry and escalation', () => {
       { timeoutMs: 20_000 },
     );
     expect(r.history.at(-1)).toMatchObject({ status: 'expired' });
-    await stack.waitFor(async () => (await stack.alerts()).find((a) => JSON.stringify(a).includes(`过期`) && JSON.stringify(a).includes(id)));
+    await stack.waitFor(async () =>
+      (await stack.alerts()).find(
+        (a) => JSON.stringify(a).includes(`过期`) && JSON.stringify(a).includes(id),
+      ),
+    );
   });
 });
 
@@ -234,7 +256,9 @@ describe('manual dispatch', () => {
     const id = await post(key, { communityId: 'east-river', skills: ['multi'], slots: 2 });
     const oa = await offerFor(a.token, id);
     await offerFor(b.token, id);
-    expect((await stack.api('POST', `/v1/offers/${oa.offerId}/accept`, { key: a.token })).status).toBe(200);
+    expect(
+      (await stack.api('POST', `/v1/offers/${oa.offerId}/accept`, { key: a.token })).status,
+    ).toBe(200);
     expect((await stack.api('POST', `/v1/requests/${id}/cancel`, { key })).status).toBe(200);
     await stack.waitFor(async () => ((await offers(b.token)).length === 0 ? true : undefined));
     const told = await stack.waitFor(() =>

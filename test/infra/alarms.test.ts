@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { QUEUES } from '#shared/resources.ts';
-import { DISTRICT_IDS, logicalId, resourcesOf, synthesized } from './support.ts';
+import { type CfnJson, DISTRICT_IDS, logicalId, resourcesOf, synthesized } from './support.ts';
 
 describe.each(DISTRICT_IDS)('alarms of district %s', (id) => {
   const { stack, template } = synthesized(id);
@@ -11,7 +11,7 @@ describe.each(DISTRICT_IDS)('alarms of district %s', (id) => {
         a.Namespace === 'AWS/SQS' &&
         a.MetricName === metric &&
         a.Dimensions?.some(
-          (d: any) => d.Name === 'QueueName' && d.Value['Fn::GetAtt']?.[0] === queueId,
+          (d: CfnJson) => d.Name === 'QueueName' && d.Value['Fn::GetAtt']?.[0] === queueId,
         ),
     );
 

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { FALLBACK_HANDLER, ROUTES } from '#shared/resources.ts';
 import { STAGE_THROTTLE } from '../../infra/constructs/dispatch-api.ts';
-import { DISTRICT_IDS, logicalId, resourcesOf, synthesized } from './support.ts';
+import { type CfnJson, DISTRICT_IDS, logicalId, resourcesOf, synthesized } from './support.ts';
 
 describe.each(DISTRICT_IDS)('HTTP API of district %s', (id) => {
   const { stack, template } = synthesized(id);
   const routes = resourcesOf(template, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
   const integrations = Object.fromEntries(resourcesOf(template, 'AWS::ApiGatewayV2::Integration'));
   /** The function a route's integration invokes. */
-  const targetOf = (route: Record<string, any>) => {
+  const targetOf = (route: CfnJson) => {
     const integrationId = route.Target['Fn::Join'][1][1].Ref;
     return integrations[integrationId].Properties.IntegrationUri['Fn::GetAtt'][0];
   };

@@ -37,10 +37,11 @@ export function synthesized(id: string): Synthesized {
 export const logicalId = (c: IConstruct) =>
   Stack.of(c).getLogicalId((c.node.defaultChild ?? c) as CfnElement);
 
+/** Synthesized CloudFormation JSON: read freely in assertions. */
+// biome-ignore lint/suspicious/noExplicitAny: template JSON has no static shape
+export type CfnJson = Record<string, any>;
+
 /** CloudFormation resources of a type, as [logicalId, resource] pairs. */
 export function resourcesOf(template: Template, type: string) {
-  return Object.entries(template.findResources(type)) as [
-    string,
-    { Properties: Record<string, any> },
-  ][];
+  return Object.entries(template.findResources(type)) as [string, { Properties: CfnJson }][];
 }

@@ -17,7 +17,6 @@ describe.each(DISTRICT_IDS)('queues of district %s', (id) => {
     (name, def) => {
       const w = worker(name);
       template.hasResourceProperties('AWS::SQS::Queue', {
-        QueueName: Match.absent(),
         RedrivePolicy: {
           deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(w.dlq), 'Arn'] },
           maxReceiveCount: def.maxReceiveCount,

@@ -92,7 +92,7 @@ export class DistrictStack extends Stack {
 
     // The ops key: generated here, read by the HTTP functions, shown to ops via the CLI.
     this.opsKey = new Secret(this, 'OpsApiKey', {
-      description: `${district.id}: the ops API key (X-Api-Key for ops routes)`,
+      description: `${district.id}: the ops API key (Authorization: Bearer <key> on ops routes)`,
       generateSecretString: { passwordLength: 40, excludePunctuation: true },
       removalPolicy: retained,
     });

@@ -11,7 +11,10 @@ let district: District | undefined;
 
 /** The district this function serves: its config is bundled in (CDK) or set by the local stack. */
 export function currentDistrict(): District {
-  district ??= parseDistrict(JSON.parse(required(ENV.districtConfig)), ENV.districtConfig);
+  // A literal `process.env.DISTRICT_CONFIG`, so esbuild's `define` can bundle the config in.
+  const raw = process.env.DISTRICT_CONFIG;
+  if (!raw) throw new Error(`environment variable ${ENV.districtConfig} is not set`);
+  district ??= parseDistrict(JSON.parse(raw), ENV.districtConfig);
   return district;
 }
 

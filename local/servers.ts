@@ -74,7 +74,21 @@ export interface DynamoDbLocalOptions {
 export async function startDynamoDbLocal(
   options: DynamoDbLocalOptions = {},
 ): Promise<RunningServer> {
-  const port = options.port ?? (await freePort());
+  if (options.port !== undefined) return startDynamoDbLocalOn(options.port, options);
+  // A free port can be taken by another process before Java binds it: try another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDynamoDbLocalOn(await freePort(), options);
+    } catch (error) {
+      if (attempt >= 3 || !String(error).includes('Failed to bind')) throw error;
+    }
+  }
+}
+
+async function startDynamoDbLocalOn(
+  port: number,
+  options: DynamoDbLocalOptions,
+): Promise<RunningServer> {
   const path = options.dataDir ? resolve(options.dataDir, 'dynamodb') : null;
   if (path) mkdirSync(path, { recursive: true });
   const child = spawnDynamoDbLocal({ port, path, sharedDb: true, stdio: 'pipe' });

@@ -13,6 +13,26 @@ export interface Sender {
   send(delivery: Delivery, text: string): Promise<void>;
 }
 
+function smsAttributes() {
+  const attributes: Record<string, { DataType: string; StringValue: string }> = {
+    'AWS.SNS.SMS.SMSType': { DataType: 'String', StringValue: 'Transactional' },
+  };
+  if (process.env.SMS_SENDER_ID) {
+    attributes['AWS.SNS.SMS.SenderID'] = {
+      DataType: 'String',
+      StringValue: process.env.SMS_SENDER_ID,
+    };
+  }
+  if (process.env.SMS_ORIGINATION_NUMBER) {
+    attributes['AWS.MM.SMS.OriginationNumber'] = {
+      DataType: 'String',
+      StringValue: process.env.SMS_ORIGINATION_NUMBER,
+    };
+  }
+  return attributes;
+}
+
+/** SMS through SNS Publish to a phone number; push through Publish to a platform endpoint. */
 export const snsSender: Sender = {
   async send(delivery, text) {
     if (delivery.channel === 'sms') {
@@ -20,9 +40,7 @@ export const snsSender: Sender = {
         new PublishCommand({
           PhoneNumber: delivery.phone,
           Message: text,
-          MessageAttributes: {
-            'AWS.SNS.SMS.SMSType': { DataType: 'String', StringValue: 'Transactional' },
-          },
+          MessageAttributes: smsAttributes(),
         }),
       );
     } else {
@@ -30,6 +48,29 @@ export const snsSender: Sender = {
     }
   },
 };
+
+/**
+ * SMS through a domestic provider's HTTPS endpoint, for regions without SNS SMS (China).
+ * The provider gets `{to, text}` as JSON; anything but a 2xx is a failure to retry.
+ */
+export const httpsSmsSender = (endpoint: string, fallback: Sender = snsSender): Sender => ({
+  async send(delivery, text) {
+    if (delivery.channel !== 'sms') return fallback.send(delivery, text);
+    const res = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ to: delivery.phone, text }),
+      signal: AbortSignal.timeout(5000),
+    });
+    if (!res.ok) throw new Error(`SMS provider answered ${res.status}`);
+  },
+});
+
+/** The district's sender: SNS, or the HTTPS provider where SNS SMS is not offered. */
+export function districtSender(): Sender {
+  const endpoint = process.env.SMS_HTTPS_ENDPOINT;
+  return process.env.SMS_PROVIDER === 'https' && endpoint ? httpsSmsSender(endpoint) : snsSender;
+}
 
 /**
  * Guards a send with its own marker, written before Publish: the same notification id

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { type Delivery, type Sender, sendOnce, snsSender } from '../adapters/notifications.ts';
+import { type Delivery, districtSender, type Sender, sendOnce } from '../adapters/notifications.ts';
 import { requests } from '../adapters/requests.ts';
 import { volunteers } from '../adapters/volunteers.ts';
 import { renderText } from '../domain/texts.ts';
@@ -25,7 +25,7 @@ async function deliveryFor(n: Notification): Promise<Delivery | undefined> {
 export async function deliverNotification(
   n: Notification,
   now: Date,
-  sender: Sender = snsSender,
+  sender: Sender = districtSender(),
 ): Promise<'sent' | 'duplicate' | 'skipped'> {
   const delivery = await deliveryFor(n);
   if (!delivery) {

@@ -46,8 +46,9 @@ export async function acceptOffer(
     const offer = state?.offers.find((o) => o.volunteerId === volunteerId);
     if (!state || !offer || !volunteer) throw notFound('offer');
     const { request } = state;
-    const answer = (): AcceptedTask => ({
-      taskId: existing?.taskId ?? '',
+    // The address and requester are shown only now, to the volunteer who took the slot.
+    const answer = (taskId: string): AcceptedTask => ({
+      taskId,
       requestId: request.requestId,
       address: request.address,
       requester: request.requester,
@@ -55,7 +56,10 @@ export async function acceptOffer(
     const existing = state.tasks.find((t) => t.volunteerId === volunteerId);
     if (offer.status === 'accepted' && existing && existing.status !== 'cancelled') {
       await announceTaken(request.requestId, volunteerId, now);
-      return answer();
+      return answer(existing.taskId);
+    }
+    if (request.status === 'cancelled' || request.status === 'expired') {
+      throw conflict('offer_expired', `offerId: the request was ${request.status}`);
     }
     if (request.status !== 'received' || liveTasks(state.tasks).length >= request.slots) {
       throw conflict('offer_taken', 'offerId: every slot of this request is taken');
@@ -76,7 +80,7 @@ export async function acceptOffer(
     });
     if (result === 'ok') {
       await announceTaken(request.requestId, volunteerId, now);
-      return { ...answer(), taskId: task.taskId };
+      return answer(task.taskId);
     }
   }
   throw tooBusy();

@@ -44,6 +44,8 @@ export function route<S extends z.ZodType | undefined = undefined>(
         parsedBody: Body<S>;
         rawBodyText?: string;
       };
+      // Temporary keys: cleared per invocation so they never leak into the next one.
+      logger.resetKeys();
       logger.appendKeys({ routeKey: event.routeKey, principal: e.principal.kind });
       return fn({
         event,

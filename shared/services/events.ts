@@ -93,7 +93,10 @@ async function withdrawOffers(
 }
 
 async function afterDelivered(state: RequestState) {
-  if (state.request.status !== 'delivered') return;
+  // Already confirmed (the partner or the sweeper was faster than this event, e.g. after
+  // a retry): the requester is still told the goods are at the door, once.
+  const { status } = state.request;
+  if (status !== 'delivered' && status !== 'confirmed') return;
   await enqueue('notify', {
     notificationId: `delivered:${state.request.requestId}`,
     to: { kind: 'requester', requestId: state.request.requestId },
@@ -132,7 +135,15 @@ async function creditVolunteers(state: RequestState, now: Date) {
     if (task.status !== 'delivered' || task.credited) continue;
     const minutes = serviceMinutes(task);
     await withVolunteer(task, (v) =>
-      creditTask(state.request.createdAt.slice(0, 10), task, v, minutes, points, now),
+      creditTask(
+        state.request.createdAt.slice(0, 10),
+        task,
+        v,
+        minutes,
+        points,
+        now,
+        state.request.kind,
+      ),
     );
   }
 }

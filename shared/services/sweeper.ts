@@ -32,6 +32,10 @@ export async function sweep(now: Date): Promise<SweepReport> {
   const confirmBefore = new Date(now.getTime() - district.autoConfirmHours * 3600_000);
   for (const r of await watched('delivered', confirmBefore)) {
     const at = now.toISOString();
+    // Queued before the transition, held back a minute: if this run dies between the
+    // two writes, the credit still follows (a confirmed request leaves the watch index,
+    // so no later sweep would find it). Crediting is conditional, so two events are safe.
+    await enqueue('events', { type: 'request_confirmed', requestId: r.requestId, at }, 60);
     const done = await requests.transition(r, 'delivered', 'confirmed', now, [
       { event: 'auto_confirmed', at, afterHours: district.autoConfirmHours },
     ]);

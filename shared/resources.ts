@@ -164,6 +164,25 @@ export const ROUTES: readonly RouteDef[] = [
     who: ['volunteer'],
   },
   { method: 'GET', path: '/v1/stats', handler: 'get-stats', who: ['ops'] },
+  {
+    method: 'GET',
+    path: '/v1/volunteers/{volunteerId}/record',
+    handler: 'get-volunteer-record',
+    who: ['ops', 'volunteer'],
+  },
+  { method: 'GET', path: '/v1/records', handler: 'export-records', who: ['ops'] },
+  {
+    method: 'POST',
+    path: '/v1/partners/{partnerId}/keys',
+    handler: 'rotate-partner-key',
+    who: ['ops'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/partners/{partnerId}/revoke',
+    handler: 'revoke-partner-key',
+    who: ['ops'],
+  },
 ];
 
 /** Serves every path no route matches: 404 not_found, or 405 for a known path. */
@@ -214,6 +233,10 @@ export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
   'decline-offer': http('readwrite', ['events']),
   'report-delivered': http('readwrite', ['events']),
   'get-stats': http('read'),
+  'get-volunteer-record': http('read'),
+  'export-records': http('read'),
+  'rotate-partner-key': http('readwrite'),
+  'revoke-partner-key': http('readwrite'),
   'match-request': {
     table: 'readwrite',
     sends: ['notify', 'timers'],

@@ -1,9 +1,9 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { documents } from '../clients/dynamodb.ts';
 import { hashSecret } from '../ids.ts';
 import { ENV } from '../resources.ts';
-import { keys, table } from './table.ts';
+import { isConditionFailure, isTransactionConflict, keys, table } from './table.ts';
 
 export type Principal =
   | { kind: 'ops'; id: 'ops' }
@@ -35,7 +35,8 @@ export const principals = {
     const { Item } = await documents.send(
       new GetCommand({ TableName: table(), Key: keys.secret(hash) }),
     );
-    if (!Item || Item.revokedAt) return undefined;
+    // A rotated key may stay valid until a future `revokedAt` (the grace period).
+    if (!Item || (Item.revokedAt && Item.revokedAt <= new Date().toISOString())) return undefined;
     return { kind: Item.kind, id: Item.principalId } as Principal;
   },
 
@@ -49,7 +50,15 @@ export const principals = {
           {
             Put: {
               TableName: table(),
-              Item: { ...keys.partner(partnerId), type: 'partner', partnerId, name, createdAt },
+              // keyHashes: every key issued to the partner, so rotate and revoke find them.
+              Item: {
+                ...keys.partner(partnerId),
+                type: 'partner',
+                partnerId,
+                name,
+                createdAt,
+                keyHashes: [keyHash],
+              },
               ConditionExpression: 'attribute_not_exists(pk)',
             },
           },
@@ -70,4 +79,105 @@ export const principals = {
       }),
     );
   },
+
+  /**
+   * Issues a new key to a partner. Its earlier keys stop working at `now + graceSeconds`
+   * (at once with 0). Conditional on the key list read, so two rotations cannot both
+   * win. undefined for an unknown partner.
+   */
+  async rotatePartnerKey(
+    partnerId: string,
+    apiKey: string,
+    graceSeconds: number,
+    now: Date,
+  ): Promise<{ oldKeysValidUntil: string } | undefined> {
+    const createdAt = now.toISOString();
+    const until = new Date(now.getTime() + graceSeconds * 1000).toISOString();
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const partner = await getPartner(partnerId);
+      if (!partner) return undefined;
+      const old: string[] = partner.keyHashes ?? [];
+      const keyHash = hashSecret(apiKey);
+      try {
+        await documents.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: table(),
+                  Key: keys.partner(partnerId),
+                  UpdateExpression: 'SET keyHashes = :next, keysRotatedAt = :at',
+                  ConditionExpression: partner.keyHashes
+                    ? 'keyHashes = :read'
+                    : 'attribute_exists(pk) AND attribute_not_exists(keyHashes)',
+                  ExpressionAttributeValues: {
+                    ':next': [...old, keyHash],
+                    ':at': createdAt,
+                    ...(partner.keyHashes ? { ':read': partner.keyHashes } : {}),
+                  },
+                },
+              },
+              {
+                Put: {
+                  TableName: table(),
+                  Item: {
+                    ...keys.secret(keyHash),
+                    type: 'key',
+                    kind: 'partner',
+                    principalId: partnerId,
+                    createdAt,
+                  },
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+            ],
+          }),
+        );
+      } catch (e) {
+        if (isTransactionConflict(e)) continue;
+        throw e;
+      }
+      for (const hash of old) await revokeKey(hash, until);
+      return { oldKeysValidUntil: until };
+    }
+    throw new Error(`could not rotate the key of ${partnerId}: too many concurrent changes`);
+  },
+
+  /** Revokes every key of a partner at once. Returns how many were still valid, or undefined for an unknown partner. */
+  async revokePartnerKeys(partnerId: string, now: Date): Promise<number | undefined> {
+    const partner = await getPartner(partnerId);
+    if (!partner) return undefined;
+    let revoked = 0;
+    for (const hash of (partner.keyHashes ?? []) as string[]) {
+      if (await revokeKey(hash, now.toISOString())) revoked++;
+    }
+    return revoked;
+  },
 };
+
+async function getPartner(partnerId: string) {
+  const { Item } = await documents.send(
+    new GetCommand({ TableName: table(), Key: keys.partner(partnerId), ConsistentRead: true }),
+  );
+  return Item;
+}
+
+/** Sets a key's `revokedAt` to `at` unless it is already revoked earlier. True when it moved. */
+async function revokeKey(hash: string, at: string): Promise<boolean> {
+  try {
+    await documents.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.secret(hash),
+        UpdateExpression: 'SET revokedAt = :at',
+        ConditionExpression:
+          'attribute_exists(pk) AND (attribute_not_exists(revokedAt) OR revokedAt > :at)',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    );
+    return true;
+  } catch (e) {
+    if (isConditionFailure(e)) return false;
+    throw e;
+  }
+}

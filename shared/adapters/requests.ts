@@ -15,7 +15,7 @@ import type {
   Scope,
   Task,
 } from '../domain/request.ts';
-import { counterUpdate, statusMove } from './counters.ts';
+import { ALL_TIME, counterUpdate, counterUpdates, statusMove } from './counters.ts';
 import {
   cancellationCodes,
   epochSeconds,
@@ -154,50 +154,25 @@ export const requests = {
    * Returns false when the request was not in `from` (a race or a repeat).
    */
   async transition(
-    request: Pick<HelpRequest, 'requestId' | 'createdAt'>,
+    request: Pick<HelpRequest, 'requestId' | 'createdAt'> & Partial<Pick<HelpRequest, 'scope'>>,
     from: RequestStatus,
     to: RequestStatus,
     now: Date,
     events: HistoryEntry[] = [],
   ): Promise<boolean> {
-    const at = now.toISOString();
-    const values: Record<string, unknown> = {
-      ':to': to,
-      ':from': from,
-      ':at': at,
-      ':h': [...events, { status: to, at }],
-    };
-    const watch = watchFragment(to, at, values);
-    const sets = [
-      '#status = :to',
-      'updatedAt = :at',
-      'history = list_append(history, :h)',
-      ...watch.set,
-    ];
-    const remove = watch.remove.length ? ` REMOVE ${watch.remove.join(', ')}` : '';
-    try {
-      await documents.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: table(),
-                Key: keys.request(request.requestId),
-                UpdateExpression: `SET ${sets.join(', ')}${remove}`,
-                ConditionExpression: '#status = :from',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: values,
-              },
-            },
-            { Update: counterUpdate(request.createdAt.slice(0, 10), statusMove(from, to)) },
-          ],
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (isTransactionConflict(e)) return false;
-      throw e;
+    if (from !== 'received') return moveStatus(request, from, to, now, events);
+    // Leaving `received`: a request waiting for manual dispatch (scope `ops`) stops
+    // waiting. The write is conditional on the scope read; if matching widened it
+    // meanwhile, read it again (the status condition still decides the outcome).
+    let scope = request.scope ?? (await requests.get(request.requestId))?.scope;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (scope === undefined) return false;
+      if (await moveStatus(request, from, to, now, events, scope)) return true;
+      const fresh = await requests.get(request.requestId);
+      if (!fresh || fresh.status !== from || fresh.scope === scope) return false;
+      scope = fresh.scope;
     }
+    return false;
   },
 
   /** Widens the matching scope, once: false when another worker already moved it on. */
@@ -207,26 +182,35 @@ export const requests = {
       to === 'ops'
         ? { event: 'waiting_for_dispatch', at, from }
         : { event: 'scope_widened', at, from, to };
+    const update = {
+      TableName: table(),
+      Key: keys.request(requestId),
+      UpdateExpression: 'SET #scope = :to, updatedAt = :at, history = list_append(history, :h)',
+      ConditionExpression: '#scope = :from AND #status = :received',
+      ExpressionAttributeNames: { '#scope': 'scope', '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':to': to,
+        ':from': from,
+        ':at': at,
+        ':h': [event],
+        ':received': 'received',
+      },
+    };
     try {
-      await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: keys.request(requestId),
-          UpdateExpression: 'SET #scope = :to, updatedAt = :at, history = list_append(history, :h)',
-          ConditionExpression: '#scope = :from AND #status = :received',
-          ExpressionAttributeNames: { '#scope': 'scope', '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':to': to,
-            ':from': from,
-            ':at': at,
-            ':h': [event],
-            ':received': 'received',
-          },
-        }),
-      );
+      if (to === 'ops') {
+        // Now waiting for manual dispatch: counted with the move, once.
+        await documents.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Update: update },
+              { Update: counterUpdate(ALL_TIME, { waitingForDispatch: 1 }) },
+            ],
+          }),
+        );
+      } else await documents.send(new UpdateCommand(update));
       return true;
     } catch (e) {
-      if (isConditionFailure(e)) return false;
+      if (isConditionFailure(e) || isTransactionConflict(e)) return false;
       throw e;
     }
   },
@@ -244,6 +228,69 @@ export const requests = {
     );
   },
 };
+
+/**
+ * The status write of `transition`: request and day counter in one transaction. With
+ * `scope` (leaving `received`), conditional on it, and a request leaving scope `ops`
+ * stops counting as waiting for manual dispatch.
+ */
+async function moveStatus(
+  request: Pick<HelpRequest, 'requestId' | 'createdAt'>,
+  from: RequestStatus,
+  to: RequestStatus,
+  now: Date,
+  events: HistoryEntry[],
+  scope?: Scope,
+): Promise<boolean> {
+  const at = now.toISOString();
+  const values: Record<string, unknown> = {
+    ':to': to,
+    ':from': from,
+    ':at': at,
+    ':h': [...events, { status: to, at }],
+  };
+  const watch = watchFragment(to, at, values);
+  const sets = [
+    '#status = :to',
+    'updatedAt = :at',
+    'history = list_append(history, :h)',
+    ...watch.set,
+  ];
+  const remove = watch.remove.length ? ` REMOVE ${watch.remove.join(', ')}` : '';
+  try {
+    await documents.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: table(),
+              Key: keys.request(request.requestId),
+              UpdateExpression: `SET ${sets.join(', ')}${remove}`,
+              ConditionExpression:
+                scope === undefined ? '#status = :from' : '#status = :from AND #scope = :scope',
+              ExpressionAttributeNames:
+                scope === undefined
+                  ? { '#status': 'status' }
+                  : { '#status': 'status', '#scope': 'scope' },
+              ExpressionAttributeValues:
+                scope === undefined ? values : { ...values, ':scope': scope },
+            },
+          },
+          ...counterUpdates([
+            [request.createdAt.slice(0, 10), statusMove(from, to)],
+            ...(scope === 'ops'
+              ? [[ALL_TIME, { waitingForDispatch: -1 }] as [string, Record<string, number>]]
+              : []),
+          ]).map((Update) => ({ Update })),
+        ],
+      }),
+    );
+    return true;
+  } catch (e) {
+    if (isTransactionConflict(e)) return false;
+    throw e;
+  }
+}
 
 /** Requests that entered a watched status before `before`, oldest first, a page at a time. */
 export async function watched(

@@ -3,7 +3,9 @@ import { documents } from '../clients/dynamodb.ts';
 import type { HelpRequest, HistoryEntry, Task } from '../domain/request.ts';
 import { dayOf, tasksTodayOf, type Volunteer } from '../domain/volunteer.ts';
 import { taskIdOf } from '../ids.ts';
-import { counterUpdate, counterUpdates, statusMove } from './counters.ts';
+import { ALL_TIME, counterUpdate, counterUpdates, statusMove } from './counters.ts';
+import { durationAdds } from './histograms.ts';
+import { recordItem } from './records.ts';
 import { epochSeconds, inbox, isTransactionConflict, keys, table, watchFragment } from './table.ts';
 import { volunteerUpdate } from './volunteers.ts';
 
@@ -64,9 +66,15 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
     ':h': history,
   };
   const requestSets = ['filled = :next', 'updatedAt = :at', 'history = list_append(history, :h)'];
+  const requestNames: Record<string, string> = { '#status': 'status' };
+  let requestCondition = '#status = :received AND filled = :filled';
   if (matched) {
     requestValues[':matched'] = 'matched';
     requestSets.push('#status = :matched', ...watchFragment('matched', at, requestValues).set);
+    // Leaving `received`: the waiting-for-dispatch count moves with the scope read.
+    requestNames['#scope'] = 'scope';
+    requestValues[':scope'] = request.scope;
+    requestCondition += ' AND #scope = :scope';
   }
   const items: TransactItem[] = [];
   if (t.acceptOffer) {
@@ -88,8 +96,8 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
         TableName: table(),
         Key: keys.request(request.requestId),
         UpdateExpression: `SET ${requestSets.join(', ')}`,
-        ConditionExpression: '#status = :received AND filled = :filled',
-        ExpressionAttributeNames: { '#status': 'status' },
+        ConditionExpression: requestCondition,
+        ExpressionAttributeNames: requestNames,
         ExpressionAttributeValues: requestValues,
       },
     },
@@ -120,7 +128,16 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
   const counts: [string, Record<string, number>][] = [];
   // The volunteer's first task today: counted once per volunteer and day.
   if (volunteer.tasksDay !== dayOf(now)) counts.push([dayOf(now), { volunteersActive: 1 }]);
-  if (matched) counts.push([request.createdAt.slice(0, 10), statusMove('received', 'matched')]);
+  if (matched) {
+    counts.push([
+      request.createdAt.slice(0, 10),
+      {
+        ...statusMove('received', 'matched'),
+        ...durationAdds('toMatched', request.createdAt, now),
+      },
+    ]);
+    if (request.scope === 'ops') counts.push([ALL_TIME, { waitingForDispatch: -1 }]);
+  }
   for (const Update of counterUpdates(counts)) items.push({ Update });
   return { result: await transact(items), task };
 }
@@ -191,7 +208,12 @@ export async function deliverTask(
     {
       Update: counterUpdate(request.createdAt.slice(0, 10), {
         personTimes: 1,
-        ...(requestDelivered ? statusMove('matched', 'delivered') : {}),
+        ...(requestDelivered
+          ? {
+              ...statusMove('matched', 'delivered'),
+              ...durationAdds('toDelivered', request.createdAt, now),
+            }
+          : {}),
       }),
     },
   ]);
@@ -230,7 +252,10 @@ export async function releaseTask(
   ]);
 }
 
-/** Credits a confirmed task's volunteer with service minutes and points, once. */
+/**
+ * Credits a confirmed task's volunteer with service minutes and points, once, and writes
+ * the day's service record of it (for the certificate export) in the same transaction.
+ */
 export async function creditTask(
   requestDay: string,
   task: Task,
@@ -238,6 +263,7 @@ export async function creditTask(
   minutes: number,
   points: number,
   now: Date,
+  kind?: string,
 ): Promise<'ok' | 'conflict'> {
   return transact([
     {
@@ -264,5 +290,6 @@ export async function creditTask(
       }),
     },
     { Update: counterUpdate(requestDay, { serviceMinutes: minutes, points }) },
+    { Put: recordItem({ task, volunteer, kind, minutes, points, now }) },
   ]);
 }

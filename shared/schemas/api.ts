@@ -86,3 +86,13 @@ export function describeIssue(
   }
   return { field, message };
 }
+
+/** POST /v1/partners/{partnerId}/keys: how long the old keys keep working (0: revoked at once). */
+export const rotateKeyBody = z.strictObject({
+  graceMinutes: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 60)
+    .optional(),
+});

@@ -1,4 +1,5 @@
 import { ALL_TIME, readDay } from '../adapters/counters.ts';
+import { BUCKET_BOUNDS_SECONDS, summarize } from '../adapters/histograms.ts';
 import { STATUSES } from '../domain/request.ts';
 import { badRequest } from '../errors.ts';
 
@@ -46,6 +47,8 @@ export async function statsFor(query: Record<string, string | undefined>, now: D
       byKind: group('kind'),
       byCommunity: group('community'),
       byTown: group('town'),
+      /** Now (not per period): requests whose matching reached ops and that are still received. */
+      waitingForDispatch: allTime.waitingForDispatch ?? 0,
     },
     volunteers: {
       registered: allTime.registered ?? 0,
@@ -56,5 +59,14 @@ export async function statsFor(query: Record<string, string | undefined>, now: D
     personTimes: totals.personTimes ?? 0,
     serviceMinutes: totals.serviceMinutes ?? 0,
     points: totals.points ?? 0,
+    /**
+     * Of the period's requests: time from received to matched and to delivered, from
+     * per-day histograms; each value is the upper bound of its bucket (`bucketsSeconds`).
+     */
+    durations: {
+      toMatched: summarize(totals, 'toMatched'),
+      toDelivered: summarize(totals, 'toDelivered'),
+      bucketsSeconds: BUCKET_BOUNDS_SECONDS,
+    },
   };
 }

@@ -115,7 +115,21 @@ describe('match-request', () => {
     expect(widen).toEqual([
       expect.objectContaining({ ':from': 'community', ':to': 'town' }),
       expect.objectContaining({ ':from': 'town', ':to': 'district' }),
-      expect.objectContaining({ ':from': 'district', ':to': 'ops' }),
+    ]);
+    // The move to ops counts the request as waiting for dispatch in the same transaction.
+    const toOps = ddb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input.TransactItems);
+    expect(toOps).toEqual([
+      [
+        {
+          Update: expect.objectContaining({
+            ExpressionAttributeValues: expect.objectContaining({
+              ':from': 'district',
+              ':to': 'ops',
+            }),
+          }),
+        },
+        { Update: expect.objectContaining({ Key: { pk: 'STATS#all', sk: 'DAY' } }) },
+      ],
     ]);
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {
       Item: expect.objectContaining({ pk: `NOTE#alert:dispatch:${REQ}` }),

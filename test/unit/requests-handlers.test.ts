@@ -301,7 +301,7 @@ describe('cancel and confirm', () => {
     const [[move]] = transactions();
     expect(move.Update).toMatchObject({
       Key: { pk: `REQ#${REQ}`, sk: 'REQ' },
-      ConditionExpression: '#status = :from',
+      ConditionExpression: '#status = :from AND #scope = :scope',
       ExpressionAttributeValues: { ':from': 'received', ':to': 'cancelled' },
     });
     expect(sentTo('events')).toEqual([

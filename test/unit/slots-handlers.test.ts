@@ -71,7 +71,7 @@ describe('POST /v1/offers/{offerId}/accept (accept-offer)', () => {
     });
     expect(items[1].Update).toMatchObject({
       Key: { pk: `REQ#${REQ}`, sk: 'REQ' },
-      ConditionExpression: '#status = :received AND filled = :filled',
+      ConditionExpression: '#status = :received AND filled = :filled AND #scope = :scope',
       ExpressionAttributeValues: { ':filled': 0, ':next': 1, ':matched': 'matched' },
     });
     expect(items[2].Put).toMatchObject({
@@ -262,7 +262,7 @@ describe('POST /v1/requests/{requestId}/assign (assign-volunteer)', () => {
     // No offer to accept: the request's slot count comes first.
     expect(items[0].Update).toMatchObject({
       Key: { sk: 'REQ' },
-      ConditionExpression: '#status = :received AND filled = :filled',
+      ConditionExpression: '#status = :received AND filled = :filled AND #scope = :scope',
     });
     expect(items[0].Update?.ExpressionAttributeValues?.[':h']).toContainEqual(
       expect.objectContaining({ event: 'manual_dispatch', volunteerId: VOL }),

@@ -37,6 +37,8 @@ export interface PollerOptions {
   waitTimeSeconds?: number;
   /** Make failed records visible again after this many seconds instead of the queue's timeout. */
   retryDelaySeconds?: number;
+  /** ReceiveMessage's VisibilityTimeout (default: the queue's), for crash tests. */
+  receiveVisibilityTimeoutSeconds?: number;
   log?: (line: string) => void;
   logError?: (line: string, error: unknown) => void;
 }
@@ -209,6 +211,7 @@ export function startPoller(options: PollerOptions): Poller {
             QueueUrl: queueUrl,
             MaxNumberOfMessages: batchSize,
             WaitTimeSeconds: waitTimeSeconds,
+            VisibilityTimeout: options.receiveVisibilityTimeoutSeconds,
             MessageSystemAttributeNames: ['All'],
             AttributeNames: ['All'],
             MessageAttributeNames: ['All'],

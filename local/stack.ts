@@ -9,6 +9,7 @@
  * module is first imported, so: one local stack per process, and this module must not
  * import anything that creates a client; those are imported after the env is set.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -20,7 +21,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { type District, parseDistrict } from '../shared/district.ts';
-import { ENV, QUEUES, type QueueName, ROUTES } from '../shared/resources.ts';
+import { ENV, QUEUES, type QueueName, ROUTES, SCHEDULED } from '../shared/resources.ts';
 import { type LocalResponse, startGateway } from './gateway.ts';
 import { functionExists, type Handler, invoke, loadHandler } from './lambda.ts';
 import { Outbox, recordSnsDeliveries } from './outbox.ts';
@@ -74,6 +75,16 @@ export interface LocalStackOptions {
   functions?: Record<string, Handler>;
   /** Keep DynamoDB Local's and fauxqs's data under this directory (only for servers started here). */
   dataDir?: string;
+  /**
+   * Run each scheduled function (`SCHEDULED` in shared/resources.ts, e.g. the sweeper) every
+   * this many seconds; 0 never (call `runScheduled` instead). Default: its schedule.
+   */
+  scheduleEverySeconds?: number;
+  /**
+   * Pollers receive with this visibility timeout instead of the queue's: a message whose
+   * poller died comes back this soon (crash tests). Default: the queue's, as in Lambda.
+   */
+  receiveVisibilityTimeoutSeconds?: number;
 }
 
 export interface Alert {
@@ -103,6 +114,8 @@ export interface LocalStack {
   /** Ops alerts published to the alert topic, oldest first (reads the subscribed queue). */
   alerts(): Promise<Alert[]>;
   pollers: Partial<Record<QueueName, Poller>>;
+  /** Invokes a scheduled function (e.g. `sweep-stuck-requests`) now, as its rule would. */
+  runScheduled(handler: string): Promise<unknown>;
   /** The stack's own SDK clients (not the functions' ones), pointed at the local servers. */
   clients: { dynamodb: DynamoDBClient; sqs: SQSClient; sns: SNSClient };
   stop(): Promise<void>;
@@ -376,11 +389,53 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         functionName: `${prefix}-${q.consumer}`,
         functionTimeoutSeconds: q.functionTimeoutSeconds,
         retryDelaySeconds: options.retryDelaySeconds,
+        receiveVisibilityTimeoutSeconds: options.receiveVisibilityTimeoutSeconds,
         log,
         logError,
       });
       pollers[q.name] = poller;
       stoppers.push(poller.stop);
+    }
+
+    // Scheduled functions: an EventBridge rule on AWS, a timer here.
+    const runScheduled = async (handler: string) => {
+      const def = SCHEDULED.find((s) => s.handler === handler);
+      if (!def) throw new Error(`${handler} is not a scheduled function`);
+      const event = {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        account: '000000000000',
+        time: new Date().toISOString(),
+        region: LOCAL_REGION,
+        resources: [],
+        detail: {},
+      };
+      return invoke(await handlerOf(handler), event, {
+        functionName: `${prefix}-${handler}`,
+        timeoutSeconds: HTTP_FUNCTION_TIMEOUT_SECONDS,
+        region: LOCAL_REGION,
+      });
+    };
+    for (const s of SCHEDULED) {
+      const every = options.scheduleEverySeconds ?? s.everyMinutes * 60;
+      if (every <= 0 || (!options.functions?.[s.handler] && !functionExists(s.handler))) continue;
+      let running: Promise<unknown> | undefined;
+      const timer = setInterval(() => {
+        if (running) return; // one run at a time, as a rule would not overlap locally
+        running = runScheduled(s.handler)
+          .then((r) => log(`[${prefix}-${s.handler}] ${JSON.stringify(r)}`))
+          .catch((e) => logError(`[${prefix}-${s.handler}] failed`, e))
+          .finally(() => {
+            running = undefined;
+          });
+      }, every * 1000);
+      timer.unref();
+      stoppers.push(async () => {
+        clearInterval(timer);
+        await running;
+      });
     }
 
     let stopping: Promise<void> | undefined;
@@ -399,6 +454,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       outbox,
       alerts,
       pollers,
+      runScheduled,
       clients,
       stop: () => {
         stopping ??= cleanup();

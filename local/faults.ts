@@ -1,0 +1,169 @@
+/**
+ * Fault injection for the local stack, used by test/integration/faults*.test.ts.
+ *
+ * - `deliverTwice(name)`: a queue consumer that receives every batch twice at once, as
+ *   SQS may deliver a message twice (at-least-once delivery). Failures of either run fail
+ *   the record.
+ * - `crashBeforeDelete(name)`: runs the real consumer, then throws once per message, as if
+ *   Lambda was killed after the handler's writes and before the poller deleted the
+ *   records: every record comes back (receive count 2) and is handled again.
+ * - `injectDynamoFaults(client, …)`: an SDK middleware that fails a fraction of DynamoDB
+ *   calls before they are sent: throttling and 5xx (which the SDK retries) and failures
+ *   that are not retried (so handlers fail and SQS redelivers, or the API answers 500).
+ *
+ * Pass the consumers with startLocalStack's `functions` option; put the DynamoDB faults on
+ * the functions' shared client (`shared/clients/dynamodb.ts`) after the stack started.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { type Handler, loadHandler } from './lambda.ts';
+
+function failuresOf(response: unknown): string[] {
+  const list = (response as SQSBatchResponse | undefined)?.batchItemFailures ?? [];
+  return list.map((f) => f.itemIdentifier);
+}
+
+/** Every batch handled twice, concurrently: a duplicate delivery of every message. */
+export function deliverTwice(name: string): Handler {
+  return async (event: SQSEvent, context) => {
+    const real = await loadHandler(name);
+    const runs = await Promise.allSettled([real(event, context), real(event, context)]);
+    const failed = new Set<string>();
+    for (const run of runs) {
+      if (run.status === 'rejected') throw run.reason;
+      for (const id of failuresOf(run.value)) failed.add(id);
+    }
+    return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
+  };
+}
+
+export interface CrashLog {
+  /** Batches whose records were "lost" after their writes. */
+  crashes: number;
+}
+
+/**
+ * The real consumer runs; then, the first time a message is seen, the invocation dies
+ * before the poller can delete anything, so every record of the batch is received again.
+ */
+export function crashBeforeDelete(name: string, log: CrashLog = { crashes: 0 }): Handler {
+  const seen = new Set<string>();
+  return async (event: SQSEvent, context) => {
+    const real = await loadHandler(name);
+    const response = await real(event, context);
+    const fresh = event.Records.filter((r) => !seen.has(r.messageId));
+    if (fresh.length > 0) {
+      for (const r of fresh) seen.add(r.messageId);
+      log.crashes += 1;
+      throw new Error(`fault injection: ${name} killed after its writes, before the delete`);
+    }
+    return response;
+  };
+}
+
+export interface DynamoFaultOptions {
+  /** Share of calls failed with a retryable error (throttling or 500). */
+  retryableRate: number;
+  /** Share of calls failed with an error the SDK does not retry. */
+  fatalRate: number;
+  /** Deterministic pseudo-random sequence. */
+  seed?: number;
+}
+
+export interface DynamoFaults {
+  readonly calls: number;
+  readonly retryable: number;
+  readonly fatal: number;
+  /** Stops injecting (the middleware stays until remove()). */
+  pause(): void;
+  remove(): void;
+}
+
+const MIDDLEWARE = 'localFaultInjection';
+
+function prng(seed: number) {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 2 ** 32;
+  };
+}
+
+class InjectedFault extends Error {
+  $metadata: { httpStatusCode: number; attempts?: number };
+  $fault: 'client' | 'server';
+  constructor(name: string, status: number, message: string) {
+    super(message);
+    this.name = name;
+    this.$metadata = { httpStatusCode: status };
+    this.$fault = status >= 500 ? 'server' : 'client';
+  }
+}
+
+/**
+ * Fails DynamoDB calls on `client` (and every DynamoDBDocumentClient made from it, which
+ * shares its middleware stack) before they reach the server. The middleware sits in the
+ * `deserialize` step, inside the SDK's retry middleware: a throttling or 500 error is
+ * retried by the SDK like a real one (up to the client's maxAttempts); a fatal one is not.
+ */
+export function injectDynamoFaults(
+  client: DynamoDBClient,
+  options: DynamoFaultOptions,
+): DynamoFaults {
+  const random = prng(options.seed ?? 42);
+  let active = true;
+  const stats = { calls: 0, retryable: 0, fatal: 0 };
+  client.middlewareStack.remove(MIDDLEWARE);
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      stats.calls += 1;
+      if (active) {
+        const r = random();
+        if (r < options.fatalRate) {
+          stats.fatal += 1;
+          throw new InjectedFault(
+            'InjectedFatalFault',
+            400,
+            `fault injection: ${context.commandName} failed, not retryable`,
+          );
+        }
+        if (r < options.fatalRate + options.retryableRate) {
+          stats.retryable += 1;
+          if (random() < 0.5) {
+            throw new InjectedFault(
+              'ProvisionedThroughputExceededException',
+              400,
+              `fault injection: ${context.commandName} throttled`,
+            );
+          }
+          throw new InjectedFault(
+            'InternalServerError',
+            500,
+            `fault injection: ${context.commandName} internal server error`,
+          );
+        }
+      }
+      return next(args);
+    },
+    { step: 'deserialize', priority: 'high', name: MIDDLEWARE },
+  );
+  return {
+    get calls() {
+      return stats.calls;
+    },
+    get retryable() {
+      return stats.retryable;
+    },
+    get fatal() {
+      return stats.fatal;
+    },
+    pause() {
+      active = false;
+    },
+    remove() {
+      client.middlewareStack.remove(MIDDLEWARE);
+    },
+  };
+}

@@ -1,0 +1,266 @@
+/**
+ * A burst of requests driven through the API by a partner and volunteers who accept and
+ * deliver everything they are offered, then checks, by reading the table, that every
+ * request ended confirmed with no duplicate and nothing lost. Used by the fault tests.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { expect } from 'vitest';
+import { type ApiOptions, type ApiResponse, callApi, waitFor } from './stack.ts';
+
+export interface Target {
+  url: string;
+  opsKey: string;
+  /** SMS and push recorded so far (the outbox). */
+  outbox(): Promise<{ to: string; message: string; channel: string }[]>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** As a partner app would: retry 5xx and network errors with the same request. */
+export async function retrying(
+  t: Target,
+  method: string,
+  path: string,
+  opts: ApiOptions = {},
+  attempts = 60,
+): Promise<ApiResponse> {
+  let last: unknown;
+  for (let i = 0; i < attempts; i++) {
+    try {
+      const res = await callApi(t.url, method, path, opts);
+      if (res.status < 500) return res;
+      last = res.body;
+    } catch (error) {
+      last = error;
+    }
+    await sleep(100 + i * 50);
+  }
+  throw new Error(
+    `${method} ${path}: no answer below 500 after ${attempts} tries: ${JSON.stringify(last)}`,
+  );
+}
+
+export interface Actors {
+  partnerKey: string;
+  volunteers: { id: string; token: string; phone: string }[];
+}
+
+let seq = 0;
+const uniquePhone = (prefix: string) =>
+  `${prefix}${String(process.pid % 1000).padStart(3, '0')}${String(Date.now() % 10000).padStart(4, '0')}${String(seq++).padStart(2, '0')}`;
+
+export const COMMUNITIES = ['east-garden', 'east-river', 'west-hill', 'west-lake'];
+
+export async function actors(t: Target, perCommunity = 2): Promise<Actors> {
+  const p = await retrying(t, 'POST', '/v1/partners', { key: t.opsKey, body: { name: '社区通' } });
+  expect(p.status).toBe(201);
+  const volunteers: Actors['volunteers'] = [];
+  for (const communityId of COMMUNITIES) {
+    for (let i = 0; i < perCommunity; i++) {
+      const phone = uniquePhone('+86139');
+      const v = await retrying(t, 'POST', '/v1/volunteers', {
+        key: t.opsKey,
+        body: { name: `志愿者${volunteers.length}`, phone, communityId },
+      });
+      expect(v.status).toBe(201);
+      volunteers.push({ id: v.body.volunteerId, token: v.body.token, phone });
+    }
+  }
+  return { partnerKey: p.body.apiKey, volunteers };
+}
+
+export interface Posted {
+  requestId: string;
+  slots: number;
+  requesterPhone: string;
+  idempotencyKey: string;
+}
+
+export function requestBody(i: number, requesterPhone: string) {
+  return {
+    kind: 'groceries',
+    communityId: COMMUNITIES[i % COMMUNITIES.length],
+    address: `东园小区${i}号楼2单元501`,
+    requester: { name: '王奶奶', phone: requesterPhone },
+    slots: i % 3 === 0 ? 2 : 1,
+    notes: '米一袋',
+  };
+}
+
+/** Posts `n` requests at once; each is retried with its Idempotency-Key until it gets 202. */
+export async function postBurst(t: Target, a: Actors, n: number, from = 0): Promise<Posted[]> {
+  return Promise.all(
+    Array.from({ length: n }, async (_, k) => {
+      const i = from + k;
+      const requesterPhone = uniquePhone('+86137');
+      const idempotencyKey = `burst-${i}-${requesterPhone}`;
+      const body = requestBody(i, requesterPhone);
+      const res = await retrying(t, 'POST', '/v1/requests', {
+        key: a.partnerKey,
+        body,
+        headers: { 'idempotency-key': idempotencyKey },
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(202);
+      return { requestId: res.body.requestId, slots: body.slots, requesterPhone, idempotencyKey };
+    }),
+  );
+}
+
+/**
+ * Volunteers accept and deliver whatever they are offered; the partner confirms what is
+ * delivered. Until every request is confirmed (or the deadline).
+ */
+export async function workUntilConfirmed(
+  t: Target,
+  a: Actors,
+  posted: Posted[],
+  timeoutMs = 60_000,
+): Promise<void> {
+  const confirmed = new Set<string>();
+  const deadline = Date.now() + timeoutMs;
+  while (confirmed.size < posted.length) {
+    if (Date.now() > deadline) {
+      const left = posted.filter((p) => !confirmed.has(p.requestId)).map((p) => p.requestId);
+      throw new Error(`not confirmed in time: ${left.join(', ')}`);
+    }
+    await Promise.all(
+      a.volunteers.map(async (v) => {
+        const list = await retrying(t, 'GET', '/v1/volunteers/me/offers', { key: v.token });
+        for (const offer of list.body.offers ?? []) {
+          const acc = await retrying(t, 'POST', `/v1/offers/${offer.offerId}/accept`, {
+            key: v.token,
+          });
+          if (acc.status !== 200) continue;
+          const done = await retrying(t, 'POST', `/v1/tasks/${acc.body.taskId}/delivered`, {
+            key: v.token,
+            body: { note: '已放门口' },
+          });
+          expect(done.status, JSON.stringify(done.body)).toBe(200);
+        }
+      }),
+    );
+    await Promise.all(
+      posted
+        .filter((p) => !confirmed.has(p.requestId))
+        .map(async (p) => {
+          const r = await retrying(t, 'GET', `/v1/requests/${p.requestId}`, { key: a.partnerKey });
+          if (r.body.status === 'delivered') {
+            const c = await retrying(t, 'POST', `/v1/requests/${p.requestId}/confirm`, {
+              key: a.partnerKey,
+            });
+            expect(c.status).toBe(200);
+            confirmed.add(p.requestId);
+          } else if (r.body.status === 'confirmed') confirmed.add(p.requestId);
+        }),
+    );
+    await sleep(150);
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: table items are checked field by field
+type Item = Record<string, any>;
+
+export async function scanAll(
+  client: DynamoDBClient,
+  tableName: string,
+): Promise<Item[]> {
+  const docs = DynamoDBDocumentClient.from(client);
+  const items: Item[] = [];
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await docs.send(
+      new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey }),
+    );
+    items.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return items;
+}
+
+export interface CheckOptions {
+  /** Every offer's SMS went out (false when offers may be accepted before a retry announces them). */
+  everyOfferAnnounced?: boolean;
+}
+
+/**
+ * Reads the whole table and checks that every posted request is confirmed, once, with its
+ * slots' tasks delivered and credited once, history without repeats, volunteers' load and
+ * credit consistent, counters exact, and one SMS per notification marker.
+ */
+export async function checkAllDone(
+  t: Target,
+  read: () => Promise<Item[]>,
+  posted: Posted[],
+  opts: CheckOptions = {},
+): Promise<void> {
+  const totalTasks = posted.reduce((n, p) => n + p.slots, 0);
+  // Credits are applied by the events consumer after the confirm: wait for them.
+  const items = await waitFor(
+    async () => {
+      const all = await read();
+      const tasks = all.filter((i) => i.type === 'task' && i.credited);
+      return tasks.length === totalTasks ? all : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
+  const byPk = new Map<string, Item[]>();
+  for (const i of items) byPk.set(i.pk, [...(byPk.get(i.pk) ?? []), i]);
+
+  const outbox = await t.outbox();
+  for (const p of posted) {
+    const part = byPk.get(`REQ#${p.requestId}`) ?? [];
+    const request = part.find((i) => i.type === 'request');
+    expect(request, p.requestId).toBeDefined();
+    expect(request?.status).toBe('confirmed');
+    expect(request?.filled).toBe(p.slots);
+    expect(request?.delivered).toBe(p.slots);
+    const statuses = ((request?.history ?? []) as Item[])
+      .filter((h) => h.status)
+      .map((h) => h.status);
+    expect(statuses, p.requestId).toEqual(['received', 'matched', 'delivered', 'confirmed']);
+    const tasks = part.filter((i) => i.type === 'task');
+    expect(tasks).toHaveLength(p.slots);
+    for (const task of tasks) {
+      expect(task.status).toBe('delivered');
+      expect(task.credited).toBe(true);
+      expect(task.points).toBe(10);
+    }
+    const accepted = part.filter((i) => i.type === 'offer' && i.status === 'accepted');
+    expect(accepted).toHaveLength(p.slots);
+    // The requester: one SMS per volunteer taking a slot, one when the goods are at the door.
+    const toRequester = outbox.filter((n) => n.to === p.requesterPhone);
+    expect(
+      toRequester.map((n) => n.message),
+      `${p.requestId}: ${[...byPk.keys()].filter((k) => k.includes(p.requestId.slice(4))).join(' ')}`,
+    ).toHaveLength(p.slots + 1);
+    for (const task of tasks) expect(byPk.has(`NOTE#taken:${task.taskId}`)).toBe(true);
+    expect(byPk.has(`NOTE#delivered:${p.requestId}`)).toBe(true);
+    if (opts.everyOfferAnnounced) {
+      for (const o of part.filter((i) => i.type === 'offer')) {
+        expect(byPk.has(`NOTE#offer:${o.offerId}`), o.offerId).toBe(true);
+      }
+    }
+  }
+
+  // Exactly one publish per notification marker: nothing sent twice, nothing marked unsent.
+  const markers = items.filter((i) => i.type === 'notification' && !i.pk.startsWith('NOTE#alert:'));
+  expect(outbox.length).toBe(markers.length);
+
+  // Volunteers: no task left open, credit equal to the sum of their credited tasks.
+  const tasks = items.filter((i) => i.type === 'task');
+  for (const v of items.filter((i) => i.type === 'volunteer')) {
+    const mine = tasks.filter((task) => task.volunteerId === v.volunteerId);
+    expect(v.active, v.volunteerId).toBe(0);
+    expect(v.points ?? 0).toBe(mine.reduce((n, task) => n + task.points, 0));
+    expect(v.serviceMinutes ?? 0).toBe(mine.reduce((n, task) => n + task.minutes, 0));
+  }
+
+  // Counters kept by the writes: every request counted once, in its final status.
+  const days = items.filter((i) => i.pk.startsWith('STATS#') && i.pk !== 'STATS#all');
+  const sum = (field: string) => days.reduce((n, d) => n + (d[field] ?? 0), 0);
+  expect(sum('status.confirmed')).toBe(posted.length);
+  for (const s of ['received', 'matched', 'delivered']) expect(sum(`status.${s}`)).toBe(0);
+  expect(sum('personTimes')).toBe(totalTasks);
+  expect(sum('points')).toBe(totalTasks * 10);
+}

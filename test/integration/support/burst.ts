@@ -161,10 +161,7 @@ export async function workUntilConfirmed(
 // biome-ignore lint/suspicious/noExplicitAny: table items are checked field by field
 type Item = Record<string, any>;
 
-export async function scanAll(
-  client: DynamoDBClient,
-  tableName: string,
-): Promise<Item[]> {
+export async function scanAll(client: DynamoDBClient, tableName: string): Promise<Item[]> {
   const docs = DynamoDBDocumentClient.from(client);
   const items: Item[] = [];
   let ExclusiveStartKey: Record<string, unknown> | undefined;
@@ -194,16 +191,22 @@ export async function checkAllDone(
   posted: Posted[],
   opts: CheckOptions = {},
 ): Promise<void> {
+  // Credits and the last notifications follow the confirm through the queues (a failed
+  // one after a retry): check until everything holds, or fail with the last difference.
+  await waitFor(() => checkOnce(t, read, posted, opts).then(() => true), {
+    timeoutMs: 30_000,
+    intervalMs: 500,
+  });
+}
+
+async function checkOnce(
+  t: Target,
+  read: () => Promise<Item[]>,
+  posted: Posted[],
+  opts: CheckOptions,
+): Promise<void> {
   const totalTasks = posted.reduce((n, p) => n + p.slots, 0);
-  // Credits are applied by the events consumer after the confirm: wait for them.
-  const items = await waitFor(
-    async () => {
-      const all = await read();
-      const tasks = all.filter((i) => i.type === 'task' && i.credited);
-      return tasks.length === totalTasks ? all : undefined;
-    },
-    { timeoutMs: 30_000 },
-  );
+  const items = await read();
   const byPk = new Map<string, Item[]>();
   for (const i of items) byPk.set(i.pk, [...(byPk.get(i.pk) ?? []), i]);
 

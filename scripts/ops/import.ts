@@ -1,0 +1,200 @@
+import { readFile } from 'node:fs/promises';
+import { parse } from 'csv-parse/sync';
+import { type ApiClient, describeError } from './client.ts';
+
+/**
+ * `volunteers import <file.csv>`: columns name, phone, community, skills, categories
+ * (skills and categories separated by `;` or `|`). Every row is checked here first,
+ * then by the API; rejected rows are reported with their line number and reason, good
+ * rows are registered. Volunteers are matched by phone, so a second run registers
+ * nobody twice: the API answers 409 volunteer_exists for a known phone.
+ */
+export interface ImportRow {
+  line: number;
+  name: string;
+  phone: string;
+  communityId: string;
+  skills: string[];
+  categories: string[];
+}
+
+export interface Rejected {
+  line: number;
+  reason: string;
+}
+
+export interface ImportReport {
+  rows: number;
+  imported: { line: number; phone: string; volunteerId: string; token: string }[];
+  known: { line: number; phone: string }[];
+  rejected: Rejected[];
+}
+
+const REQUIRED = ['name', 'phone', 'community'] as const;
+const TAG = /^[a-z0-9_-]{1,40}$/;
+
+/** `138 0013 8000`, `13800138000`, `8613800138000` → `+8613800138000`; E.164 kept as is. */
+export function normalizePhone(raw: string): string {
+  const s = raw.replace(/[\s\-().]/g, '');
+  if (/^1\d{10}$/.test(s)) return `+86${s}`;
+  if (/^861\d{10}$/.test(s)) return `+${s}`;
+  if (/^00\d+$/.test(s)) return `+${s.slice(2)}`;
+  return s;
+}
+
+const splitTags = (raw: string | undefined) =>
+  (raw ?? '')
+    .split(/[;|]/)
+    .map((t) => t.trim().toLowerCase())
+    .filter(Boolean);
+
+interface Community {
+  communityId: string;
+  name: string;
+}
+
+/** Parses and checks the file; returns the good rows and the rejected ones. */
+export function checkCsv(
+  text: string,
+  communities: Community[],
+): { rows: ImportRow[]; rejected: Rejected[]; total: number } {
+  let records: { record: Record<string, string>; info: { lines: number } }[];
+  try {
+    records = parse(text, {
+      bom: true,
+      columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()),
+      skip_empty_lines: true,
+      trim: true,
+      relax_column_count: true,
+      info: true,
+    });
+  } catch (e) {
+    throw new Error(`the file is not valid CSV: ${(e as Error).message}`);
+  }
+  const header = records.length ? Object.keys(records[0].record) : [];
+  const missing = REQUIRED.filter(
+    (c) => !header.includes(c) && !(c === 'community' && header.includes('communityid')),
+  );
+  if (records.length && missing.length) {
+    throw new Error(
+      `missing column(s): ${missing.join(', ')} (expected name, phone, community, skills, categories)`,
+    );
+  }
+  const byId = new Map(communities.map((c) => [c.communityId.toLowerCase(), c.communityId]));
+  const byName = new Map(communities.map((c) => [c.name, c.communityId]));
+  const seen = new Map<string, number>();
+  const rows: ImportRow[] = [];
+  const rejected: Rejected[] = [];
+  for (const { record, info } of records) {
+    const line = info.lines;
+    const reject = (reason: string) => rejected.push({ line, reason });
+    const name = record.name ?? '';
+    const phone = normalizePhone(record.phone ?? '');
+    const communityRaw = record.community ?? record.communityid ?? '';
+    const skills = splitTags(record.skills);
+    const categories = splitTags(record.categories);
+    if (!name) {
+      reject('name: is required');
+      continue;
+    }
+    if (name.length > 100) {
+      reject('name: longer than 100 characters');
+      continue;
+    }
+    if (!record.phone) {
+      reject('phone: is required');
+      continue;
+    }
+    if (!/^\+[1-9]\d{7,14}$/.test(phone)) {
+      reject(
+        `phone: "${record.phone}" is not a phone number (E.164 like +8613800138000, or an 11-digit mobile number)`,
+      );
+      continue;
+    }
+    const communityId = byId.get(communityRaw.toLowerCase()) ?? byName.get(communityRaw);
+    if (!communityId) {
+      reject(
+        communityRaw
+          ? `community: "${communityRaw}" is not a community of this district`
+          : 'community: is required',
+      );
+      continue;
+    }
+    const badTag = [
+      ...skills.map((t) => ['skills', t]),
+      ...categories.map((t) => ['categories', t]),
+    ].find(([, t]) => !TAG.test(t));
+    if (badTag) {
+      reject(`${badTag[0]}: "${badTag[1]}" must be lowercase letters, digits, _ or - (up to 40)`);
+      continue;
+    }
+    if (skills.length > 30 || categories.length > 30) {
+      reject('skills/categories: at most 30 each');
+      continue;
+    }
+    const first = seen.get(phone);
+    if (first !== undefined) {
+      reject(`phone: ${phone} is already on line ${first} of this file`);
+      continue;
+    }
+    seen.set(phone, line);
+    rows.push({ line, name, phone, communityId, skills, categories });
+  }
+  return { rows, rejected, total: records.length };
+}
+
+export interface ImportOptions {
+  concurrency?: number;
+  /** Called after each row is done (for progress). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export async function importVolunteers(
+  api: ApiClient,
+  file: string,
+  opts: ImportOptions = {},
+): Promise<ImportReport> {
+  const text = await readFile(file, 'utf8');
+  const communities = await api.call('GET', '/v1/communities');
+  if (communities.status !== 200) throw new Error(`communities: ${describeError(communities)}`);
+  const { rows, rejected, total } = checkCsv(text, communities.body.communities);
+  const report: ImportReport = { rows: total, imported: [], known: [], rejected: [...rejected] };
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < rows.length) {
+      const row = rows[next++];
+      const res = await api.call('POST', '/v1/volunteers', {
+        name: row.name,
+        phone: row.phone,
+        communityId: row.communityId,
+        skills: row.skills,
+        categories: row.categories,
+      });
+      if (res.status === 201) {
+        report.imported.push({
+          line: row.line,
+          phone: row.phone,
+          volunteerId: res.body.volunteerId,
+          token: res.body.token,
+        });
+      } else if (res.status === 409 && res.body?.error?.code === 'volunteer_exists') {
+        report.known.push({ line: row.line, phone: row.phone });
+      } else if (res.status === 400) {
+        report.rejected.push({
+          line: row.line,
+          reason: res.body?.error?.message ?? describeError(res),
+        });
+      } else {
+        report.rejected.push({ line: row.line, reason: `not registered: ${describeError(res)}` });
+      }
+      opts.onProgress?.(++done, rows.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 8, rows.length) }, worker));
+  const byLine = (a: { line: number }, b: { line: number }) => a.line - b.line;
+  report.imported.sort(byLine);
+  report.known.sort(byLine);
+  report.rejected.sort(byLine);
+  return report;
+}

@@ -74,12 +74,13 @@ describe('keys on every route', () => {
     it(`${route.method} ${route.path}: no key, a bad key, a malformed header → 401; wrong kind → 403`, async () => {
       const path = pathOf(route.path);
       const payload = route.method === 'GET' ? undefined : {};
-      for (const headers of [
+      const attempts: Record<string, string>[] = [
         {},
         { authorization: 'Bearer not-a-key' },
         { authorization: `Basic ${ops}` },
         { authorization: 'Bearer' },
-      ]) {
+      ];
+      for (const headers of attempts) {
         const res = await stack.api(route.method, path, { headers, body: payload });
         expect(res.status, JSON.stringify(headers)).toBe(401);
         errorShape(res);

@@ -269,7 +269,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
     try {
-      const parsed = new URL(url, 'http://localhost');
+      // Concatenated, not resolved: a path starting with `//` is a path, not a host.
+      const parsed = new URL(`http://localhost${url.startsWith('/') ? url : `/${url}`}`);
       if (options.local) {
         const local = await options.local(method, parsed.pathname, parsed.searchParams);
         if (local) {

@@ -1,0 +1,241 @@
+/**
+ * Dead-letter queues, for district ops:
+ *
+ *   npm run dlq -- list                       each queue's DLQ depth
+ *   npm run dlq -- inspect <queue> [--max n]  show DLQ messages (phone numbers masked), leave them
+ *   npm run dlq -- redrive <queue> [--max n]  move messages back to the work queue
+ *
+ * <queue> is match, notify, events or timers (shared/resources.ts).
+ *
+ * Redrive receives from the DLQ, sends each body (and attributes) to the work queue, and
+ * deletes it from the DLQ only after the send succeeded: a crash in between leaves a copy
+ * in both, which is safe because every consumer is idempotent (a message already applied
+ * is a no-op). SQS's own redrive task is not offered in AWS's China Regions, hence this.
+ *
+ * Where the queues are:
+ *   local stack  --prefix local-<district> (default local-$DISTRICT or local-demo) and
+ *                --endpoint http://127.0.0.1:<fauxqs port> (or AWS_ENDPOINT_URL_SQS); the
+ *                names are <prefix>-<queue> and <prefix>-<queue>-dlq (local/resources.ts).
+ *   AWS          --queue-url <work queue URL> --dlq-url <its DLQ URL> (CDK names the queues;
+ *                see the console or `aws sqs list-queues --queue-name-prefix <stack name>`),
+ *                or --prefix <name prefix> when the queues are named <prefix>-<queue>[-dlq].
+ *                Region and credentials from the usual AWS environment / profile.
+ */
+import {
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { QUEUES, type QueueName } from '../shared/resources.ts';
+
+export interface QueuePair {
+  queue: QueueName;
+  url: string;
+  dlqUrl: string;
+}
+
+export interface Locator {
+  prefix?: string;
+  queueUrl?: string;
+  dlqUrl?: string;
+}
+
+const QUEUE_NAMES = QUEUES.map((q) => q.name);
+
+export function isQueueName(name: string): name is QueueName {
+  return (QUEUE_NAMES as string[]).includes(name);
+}
+
+async function urlOf(sqs: SQSClient, name: string): Promise<string> {
+  const out = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
+  if (!out.QueueUrl) throw new Error(`queue ${name} not found`);
+  return out.QueueUrl;
+}
+
+export async function locate(sqs: SQSClient, queue: QueueName, where: Locator): Promise<QueuePair> {
+  if (where.queueUrl && where.dlqUrl) return { queue, url: where.queueUrl, dlqUrl: where.dlqUrl };
+  if (!where.prefix) throw new Error('give --prefix, or --queue-url and --dlq-url');
+  const name = `${where.prefix}-${queue}`;
+  return { queue, url: await urlOf(sqs, name), dlqUrl: await urlOf(sqs, `${name}-dlq`) };
+}
+
+/** `+8613800138000` → `+86138****8000`, wherever a phone number appears in the text. */
+export const maskPhones = (text: string) =>
+  text.replace(/\+?\d{7,15}/g, (n) =>
+    n.length < 8 ? '****' : `${n.slice(0, n.length - 8)}****${n.slice(-4)}`,
+  );
+
+export interface Depth {
+  queue: QueueName;
+  dlq: string;
+  visible: number;
+  inFlight: number;
+}
+
+export async function list(sqs: SQSClient, where: Locator): Promise<Depth[]> {
+  const queues = where.queueUrl ? [] : QUEUE_NAMES;
+  const pairs = where.queueUrl
+    ? [await locate(sqs, 'match', where)]
+    : await Promise.all(queues.map((q) => locate(sqs, q, where)));
+  return Promise.all(
+    pairs.map(async (p) => {
+      const a = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: p.dlqUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      return {
+        queue: p.queue,
+        dlq: p.dlqUrl.split('/').pop() ?? p.dlqUrl,
+        visible: Number(a.Attributes?.ApproximateNumberOfMessages ?? 0),
+        inFlight: Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+      };
+    }),
+  );
+}
+
+async function receive(sqs: SQSClient, url: string, max: number, visibility: number) {
+  const out = await sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: url,
+      MaxNumberOfMessages: Math.min(10, max),
+      WaitTimeSeconds: 1,
+      VisibilityTimeout: visibility,
+      MessageAttributeNames: ['All'],
+      MessageSystemAttributeNames: ['All'],
+    }),
+  );
+  return out.Messages ?? [];
+}
+
+export interface Shown {
+  messageId: string;
+  receiveCount: number;
+  sentAt: string;
+  body: string;
+}
+
+/** Reads up to `max` DLQ messages and lets them go again at once (they stay in the DLQ). */
+export async function inspect(sqs: SQSClient, pair: QueuePair, max = 10): Promise<Shown[]> {
+  const seen = new Map<string, Shown>();
+  // A short visibility timeout: the messages are back in the DLQ a few seconds later.
+  for (let empty = 0; seen.size < max && empty < 2; ) {
+    const batch = await receive(sqs, pair.dlqUrl, max - seen.size, 5);
+    if (batch.length === 0) empty++;
+    for (const m of batch) {
+      if (seen.has(m.MessageId ?? '')) continue;
+      seen.set(m.MessageId ?? '', {
+        messageId: m.MessageId ?? '',
+        receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
+        sentAt: new Date(Number(m.Attributes?.SentTimestamp ?? 0)).toISOString(),
+        body: maskPhones(m.Body ?? ''),
+      });
+    }
+    if (batch.every((m) => seen.has(m.MessageId ?? '')) && batch.length > 0 && empty > 0) break;
+  }
+  return [...seen.values()];
+}
+
+/** Moves up to `max` messages from the DLQ back to the work queue: send, then delete. */
+export async function redrive(sqs: SQSClient, pair: QueuePair, max = Number.POSITIVE_INFINITY) {
+  let moved = 0;
+  for (let empty = 0; moved < max && empty < 2; ) {
+    const batch: Message[] = await receive(sqs, pair.dlqUrl, Math.min(10, max - moved), 60);
+    if (batch.length === 0) {
+      empty++;
+      continue;
+    }
+    for (const m of batch) {
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: pair.url,
+          MessageBody: m.Body ?? '',
+          MessageAttributes: m.MessageAttributes,
+        }),
+      );
+      await sqs.send(
+        new DeleteMessageCommand({ QueueUrl: pair.dlqUrl, ReceiptHandle: m.ReceiptHandle }),
+      );
+      moved++;
+    }
+  }
+  return { moved };
+}
+
+function parseArgs(argv: string[]) {
+  const positional: string[] = [];
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('--')) {
+      const [k, v] = a.slice(2).split('=', 2);
+      flags[k] = v ?? argv[++i] ?? '';
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+const USAGE = `usage: npm run dlq -- list|inspect <queue>|redrive <queue> [--max n]
+  [--prefix local-demo] [--endpoint http://127.0.0.1:4566] [--region r]
+  [--queue-url URL --dlq-url URL]      queues: ${QUEUE_NAMES.join(', ')}`;
+
+export async function main(argv: string[], out: (line: string) => void = console.log) {
+  const { positional, flags } = parseArgs(argv);
+  const [command, queue] = positional;
+  const endpoint = flags.endpoint || process.env.AWS_ENDPOINT_URL_SQS || undefined;
+  const sqs = new SQSClient({
+    endpoint,
+    region: flags.region || process.env.AWS_REGION || (endpoint ? 'us-east-1' : undefined),
+    ...(endpoint && !process.env.AWS_ACCESS_KEY_ID
+      ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {}),
+  });
+  const where: Locator = {
+    prefix:
+      flags.prefix || (flags['queue-url'] ? undefined : `local-${process.env.DISTRICT ?? 'demo'}`),
+    queueUrl: flags['queue-url'],
+    dlqUrl: flags['dlq-url'],
+  };
+  const max = flags.max ? Number(flags.max) : undefined;
+  try {
+    if (command === 'list') {
+      for (const d of await list(sqs, where)) {
+        out(
+          `${d.queue.padEnd(7)} ${String(d.visible).padStart(6)} waiting ${String(d.inFlight).padStart(4)} in flight   ${d.dlq}`,
+        );
+      }
+      return 0;
+    }
+    if ((command === 'inspect' || command === 'redrive') && queue && isQueueName(queue)) {
+      const pair = await locate(sqs, queue, where);
+      if (command === 'inspect') {
+        const shown = await inspect(sqs, pair, max ?? 10);
+        for (const m of shown) out(JSON.stringify(m));
+        out(`${shown.length} message(s) in ${pair.dlqUrl.split('/').pop()}`);
+      } else {
+        const { moved } = await redrive(sqs, pair, max);
+        out(`redrove ${moved} message(s) to ${pair.url.split('/').pop()}`);
+      }
+      return 0;
+    }
+    out(USAGE);
+    return 2;
+  } finally {
+    sqs.destroy();
+  }
+}
+
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error) => {
+      console.error(`dlq: ${(error as Error).message}`);
+      process.exit(1);
+    },
+  );
+}

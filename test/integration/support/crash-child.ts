@@ -1,0 +1,27 @@
+/**
+ * A local stack in its own process, for the kill -9 test (faults-restart.test.ts): data
+ * kept in $DATA_DIR, HTTP on $PORT, failed or abandoned queue records back after a few
+ * seconds. Prints one `READY {json}` line when it serves.
+ */
+import { startLocalStack } from '../../../local/stack.ts';
+
+const stack = await startLocalStack({
+  district: 'demo',
+  port: Number(process.env.PORT),
+  opsKey: process.env.OPS_API_KEY,
+  dataDir: process.env.DATA_DIR,
+  prefix: 'crash',
+  retryDelaySeconds: 1,
+  receiveVisibilityTimeoutSeconds: 5,
+  scheduleEverySeconds: 0,
+  log: false,
+});
+const stop = async () => {
+  await stack.stop();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());
+console.log(
+  `READY ${JSON.stringify({ url: stack.url, dynamodb: stack.endpoints.dynamodb, table: stack.tableName })}`,
+);

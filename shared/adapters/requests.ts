@@ -382,6 +382,49 @@ export const offers = {
     }
   },
 
+  /**
+   * Expires an open offer past its time and notes it in the request's history, in one
+   * transaction: a crash or a repeated timer can neither lose the note nor write it
+   * twice. False when the offer was not open or not yet past its time.
+   */
+  async expire(requestId: string, volunteerId: string, now: Date): Promise<boolean> {
+    const at = now.toISOString();
+    const event: HistoryEntry = { event: 'offer_expired', at, volunteerId };
+    try {
+      await documents.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: table(),
+                Key: keys.offer(requestId, volunteerId),
+                UpdateExpression: 'SET #status = :to, closedAt = :at REMOVE gsi1pk, gsi1sk',
+                ConditionExpression: '#status = :open AND expiresAt <= :at',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: { ':open': 'open', ':to': 'expired', ':at': at },
+              },
+            },
+            {
+              Update: {
+                TableName: table(),
+                Key: keys.request(requestId),
+                UpdateExpression: 'SET history = list_append(history, :h)',
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeValues: { ':h': [event] },
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isTransactionConflict(e) && cancellationCodes(e)[0] === 'ConditionalCheckFailed') {
+        return false;
+      }
+      throw e;
+    }
+  },
+
   /** A volunteer's open offers, read from their inbox index (never a scan). */
   async openFor(volunteerId: string, now: Date): Promise<Offer[]> {
     const { Items } = await documents.send(

@@ -27,16 +27,9 @@ export async function scheduleWindowEnd(requestId: string, end: string, now: Dat
  */
 export async function handleTimer(timer: TimerMessage, now: Date): Promise<void> {
   if (timer.type === 'offer_expiry') {
-    const closed = await offers.close(timer.requestId, timer.volunteerId, 'expired', now, {
-      onlyIfExpired: true,
-    });
-    if (closed) {
-      await requests.appendEvent(timer.requestId, {
-        event: 'offer_expired',
-        at: now.toISOString(),
-        volunteerId: timer.volunteerId,
-      });
-    }
+    // The offer's close and its history note are one transaction (conditional on the
+    // offer being open and past its time): a repeat or a crash cannot lose or double it.
+    await offers.expire(timer.requestId, timer.volunteerId, now);
     const offer = await offers.get(timer.requestId, timer.volunteerId);
     if (offer?.status === 'open') {
       // Fired early (clock skew): wait for the rest of the offer's time.

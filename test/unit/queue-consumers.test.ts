@@ -23,6 +23,7 @@ import {
   sentTo,
   sns,
   sqs,
+  transactionCancelled,
 } from '../fixtures/aws.ts';
 import { ALERT_TOPIC, QUEUE_URLS } from '../fixtures/env.ts';
 import { lambdaContext, sqsEvent, sqsRecord } from '../fixtures/events.ts';
@@ -308,12 +309,14 @@ describe('handle-timer', () => {
       ctx,
     );
     expect(out.batchItemFailures).toEqual([]);
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+    // One transaction: the offer closes and the history notes it, or neither.
+    const [expiry] = ddb.commandCalls(TransactWriteCommand);
+    expect(expiry.args[0].input.TransactItems?.[0].Update).toMatchObject({
       Key: { pk: `REQ#${REQ}`, sk: `OFFER#${VOL}` },
       ConditionExpression: '#status = :open AND expiresAt <= :at',
       ExpressionAttributeValues: expect.objectContaining({ ':to': 'expired' }),
     });
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+    expect(expiry.args[0].input.TransactItems?.[1].Update).toMatchObject({
       Key: { pk: `REQ#${REQ}`, sk: 'REQ' },
       ExpressionAttributeValues: {
         ':h': [expect.objectContaining({ event: 'offer_expired', volunteerId: VOL })],
@@ -324,7 +327,7 @@ describe('handle-timer', () => {
 
   it('a timer that fires early waits for the rest of the offer’s time', async () => {
     givenRequest(aRequest(), [anOffer({ expiresAt: new Date(Date.now() + 30_000).toISOString() })]);
-    ddb.on(UpdateCommand).rejects(conditionFailed());
+    ddb.on(TransactWriteCommand).rejects(transactionCancelled('ConditionalCheckFailed', 'None'));
     await handleTimer(
       sqsEvent(sqsRecord({ type: 'offer_expiry', requestId: REQ, volunteerId: VOL })),
       ctx,

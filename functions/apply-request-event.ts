@@ -2,5 +2,11 @@ import { queueConsumer } from '#shared/queue-consumer.ts';
 import { requestEvent } from '#shared/schemas/messages.ts';
 import { applyEvent } from '#shared/services/events.ts';
 
-/** Idempotent: every step is a conditional write or a notification with a fixed id. */
+/**
+ * Idempotency: conditional writes, not Powertools idempotency. Offers are withdrawn on
+ * `#status = :open`, tasks released on `accepted`, credit written once on
+ * `attribute_not_exists(credited)` with the volunteer's version; notifications carry
+ * ids fixed by the event (`taken:<task>`, `delivered:<request>`…), deduplicated by marker.
+ * Events may arrive twice or out of order (e.g. task_delivered after the confirm).
+ */
 export const { handler, processor } = queueConsumer(requestEvent, (e) => applyEvent(e, new Date()));

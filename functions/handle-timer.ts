@@ -2,7 +2,12 @@ import { queueConsumer } from '#shared/queue-consumer.ts';
 import { timerMessage } from '#shared/schemas/messages.ts';
 import { handleTimer } from '#shared/services/timers.ts';
 
-/** Idempotent: expiries are conditional on the offer or request still being open. */
+/**
+ * Idempotency: conditional writes, not Powertools idempotency. An offer expires (with its
+ * history note, one transaction) only while open and past its time; a request expires on
+ * `#status = :received`; the ops alert has its own marker. A repeat re-queues a match,
+ * which is itself idempotent.
+ */
 export const { handler, processor } = queueConsumer(timerMessage, (t) =>
   handleTimer(t, new Date()),
 );

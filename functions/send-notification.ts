@@ -2,7 +2,13 @@ import { queueConsumer } from '#shared/queue-consumer.ts';
 import { notifyMessage } from '#shared/schemas/messages.ts';
 import { deliverNotification } from '#shared/services/notifier.ts';
 
-/** Idempotent by a conditional marker per notification id, written before Publish. */
+/**
+ * Idempotency: a conditional marker per notification id (`NOTE#<id>`,
+ * `attribute_not_exists`) written before Publish, not Powertools idempotency: after a
+ * Lambda timeout Powertools can let a side effect run again (STACK-NOTES, their #8049).
+ * A failed Publish deletes the marker so the retry sends; a crash after Publish keeps it:
+ * at most once, never twice. Proven by test/integration/faults-*.
+ */
 export const { handler, processor } = queueConsumer(notifyMessage, (m) =>
   deliverNotification(m, new Date()),
 );

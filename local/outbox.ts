@@ -7,7 +7,11 @@
  * the SDK call.
  */
 import { randomUUID } from 'node:crypto';
-import { InternalErrorException, type SNSClient } from '@aws-sdk/client-sns';
+import {
+  EndpointDisabledException,
+  InternalErrorException,
+  type SNSClient,
+} from '@aws-sdk/client-sns';
 
 export type Channel = 'sms' | 'push';
 
@@ -31,6 +35,7 @@ export function maskPhone(phone: string): string {
 export class Outbox {
   private readonly items: Notification[] = [];
   private readonly failures: Record<Channel, number> = { sms: 0, push: 0 };
+  private readonly disabled = new Set<string>();
 
   /** Every SMS and push recorded, oldest first; `to` and `channel` filter. */
   list(filter: { to?: string; channel?: Channel } = {}): Notification[] {
@@ -52,8 +57,22 @@ export class Outbox {
     this.failures[channel] = n;
   }
 
+  /**
+   * Makes a push endpoint disabled, as SNS marks one whose app was uninstalled or whose
+   * token expired: a Publish to it fails with EndpointDisabledException.
+   */
+  disableEndpoint(endpointArn: string): void {
+    this.disabled.add(endpointArn);
+  }
+
   /** @internal Called by the SNS middleware: throws if a failure is pending. */
   record(entry: Omit<Notification, 'id' | 'at'>): Notification {
+    if (entry.channel === 'push' && this.disabled.has(entry.to)) {
+      throw new EndpointDisabledException({
+        message: 'Endpoint is disabled',
+        $metadata: { httpStatusCode: 400 },
+      });
+    }
     if (this.failures[entry.channel] > 0) {
       this.failures[entry.channel] -= 1;
       throw new InternalErrorException({
@@ -111,7 +130,7 @@ export function recordSnsDeliveries(
           messageAttributes: input.MessageAttributes,
         });
       } catch (error) {
-        log(`[outbox] ${channel} to ${shown} FAILED (failNext)`);
+        log(`[outbox] ${channel} to ${shown} FAILED (${(error as Error).name})`);
         throw error;
       }
       log(`[outbox] ${channel} to ${shown}: ${n.message}`);

@@ -15,6 +15,25 @@ export const KINDS = [
 ] as const;
 export type Kind = (typeof KINDS)[number];
 
+/** Languages of SMS and push texts. */
+export const LANGUAGES = ['zh-CN', 'en'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+/** Every message the system sends (shared/domain/texts.ts). */
+export const TEMPLATE_NAMES = [
+  'offer',
+  'offer_withdrawn',
+  'request_cancelled',
+  'volunteer_assigned',
+  'goods_at_door',
+  'task_assigned',
+  'reply_unknown',
+  'reply_accepted',
+  'reply_declined',
+  'reply_rejected',
+] as const;
+export type TemplateName = (typeof TEMPLATE_NAMES)[number];
+
 const id = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lowercase letters, digits and dashes');
 
 export const communitySchema = z.strictObject({ communityId: id, name: z.string().min(1) });
@@ -42,8 +61,43 @@ export const districtSchema = z
         originationNumber: z.string().optional(),
         httpsEndpoint: z.url().optional(),
         monthlySpendLimitUsd: z.number().positive().default(100),
+        /** At most this many SMS per request (offers and the requester's messages together). */
+        maxPerRequest: z.number().int().min(1).max(100).default(8),
+        /** At most this many SMS per clock hour in the district; over it, push or nothing (ops alerted). */
+        maxPerHour: z.number().int().min(1).default(300),
+        /** Price of one SMS part, to alarm at 80% of the monthly spend limit (per day). */
+        pricePerMessageUsd: z.number().positive().default(0.02),
       })
-      .default({ provider: 'sns', monthlySpendLimitUsd: 100 }),
+      .default({
+        provider: 'sns',
+        monthlySpendLimitUsd: 100,
+        maxPerRequest: 8,
+        maxPerHour: 300,
+        pricePerMessageUsd: 0.02,
+      }),
+    /** How people are told: language, local time (quiet hours), urgent fallback, texts. */
+    notifications: z
+      .strictObject({
+        /** Language of every SMS and push unless a volunteer chose another. */
+        language: z.enum(LANGUAGES).default('zh-CN'),
+        /** The district's offset from UTC in minutes (China: 480); quiet hours are local time. */
+        utcOffsetMinutes: z.number().int().min(-720).max(840).default(480),
+        /** An urgent offer sent by push and still open after this long goes again by SMS. */
+        urgentSmsAfterSeconds: z.number().int().min(1).max(900).default(60),
+        /** Per language, texts replacing the built-in ones; `{param}` is filled from the event. */
+        templates: z
+          .partialRecord(
+            z.enum(LANGUAGES),
+            z.partialRecord(z.enum(TEMPLATE_NAMES), z.string().min(1).max(300)),
+          )
+          .default({}),
+      })
+      .default({
+        language: 'zh-CN',
+        utcOffsetMinutes: 480,
+        urgentSmsAfterSeconds: 60,
+        templates: {},
+      }),
     offers: z
       .strictObject({
         timeoutSeconds: z.number().int().min(1).max(900).default(120),

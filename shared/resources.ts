@@ -243,7 +243,7 @@ export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
     sns: ['alert'],
     opsKey: false,
   },
-  'send-notification': { table: 'readwrite', sends: [], sns: ['deliver'], opsKey: false },
+  'send-notification': { table: 'readwrite', sends: [], sns: ['deliver', 'alert'], opsKey: false },
   'apply-request-event': {
     table: 'readwrite',
     sends: ['notify', 'match'],

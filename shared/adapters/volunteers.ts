@@ -40,6 +40,10 @@ export function volunteerUpdate(prev: Volunteer, next: Volunteer) {
     'serviceMinutes',
     'points',
     'credentials',
+    'pushEndpoint',
+    'smsOptOut',
+    'quietHours',
+    'language',
     'updatedAt',
   ] as const;
   const names: Record<string, string> = {};

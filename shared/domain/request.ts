@@ -60,6 +60,8 @@ export interface Offer {
   communityId: string;
   createdAt: string;
   expiresAt: string;
+  /** Short code the volunteer may answer the offer SMS with ("1 CODE" / "0 CODE"). */
+  code?: string;
 }
 
 export type TaskStatus = 'accepted' | 'delivered' | 'cancelled';

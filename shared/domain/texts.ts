@@ -1,4 +1,4 @@
-import type { Kind } from '../district.ts';
+import type { Kind, Language, TemplateName } from '../district.ts';
 
 export const KIND_LABELS: Record<Kind, string> = {
   groceries: '代购生活物资',
@@ -13,27 +13,106 @@ export const KIND_LABELS: Record<Kind, string> = {
   other: '志愿服务',
 };
 
-type Params = Record<string, string | number>;
-
-/**
- * Message texts, in Chinese, short enough for one 70-character SMS part. An offer never
- * carries the address or the requester: those are shown only after accept.
- */
-const TEMPLATES: Record<string, (p: Params) => string> = {
-  offer: (p) =>
-    `【社区志愿】${p.community}有${p.kindLabel}求助，请在${p.minutes}分钟内打开应用接单。`,
-  offer_withdrawn: (p) => `【社区志愿】${p.community}的${p.kindLabel}求助已满员，无需前往，谢谢！`,
-  request_cancelled: (p) =>
-    `【社区志愿】${p.community}的${p.kindLabel}求助已取消，无需前往，谢谢！`,
-  volunteer_assigned: (p) =>
-    `【社区志愿】您的求助已由志愿者${p.volunteerName}接单，将尽快为您送达。`,
-  goods_at_door: () => '【社区志愿】物资已放在您家门口，请开门取物，收到后请告知社区确认。',
-  task_assigned: (p) =>
-    `【社区志愿】中心已为您派单：${p.community}${p.kindLabel}，请打开应用查看地址。`,
+const KIND_LABELS_EN: Record<Kind, string> = {
+  groceries: 'groceries',
+  medicine: 'medicine',
+  meal: 'meal',
+  counseling: 'counseling',
+  site_duty: 'test-site duty',
+  screening: 'screening',
+  disinfection: 'disinfection',
+  escort: 'clinic escort',
+  haircut: 'haircut',
+  other: 'volunteer',
 };
 
-export function renderText(template: string, params: Params): string {
-  const render = TEMPLATES[template];
+export type Params = Record<string, string | number>;
+
+const kindLabel = (p: Params, labels: Record<Kind, string>) =>
+  (typeof p.kind === 'string' && labels[p.kind as Kind]) || String(p.kindLabel ?? '');
+
+/**
+ * Message texts per language. Chinese texts fit one 70-character SMS part (UCS-2) with
+ * community names of up to 8 characters; English ones one 160-character part (GSM-7).
+ * An offer never carries the address or the requester: those are shown only after
+ * accept. An offer sent by SMS (`via: sms`) carries its reply code instead of "open
+ * the app": the volunteer answers "1 CODE" to accept or "0 CODE" to decline.
+ */
+const TEMPLATES: Record<Language, Record<TemplateName, (p: Params) => string>> = {
+  'zh-CN': {
+    offer: (p) =>
+      p.via === 'sms' && p.code
+        ? `【社区志愿】${p.community}${kindLabel(p, KIND_LABELS)}求助，${p.minutes}分钟内回复“1 ${p.code}”接单，“0 ${p.code}”不接`
+        : `【社区志愿】${p.community}有${kindLabel(p, KIND_LABELS)}求助，请在${p.minutes}分钟内打开应用接单。`,
+    offer_withdrawn: (p) =>
+      `【社区志愿】${p.community}的${kindLabel(p, KIND_LABELS)}求助已满员，无需前往，谢谢！`,
+    request_cancelled: (p) =>
+      `【社区志愿】${p.community}的${kindLabel(p, KIND_LABELS)}求助已取消，无需前往，谢谢！`,
+    volunteer_assigned: (p) =>
+      `【社区志愿】您的求助已由志愿者${p.volunteerName}接单，将尽快为您送达。`,
+    goods_at_door: (p) =>
+      p.code
+        ? `【社区志愿】物资已放在您家门口，请开门取物，收到后请回复“9 ${p.code}”确认。`
+        : '【社区志愿】物资已放在您家门口，请开门取物，收到后请告知社区确认。',
+    task_assigned: (p) =>
+      `【社区志愿】中心已为您派单：${p.community}${kindLabel(p, KIND_LABELS)}，请打开应用查看地址。`,
+    reply_unknown: () =>
+      '【社区志愿】未识别的回复。接单请回“1 编号”，不接请回“0 编号”，编号见派单短信。',
+    reply_accepted: (p) => `【社区志愿】接单成功：${p.address}，联系人${p.name} ${p.phone}`,
+    reply_declined: () => '【社区志愿】已收到，本单不接，谢谢！',
+    reply_rejected: (p) => `【社区志愿】${p.code}无法处理：${p.reason}`,
+  },
+  en: {
+    offer: (p) =>
+      p.via === 'sms' && p.code
+        ? `[Volunteers] ${kindLabel(p, KIND_LABELS_EN)} request in ${p.community}: within ${p.minutes} min reply "1 ${p.code}" to accept, "0 ${p.code}" to decline.`
+        : `[Volunteers] ${kindLabel(p, KIND_LABELS_EN)} request in ${p.community}: open the app within ${p.minutes} min to accept.`,
+    offer_withdrawn: (p) =>
+      `[Volunteers] The ${kindLabel(p, KIND_LABELS_EN)} request in ${p.community} is filled. No need to go, thank you!`,
+    request_cancelled: (p) =>
+      `[Volunteers] The ${kindLabel(p, KIND_LABELS_EN)} request in ${p.community} was cancelled. No need to go, thank you!`,
+    volunteer_assigned: (p) =>
+      `[Volunteers] Volunteer ${p.volunteerName} took your request and will come soon.`,
+    goods_at_door: (p) =>
+      p.code
+        ? `[Volunteers] Your goods are at your door. Please open and take them, then reply "9 ${p.code}" to confirm.`
+        : '[Volunteers] Your goods are at your door. Please open and take them, then tell your community.',
+    task_assigned: (p) =>
+      `[Volunteers] The center assigned you ${kindLabel(p, KIND_LABELS_EN)} in ${p.community}. Open the app for the address.`,
+    reply_unknown: () =>
+      '[Volunteers] Reply not understood. Send "1 CODE" to accept or "0 CODE" to decline; the code is in the offer SMS.',
+    reply_accepted: (p) => `[Volunteers] Accepted: ${p.address}, contact ${p.name} ${p.phone}`,
+    reply_declined: () => '[Volunteers] Declined. Thank you!',
+    reply_rejected: (p) => `[Volunteers] ${p.code} not possible: ${p.reason}`,
+  },
+};
+
+/** Per-district replacement texts: `{param}` placeholders filled from the event. */
+export type TemplateOverrides = Partial<Record<Language, Partial<Record<TemplateName, string>>>>;
+
+function fill(text: string, params: Params, language: Language): string {
+  const labels = language === 'en' ? KIND_LABELS_EN : KIND_LABELS;
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) => {
+    if (name === 'kindLabel') return kindLabel(params, labels);
+    const v = params[name];
+    return v === undefined ? whole : String(v);
+  });
+}
+
+export function renderText(
+  template: string,
+  params: Params,
+  language: Language = 'zh-CN',
+  overrides: TemplateOverrides = {},
+): string {
+  const override = overrides[language]?.[template as TemplateName];
+  if (override) return fill(override, params, language);
+  const render = TEMPLATES[language][template as TemplateName];
   if (!render) throw new Error(`unknown template ${template}`);
   return render(params);
 }
+
+/** Characters in one SMS part: 70 for texts with any non-GSM character (Chinese), else 160. */
+export const smsPartLength = (text: string) =>
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the GSM-7 range starts at a control character
+  /^[\x00-\x7f]*$/.test(text) ? 160 : 70;

@@ -1,4 +1,11 @@
+import type { Language } from '../district.ts';
 import type { Location } from './request.ts';
+
+/** Local times (district time) between which a volunteer gets no SMS, e.g. 22:00–07:00. */
+export interface QuietHours {
+  start: string;
+  end: string;
+}
 
 export interface Volunteer {
   volunteerId: string;
@@ -10,6 +17,11 @@ export interface Volunteer {
   categories: string[];
   location?: Location;
   pushEndpoint?: string;
+  /** Never send this volunteer an SMS (push still goes). */
+  smsOptOut?: boolean;
+  quietHours?: QuietHours;
+  /** Language of their SMS and push; the district's when unset. */
+  language?: Language;
   capacity: number;
   onDuty: boolean;
   /** Accepted, undelivered tasks. */
@@ -49,4 +61,24 @@ export function availabilityKeys(
     gsi2pk: `AVAIL#${v.communityId}`,
     gsi2sk: `${v.tasksDay}#${String(v.tasksToday).padStart(4, '0')}#${v.volunteerId}`,
   };
+}
+
+const minutesOf = (hhmm: string) => {
+  const [h, m] = hhmm.split(':').map(Number);
+  return h * 60 + m;
+};
+
+/** Whether `now` falls in the quiet hours (local time at `utcOffsetMinutes`); they may span midnight. */
+export function inQuietHours(
+  quiet: QuietHours | undefined,
+  now: Date,
+  utcOffsetMinutes: number,
+): boolean {
+  if (!quiet) return false;
+  const local =
+    (((now.getUTCHours() * 60 + now.getUTCMinutes() + utcOffsetMinutes) % 1440) + 1440) % 1440;
+  const start = minutesOf(quiet.start);
+  const end = minutesOf(quiet.end);
+  if (start === end) return false;
+  return start < end ? local >= start && local < end : local >= start || local < end;
 }

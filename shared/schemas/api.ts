@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { KINDS } from '../district.ts';
+import { KINDS, LANGUAGES } from '../district.ts';
 
 /** E.164: a plus, a country code, up to 15 digits in all. */
 export const phone = z
@@ -12,6 +12,11 @@ export const location = z.strictObject({
   lon: z.number().min(-180).max(180),
 });
 const isoTime = z.iso.datetime({ offset: true });
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a local time like 22:00');
+/** Local (district) times between which the volunteer gets no SMS; may span midnight. */
+export const quietHours = z.strictObject({ start: hhmm, end: hhmm });
+const pushEndpoint = z.string().min(1).max(2048);
+const language = z.enum(LANGUAGES);
 
 export const createPartnerBody = z.strictObject({ name });
 
@@ -22,9 +27,12 @@ export const registerVolunteerBody = z.strictObject({
   skills: z.array(skill).max(30).default([]),
   categories: z.array(skill).max(30).default([]),
   location: location.optional(),
-  pushEndpoint: z.string().min(1).max(2048).optional(),
+  pushEndpoint: pushEndpoint.optional(),
   capacity: z.number().int().min(1).max(50).optional(),
   onDuty: z.boolean().default(true),
+  smsOptOut: z.boolean().optional(),
+  quietHours: quietHours.optional(),
+  language: language.optional(),
 });
 
 export const updateVolunteerBody = z
@@ -33,8 +41,16 @@ export const updateVolunteerBody = z
     skills: z.array(skill).max(30).optional(),
     capacity: z.number().int().min(1).max(50).optional(),
     location: location.optional(),
+    pushEndpoint: pushEndpoint.optional(),
+    smsOptOut: z.boolean().optional(),
+    /** `null` clears them. */
+    quietHours: quietHours.nullable().optional(),
+    language: language.optional(),
   })
-  .refine((b) => Object.keys(b).length > 0, 'at least one of onDuty, skills, capacity, location');
+  .refine(
+    (b) => Object.keys(b).length > 0,
+    'at least one of onDuty, skills, capacity, location, pushEndpoint, smsOptOut, quietHours, language',
+  );
 
 export const postRequestBody = z.strictObject({
   kind: z.enum(KINDS),

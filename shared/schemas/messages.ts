@@ -15,8 +15,17 @@ export const notifyMessage = z.object({
   to: notifyTarget,
   template: z.string(),
   params: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
-  /** `push-only`: never fall back to SMS (withdrawn offers). */
+  /**
+   * `auto`: push when the volunteer has an endpoint, SMS otherwise (or when the endpoint
+   * is disabled); `push-only`: never SMS (withdrawn offers); `sms`: SMS even to a
+   * volunteer with push (an urgent offer still open after push).
+   */
   channel: z.enum(['auto', 'push-only', 'sms']).default('auto'),
+  /**
+   * The SMS marker's id when it differs from the notification's: notifications that share
+   * it (an offer and its urgent SMS reminder) send at most one SMS between them.
+   */
+  smsKey: z.string().optional(),
   requestId: z.string().optional(),
 });
 
@@ -36,6 +45,8 @@ export const requestEvent = z.object({
 
 export const timerMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('offer_expiry'), requestId: z.string(), volunteerId: z.string() }),
+  /** An urgent offer sent by push: SMS it if it is still open. */
+  z.object({ type: z.literal('offer_sms'), requestId: z.string(), volunteerId: z.string() }),
   z.object({ type: z.literal('window_end'), requestId: z.string(), at: z.string() }),
 ]);
 

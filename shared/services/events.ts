@@ -35,6 +35,7 @@ function labels(state: RequestState) {
   const r = state.request;
   return {
     community: community(r.communityId)?.name ?? r.communityId,
+    kind: r.kind,
     kindLabel: KIND_LABELS[r.kind],
   };
 }

@@ -1,5 +1,6 @@
 import { alertOps, sendOnce } from '../adapters/notifications.ts';
 import { enqueueAll } from '../adapters/queues.ts';
+import { replyCodes } from '../adapters/reply-codes.ts';
 import { offers, type RequestState, requests } from '../adapters/requests.ts';
 import { volunteers } from '../adapters/volunteers.ts';
 import { isEligible, NO_RULES, offersWanted, rankCandidates } from '../domain/matching.ts';
@@ -129,6 +130,12 @@ async function makeOffers(
   const expiresAt = new Date(now.getTime() + timeout * 1000).toISOString();
   const made: Offer[] = [];
   for (const v of chosen) {
+    const code = await replyCodes.claim(
+      { kind: 'offer', requestId: request.requestId, volunteerId: v.volunteerId },
+      v.phone,
+      new Date(expiresAt),
+      now,
+    );
     const offer: Offer = {
       offerId: offerIdOf(request.requestId, v.volunteerId),
       requestId: request.requestId,
@@ -139,6 +146,7 @@ async function makeOffers(
       communityId: request.communityId,
       createdAt: now.toISOString(),
       expiresAt,
+      code,
     };
     if (await offers.create(offer, district.retentionDays)) made.push(offer);
   }
@@ -146,27 +154,44 @@ async function makeOffers(
   return made.map((o) => o.offerId);
 }
 
-/** Queues each offer's notification and its expiry timer. */
-async function announceOffers(state: RequestState, made: Offer[]): Promise<void> {
+/**
+ * The notification of an offer, or (`sms`) its urgent SMS reminder. Both use the SMS
+ * marker `offer:<offerId>`, so a volunteer gets at most one offer SMS however reached.
+ */
+export function offerNotice(
+  request: Pick<RequestState['request'], 'requestId' | 'kind' | 'communityId'>,
+  o: Offer,
+  channel: 'auto' | 'sms' = 'auto',
+): NotifyMessage {
   const { district, community } = districtView();
+  return {
+    notificationId: channel === 'sms' ? `offer-urgent:${o.offerId}` : `offer:${o.offerId}`,
+    ...(channel === 'sms' ? { smsKey: `offer:${o.offerId}` } : {}),
+    to: { kind: 'volunteer', volunteerId: o.volunteerId },
+    template: 'offer',
+    params: {
+      community: community(request.communityId)?.name ?? request.communityId,
+      kind: request.kind,
+      kindLabel: KIND_LABELS[request.kind],
+      minutes: Math.max(1, Math.round(district.offers.timeoutSeconds / 60)),
+      ...(o.code ? { code: o.code } : {}),
+    },
+    channel,
+    requestId: request.requestId,
+  };
+}
+
+/**
+ * Queues each offer's notification and its expiry timer; for an urgent request also a
+ * timer that sends the offer by SMS if it is still open after push had its chance.
+ */
+async function announceOffers(state: RequestState, made: Offer[]): Promise<void> {
+  const { district } = districtView();
   const { request } = state;
   const timeout = district.offers.timeoutSeconds;
-  const communityName = community(request.communityId)?.name ?? request.communityId;
   await enqueueAll(
     'notify',
-    made.map(
-      (o): NotifyMessage => ({
-        notificationId: `offer:${o.offerId}`,
-        to: { kind: 'volunteer', volunteerId: o.volunteerId },
-        template: 'offer',
-        params: {
-          community: communityName,
-          kindLabel: KIND_LABELS[request.kind],
-          minutes: Math.max(1, Math.round(timeout / 60)),
-        },
-        requestId: request.requestId,
-      }),
-    ),
+    made.map((o) => offerNotice(request, o)),
   );
   await enqueueTimers(
     made.map(
@@ -178,4 +203,17 @@ async function announceOffers(state: RequestState, made: Offer[]): Promise<void>
     ),
     timeout,
   );
+  const smsAfter = district.notifications.urgentSmsAfterSeconds;
+  if (request.urgency === 'urgent' && smsAfter < timeout) {
+    await enqueueTimers(
+      made.map(
+        (o): TimerMessage => ({
+          type: 'offer_sms',
+          requestId: o.requestId,
+          volunteerId: o.volunteerId,
+        }),
+      ),
+      smsAfter,
+    );
+  }
 }

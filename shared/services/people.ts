@@ -35,6 +35,9 @@ export async function registerVolunteer(body: RegisterVolunteerBody, now: Date) 
     pushEndpoint: body.pushEndpoint,
     capacity: body.capacity ?? view.district.volunteers.defaultCapacity,
     onDuty: body.onDuty,
+    smsOptOut: body.smsOptOut,
+    quietHours: body.quietHours,
+    language: body.language,
     active: 0,
     tasksDay: '0000-00-00',
     tasksToday: 0,
@@ -72,6 +75,8 @@ export async function updateVolunteer(
     const next: Volunteer = {
       ...prev,
       ...Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)),
+      // `quietHours: null` clears them.
+      quietHours: body.quietHours === null ? undefined : (body.quietHours ?? prev.quietHours),
       updatedAt: now.toISOString(),
     };
     if (await volunteers.replace(prev, next)) {

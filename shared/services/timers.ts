@@ -3,6 +3,7 @@ import { enqueue } from '../adapters/queues.ts';
 import { offers, requests } from '../adapters/requests.ts';
 import { KIND_LABELS } from '../domain/texts.ts';
 import type { TimerMessage } from '../schemas/messages.ts';
+import { offerNotice } from './matcher.ts';
 
 /** SQS holds a message back for at most 15 minutes; longer timers hop. */
 const MAX_DELAY = 900;
@@ -26,6 +27,7 @@ export async function scheduleWindowEnd(requestId: string, end: string, now: Dat
  * and ops are told. Both are conditional writes, so a repeated timer does nothing.
  */
 export async function handleTimer(timer: TimerMessage, now: Date): Promise<void> {
+  if (timer.type === 'offer_sms') return urgentOfferSms(timer.requestId, timer.volunteerId, now);
   if (timer.type === 'offer_expiry') {
     // The offer's close and its history note are one transaction (conditional on the
     // offer being open and past its time): a repeat or a crash cannot lose or double it.
@@ -67,4 +69,18 @@ export async function handleTimer(timer: TimerMessage, now: Date): Promise<void>
     requestId: timer.requestId,
     at: now.toISOString(),
   });
+}
+
+/**
+ * An urgent offer, sent by push, is still open: send it by SMS too. Its SMS shares the
+ * offer's SMS marker, so a volunteer already reached by SMS gets no second one.
+ */
+async function urgentOfferSms(requestId: string, volunteerId: string, now: Date) {
+  const [offer, request] = await Promise.all([
+    offers.get(requestId, volunteerId),
+    requests.get(requestId),
+  ]);
+  if (!offer || !request || offer.status !== 'open' || request.status !== 'received') return;
+  if (Date.parse(offer.expiresAt) <= now.getTime()) return;
+  await enqueue('notify', offerNotice(request, offer, 'sms'));
 }

@@ -70,9 +70,24 @@ describe('match-request', () => {
         notificationId: `offer:off_${REQ.slice(4)}_${VOL.slice(4)}`,
         to: { kind: 'volunteer', volunteerId: VOL },
         template: 'offer',
-        params: { community: '东园社区', kindLabel: '代购生活物资', minutes: 2 },
+        params: {
+          community: '东园社区',
+          kind: 'groceries',
+          kindLabel: '代购生活物资',
+          minutes: 2,
+          code: expect.stringMatching(/^[A-Z2-9]{4}$/),
+        },
       }),
     ]);
+    // The offer's reply code is claimed conditionally, for the volunteer's phone only.
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({
+        pk: expect.stringMatching(/^REPLY#[A-Z2-9]{4}$/),
+        phone: '+8613900139000',
+        target: { kind: 'offer', requestId: REQ, volunteerId: VOL },
+      }),
+      ConditionExpression: 'attribute_not_exists(pk) OR expiresAtEpoch < :now',
+    });
     expect(sentTo('timers')).toEqual([{ type: 'offer_expiry', requestId: REQ, volunteerId: VOL }]);
     expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, {
       QueueUrl: QUEUE_URLS.timers,

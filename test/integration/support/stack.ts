@@ -36,7 +36,8 @@ export interface WaitOptions {
 }
 
 /** `stack.outbox()` lists every SMS and push; `stack.outbox.failNext(n)` and `.clear()` too. */
-export type OutboxView = (() => Notification[]) & Pick<Outbox, 'list' | 'clear' | 'failNext'>;
+export type OutboxView = (() => Notification[]) &
+  Pick<Outbox, 'list' | 'clear' | 'failNext' | 'disableEndpoint'>;
 
 export interface TestStack {
   url: string;
@@ -132,6 +133,7 @@ export async function startTestStack(
     list: local.outbox.list.bind(local.outbox),
     clear: local.outbox.clear.bind(local.outbox),
     failNext: local.outbox.failNext.bind(local.outbox),
+    disableEndpoint: local.outbox.disableEndpoint.bind(local.outbox),
   });
   return {
     url: local.url,

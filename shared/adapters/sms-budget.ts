@@ -1,0 +1,81 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { documents } from '../clients/dynamodb.ts';
+import { epochSeconds, isConditionFailure, table } from './table.ts';
+
+/** The clock hour an SMS counts in (UTC), e.g. `2026-11-23T09`. */
+export const hourOf = (now: Date) => now.toISOString().slice(0, 13);
+
+const counterKey = (scope: string) => ({ pk: `SMSCOUNT#${scope}`, sk: 'SMS' });
+
+/** Adds one to a counter unless it reached `cap`; false when it had. */
+async function take(scope: string, cap: number, now: Date, ttlSeconds: number): Promise<boolean> {
+  try {
+    await documents.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: counterKey(scope),
+        UpdateExpression: 'ADD #n :one SET expiresAtEpoch = if_not_exists(expiresAtEpoch, :ttl)',
+        ConditionExpression: 'attribute_not_exists(#n) OR #n < :cap',
+        ExpressionAttributeNames: { '#n': 'sent' },
+        ExpressionAttributeValues: {
+          ':one': 1,
+          ':cap': cap,
+          ':ttl': epochSeconds(now) + ttlSeconds,
+        },
+      }),
+    );
+    return true;
+  } catch (e) {
+    if (isConditionFailure(e)) return false;
+    throw e;
+  }
+}
+
+async function giveBack(scope: string): Promise<void> {
+  await documents.send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: counterKey(scope),
+      UpdateExpression: 'ADD #n :minus',
+      ExpressionAttributeNames: { '#n': 'sent' },
+      ExpressionAttributeValues: { ':minus': -1 },
+    }),
+  );
+}
+
+export interface SmsCaps {
+  maxPerRequest: number;
+  maxPerHour: number;
+}
+
+export type Reservation =
+  | { ok: true; release(): Promise<void> }
+  | { ok: false; cap: 'request' | 'hour' };
+
+/**
+ * The district's SMS budget: conditional counters per request and per clock hour. A
+ * reservation is taken just before Publish and given back if Publish fails, so a
+ * retried message counts once. Counters expire by TTL.
+ */
+export async function reserveSms(
+  requestId: string | undefined,
+  caps: SmsCaps,
+  now: Date,
+): Promise<Reservation> {
+  const hour = `HOUR#${hourOf(now)}`;
+  const request = requestId ? `REQ#${requestId}` : undefined;
+  if (request && !(await take(request, caps.maxPerRequest, now, 30 * 86400))) {
+    return { ok: false, cap: 'request' };
+  }
+  if (!(await take(hour, caps.maxPerHour, now, 2 * 86400))) {
+    if (request) await giveBack(request);
+    return { ok: false, cap: 'hour' };
+  }
+  return {
+    ok: true,
+    async release() {
+      await giveBack(hour);
+      if (request) await giveBack(request);
+    },
+  };
+}

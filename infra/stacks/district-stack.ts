@@ -7,7 +7,16 @@ import {
   type StackProps,
   Tags,
 } from 'aws-cdk-lib';
-import { Dashboard, GraphWidget, MathExpression, TextWidget } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  MathExpression,
+  Metric,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import {
   AttributeType,
   BillingMode,
@@ -32,7 +41,11 @@ import {
 } from '#shared/resources.ts';
 import { AlertTopic } from '../constructs/alert-topic.ts';
 import { DispatchApi } from '../constructs/dispatch-api.ts';
-import { DispatchFunction } from '../constructs/dispatch-function.ts';
+import {
+  DispatchFunction,
+  METRICS_NAMESPACE,
+  SERVICE_NAME,
+} from '../constructs/dispatch-function.ts';
 import { QueueWorker } from '../constructs/queue-worker.ts';
 import { acknowledge } from './nag.ts';
 
@@ -161,6 +174,7 @@ export class DistrictStack extends Stack {
     });
 
     this.dashboard(workers, functions);
+    this.smsAlarms();
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'HTTP API base URL' });
     new CfnOutput(this, 'OpsKeySecretArn', {
@@ -242,6 +256,64 @@ export class DistrictStack extends Stack {
         'Resource * for it; the statement allows sns:Publish only. DynamoDB, SQS and every ' +
         'other grant in this stack is scoped to its resource ARNs.',
     );
+  }
+
+  /**
+   * SMS spend, before the limit: the notifier counts each SMS it sends (Powertools metric
+   * `SmsSent`) and each one the caps stopped (`SmsOverCap`). Alarms: a day's SMS over 80%
+   * of the monthly spend limit's daily share at `sms.pricePerMessageUsd`; any SMS stopped
+   * by a cap; with SNS SMS, SNS's own month-to-date spend over 80% of the limit.
+   */
+  private smsAlarms(): void {
+    const { sms, id } = this.district;
+    const metric = (metricName: string, period: Duration) =>
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { district: id, service: SERVICE_NAME },
+        statistic: 'Sum',
+        period,
+      });
+    const perDay = Math.max(
+      1,
+      Math.floor((0.8 * sms.monthlySpendLimitUsd) / sms.pricePerMessageUsd / 30),
+    );
+    const alarms = [
+      new Alarm(this, 'SmsDailySpend', {
+        alarmDescription: `${id}: more than ${perDay} SMS in a day (80% of the daily share of the ${sms.monthlySpendLimitUsd} USD monthly SMS spend limit)`,
+        metric: metric('SmsSent', Duration.days(1)),
+        threshold: perDay,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      new Alarm(this, 'SmsOverCap', {
+        alarmDescription: `${id}: SMS stopped by the caps (sms.maxPerRequest ${sms.maxPerRequest}, sms.maxPerHour ${sms.maxPerHour})`,
+        metric: metric('SmsOverCap', Duration.minutes(5)),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    ];
+    if (sms.provider === 'sns') {
+      alarms.push(
+        new Alarm(this, 'SnsSmsMonthToDateSpend', {
+          alarmDescription: `${id}: SNS SMS spend this month over 80% of ${sms.monthlySpendLimitUsd} USD`,
+          metric: new Metric({
+            namespace: 'AWS/SNS',
+            metricName: 'SMSMonthToDateSpentUSD',
+            statistic: 'Maximum',
+            period: Duration.hours(1),
+          }),
+          threshold: 0.8 * sms.monthlySpendLimitUsd,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+    for (const alarm of alarms) alarm.addAlarmAction(this.alerts.alarmAction);
   }
 
   private dashboard(

@@ -17,11 +17,11 @@ const KIND_LABELS_EN: Record<Kind, string> = {
   groceries: 'groceries',
   medicine: 'medicine',
   meal: 'meal',
-  counseling: 'counseling',
-  site_duty: 'test-site duty',
+  counseling: 'hotline',
+  site_duty: 'site duty',
   screening: 'screening',
-  disinfection: 'disinfection',
-  escort: 'clinic escort',
+  disinfection: 'disinfect',
+  escort: 'escort',
   haircut: 'haircut',
   other: 'volunteer',
 };
@@ -32,8 +32,9 @@ const kindLabel = (p: Params, labels: Record<Kind, string>) =>
   (typeof p.kind === 'string' && labels[p.kind as Kind]) || String(p.kindLabel ?? '');
 
 /**
- * Message texts per language. Chinese texts fit one 70-character SMS part (UCS-2) with
- * community names of up to 8 characters; English ones one 160-character part (GSM-7).
+ * Message texts per language, each within one 70-character SMS part (UCS-2: community
+ * names are Chinese, so English texts are sent as UCS-2 too) for community names of up
+ * to 8 characters; only the accepted-offer reply, which carries the address, may be longer.
  * An offer never carries the address or the requester: those are shown only after
  * accept. An offer sent by SMS (`via: sms`) carries its reply code instead of "open
  * the app": the volunteer answers "1 CODE" to accept or "0 CODE" to decline.
@@ -65,25 +66,23 @@ const TEMPLATES: Record<Language, Record<TemplateName, (p: Params) => string>> =
   en: {
     offer: (p) =>
       p.via === 'sms' && p.code
-        ? `[Volunteers] ${kindLabel(p, KIND_LABELS_EN)} request in ${p.community}: within ${p.minutes} min reply "1 ${p.code}" to accept, "0 ${p.code}" to decline.`
-        : `[Volunteers] ${kindLabel(p, KIND_LABELS_EN)} request in ${p.community}: open the app within ${p.minutes} min to accept.`,
+        ? `[Vol] ${kindLabel(p, KIND_LABELS_EN)}, ${p.community}: reply 1 ${p.code} to take, 0 ${p.code} to pass, ${p.minutes}min`
+        : `[Vol] ${kindLabel(p, KIND_LABELS_EN)}, ${p.community}: open the app within ${p.minutes} min to take it`,
     offer_withdrawn: (p) =>
-      `[Volunteers] The ${kindLabel(p, KIND_LABELS_EN)} request in ${p.community} is filled. No need to go, thank you!`,
+      `[Vol] ${kindLabel(p, KIND_LABELS_EN)}, ${p.community}: filled. No need to go, thanks!`,
     request_cancelled: (p) =>
-      `[Volunteers] The ${kindLabel(p, KIND_LABELS_EN)} request in ${p.community} was cancelled. No need to go, thank you!`,
-    volunteer_assigned: (p) =>
-      `[Volunteers] Volunteer ${p.volunteerName} took your request and will come soon.`,
+      `[Vol] ${kindLabel(p, KIND_LABELS_EN)}, ${p.community}: cancelled. No need to go, thanks!`,
+    volunteer_assigned: (p) => `[Vol] Volunteer ${p.volunteerName} took your request; coming soon.`,
     goods_at_door: (p) =>
       p.code
-        ? `[Volunteers] Your goods are at your door. Please open and take them, then reply "9 ${p.code}" to confirm.`
-        : '[Volunteers] Your goods are at your door. Please open and take them, then tell your community.',
+        ? `[Vol] Goods are at your door. Take them in, then reply 9 ${p.code}`
+        : '[Vol] Goods are at your door. Take them in and tell your community.',
     task_assigned: (p) =>
-      `[Volunteers] The center assigned you ${kindLabel(p, KIND_LABELS_EN)} in ${p.community}. Open the app for the address.`,
-    reply_unknown: () =>
-      '[Volunteers] Reply not understood. Send "1 CODE" to accept or "0 CODE" to decline; the code is in the offer SMS.',
-    reply_accepted: (p) => `[Volunteers] Accepted: ${p.address}, contact ${p.name} ${p.phone}`,
-    reply_declined: () => '[Volunteers] Declined. Thank you!',
-    reply_rejected: (p) => `[Volunteers] ${p.code} not possible: ${p.reason}`,
+      `[Vol] Assigned: ${kindLabel(p, KIND_LABELS_EN)}, ${p.community}. See the address in the app.`,
+    reply_unknown: () => '[Vol] Not understood. Reply 1 CODE to take, 0 CODE to pass.',
+    reply_accepted: (p) => `[Vol] Accepted: ${p.address}, ${p.name} ${p.phone}`,
+    reply_declined: () => '[Vol] Declined. Thank you!',
+    reply_rejected: (p) => `[Vol] ${p.code}: not possible (${p.reason})`,
   },
 };
 

@@ -62,3 +62,43 @@ describe.each(DISTRICT_IDS)('alarms of district %s', (id) => {
     }
   });
 });
+
+describe.each(DISTRICT_IDS)('SMS spend alarms of district %s', (id) => {
+  const { stack, template } = synthesized(id);
+  const { sms } = stack.district;
+  const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+  const named = (metric: string) => alarms.filter((a) => a.MetricName === metric);
+
+  it('alarms when a day’s SMS pass 80% of the daily share of the monthly spend limit', () => {
+    const perDay = Math.max(
+      1,
+      Math.floor((0.8 * sms.monthlySpendLimitUsd) / sms.pricePerMessageUsd / 30),
+    );
+    const found = named('SmsSent');
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({
+      Namespace: 'VolunteerDispatch',
+      Dimensions: expect.arrayContaining([{ Name: 'district', Value: id }]),
+      Statistic: 'Sum',
+      Period: 86400,
+      Threshold: perDay,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(found[0].AlarmActions).toHaveLength(1);
+  });
+
+  it('alarms on any SMS stopped by a cap', () => {
+    expect(named('SmsOverCap')).toEqual([
+      expect.objectContaining({ Threshold: 0, Namespace: 'VolunteerDispatch' }),
+    ]);
+  });
+
+  it('with SNS SMS, alarms on SNS’s month-to-date spend at 80% of the limit', () => {
+    const found = named('SMSMonthToDateSpentUSD');
+    if (sms.provider === 'https') expect(found).toEqual([]);
+    else
+      expect(found).toEqual([
+        expect.objectContaining({ Threshold: 0.8 * sms.monthlySpendLimitUsd }),
+      ]);
+  });
+});

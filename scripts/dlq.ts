@@ -76,27 +76,41 @@ export interface Depth {
   inFlight: number;
 }
 
-export async function list(sqs: SQSClient, where: Locator): Promise<Depth[]> {
-  const queues = where.queueUrl ? [] : QUEUE_NAMES;
-  const pairs = where.queueUrl
-    ? [await locate(sqs, 'match', where)]
-    : await Promise.all(queues.map((q) => locate(sqs, q, where)));
+/** A queue this deployment does not have (yet): listed as missing, not an error. */
+const isMissing = (e: unknown) =>
+  e instanceof Error &&
+  /QueueDoesNotExist|NonExistentQueue|does not exist/i.test(`${e.name} ${e.message}`);
+
+export async function list(
+  sqs: SQSClient,
+  where: Locator,
+): Promise<(Depth | { queue: QueueName; missing: true })[]> {
+  if (where.queueUrl) return [await depth(sqs, await locate(sqs, 'match', where))];
   return Promise.all(
-    pairs.map(async (p) => {
-      const a = await sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: p.dlqUrl,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-        }),
-      );
-      return {
-        queue: p.queue,
-        dlq: p.dlqUrl.split('/').pop() ?? p.dlqUrl,
-        visible: Number(a.Attributes?.ApproximateNumberOfMessages ?? 0),
-        inFlight: Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
-      };
+    QUEUE_NAMES.map(async (q) => {
+      try {
+        return await depth(sqs, await locate(sqs, q, where));
+      } catch (e) {
+        if (isMissing(e)) return { queue: q, missing: true as const };
+        throw e;
+      }
     }),
   );
+}
+
+async function depth(sqs: SQSClient, p: QueuePair): Promise<Depth> {
+  const a = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: p.dlqUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return {
+    queue: p.queue,
+    dlq: p.dlqUrl.split('/').pop() ?? p.dlqUrl,
+    visible: Number(a.Attributes?.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+  };
 }
 
 async function receive(sqs: SQSClient, url: string, max: number, visibility: number) {
@@ -205,6 +219,10 @@ export async function main(argv: string[], out: (line: string) => void = console
   try {
     if (command === 'list') {
       for (const d of await list(sqs, where)) {
+        if ('missing' in d) {
+          out(`${d.queue.padEnd(7)}  no such queue`);
+          continue;
+        }
         out(
           `${d.queue.padEnd(7)} ${String(d.visible).padStart(6)} waiting ${String(d.inFlight).padStart(4)} in flight   ${d.dlq}`,
         );

@@ -17,6 +17,7 @@ import {
   checkAllDone,
   type Posted,
   postBurst,
+  retried,
   scanAll,
   type Target,
   workUntilConfirmed,
@@ -111,9 +112,15 @@ describe('faults: the whole process killed', () => {
     const a = await actors(t);
     const first = await postBurst(t, a, 8);
 
-    // Second wave in flight when the process dies; the partner keeps retrying.
-    const second = postBurst(t, a, 12, 8);
-    await new Promise((r) => setTimeout(r, 150));
+    // Second wave in flight when the process dies (at its first 202); the partner keeps
+    // retrying the rest with their Idempotency-Keys.
+    let firstAnswer: () => void = () => {};
+    const answered = new Promise<void>((r) => {
+      firstAnswer = r;
+    });
+    const retriesBefore = retried.count;
+    const second = postBurst(t, a, 12, 8, () => firstAnswer());
+    await answered;
     await killHard();
     const down = await callApi(ready.url, 'GET', '/v1/health').catch(() => 'refused');
     expect(down).toBe('refused');
@@ -122,6 +129,7 @@ describe('faults: the whole process killed', () => {
 
     const posted: Posted[] = [...first, ...(await second), ...(await postBurst(t, a, 4, 20))];
     expect(new Set(posted.map((p) => p.requestId)).size).toBe(24);
+    expect(retried.count - retriesBefore).toBeGreaterThan(0); // some posts met the dead process
     await workUntilConfirmed(t, a, posted, 90_000);
     const dynamodb = new DynamoDBClient({
       endpoint: again.dynamodb,

@@ -17,6 +17,9 @@ export interface Target {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Calls `retrying` had to repeat (a 5xx or no answer). */
+export const retried = { count: 0 };
+
 /** As a partner app would: retry 5xx and network errors with the same request. */
 export async function retrying(
   t: Target,
@@ -34,6 +37,7 @@ export async function retrying(
     } catch (error) {
       last = error;
     }
+    retried.count += 1;
     await sleep(100 + i * 50);
   }
   throw new Error(
@@ -89,7 +93,13 @@ export function requestBody(i: number, requesterPhone: string) {
 }
 
 /** Posts `n` requests at once; each is retried with its Idempotency-Key until it gets 202. */
-export async function postBurst(t: Target, a: Actors, n: number, from = 0): Promise<Posted[]> {
+export async function postBurst(
+  t: Target,
+  a: Actors,
+  n: number,
+  from = 0,
+  onPosted: (p: Posted) => void = () => {},
+): Promise<Posted[]> {
   return Promise.all(
     Array.from({ length: n }, async (_, k) => {
       const i = from + k;
@@ -102,7 +112,14 @@ export async function postBurst(t: Target, a: Actors, n: number, from = 0): Prom
         headers: { 'idempotency-key': idempotencyKey },
       });
       expect(res.status, JSON.stringify(res.body)).toBe(202);
-      return { requestId: res.body.requestId, slots: body.slots, requesterPhone, idempotencyKey };
+      const posted = {
+        requestId: res.body.requestId,
+        slots: body.slots,
+        requesterPhone,
+        idempotencyKey,
+      };
+      onPosted(posted);
+      return posted;
     }),
   );
 }

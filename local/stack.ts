@@ -235,6 +235,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [ENV.opsKey]: opsKey,
       [ENV.alertTopicArn]: alertTopic.topicArn,
       DISTRICT_ID: district.id,
+      // Partner callbacks to a local receiver (http://127.0.0.1:…); deployed stacks take https only.
+      ALLOW_HTTP_CALLBACKS: 'true',
       POWERTOOLS_SERVICE_NAME: 'volunteer-dispatch',
       POWERTOOLS_LOG_LEVEL: options.log === true ? 'INFO' : 'WARN',
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',

@@ -112,6 +112,13 @@ export const districtSchema = z
       .array(z.enum(['community', 'town', 'district']))
       .min(1)
       .default(['community', 'town', 'district']),
+    /** Partner callbacks: a failed POST is retried after base, 2×base, 4×base… (at most 900 s). */
+    callbacks: z
+      .strictObject({
+        retryBaseSeconds: z.number().int().min(1).max(900).default(30),
+        maxAttempts: z.number().int().min(1).max(20).default(8),
+      })
+      .default({ retryBaseSeconds: 30, maxAttempts: 8 }),
     retentionDays: z.number().int().min(1).max(3650).default(90),
     autoConfirmHours: z.number().int().min(1).max(720).default(48),
     alarms: z

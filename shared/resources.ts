@@ -18,7 +18,7 @@ export const TABLE = {
   ],
 } as const;
 
-export type QueueName = 'match' | 'notify' | 'events' | 'timers';
+export type QueueName = 'match' | 'notify' | 'events' | 'timers' | 'callbacks';
 
 export interface QueueDef {
   name: QueueName;
@@ -65,6 +65,16 @@ export const QUEUES: readonly QueueDef[] = [
     maxReceiveCount: 5,
     maxAgeSeconds: 1200,
   },
+  {
+    // Signed webhooks to partners: a failed POST is queued again with a growing delay
+    // (district `callbacks`); after the last attempt it is failed until it reaches the DLQ.
+    name: 'callbacks',
+    consumer: 'deliver-callback',
+    batchSize: 5,
+    functionTimeoutSeconds: 30,
+    maxReceiveCount: 3,
+    maxAgeSeconds: 1200,
+  },
 ];
 
 export const visibilityTimeoutSeconds = (q: QueueDef) => q.functionTimeoutSeconds * 6;
@@ -83,7 +93,7 @@ export const ENV = {
 export type Principal = 'ops' | 'partner' | 'volunteer' | 'anyone';
 
 export interface RouteDef {
-  method: 'GET' | 'POST' | 'PATCH';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT';
   /** API Gateway route path, `{param}` style. */
   path: string;
   /** The function that serves it (file in functions/). */
@@ -183,6 +193,12 @@ export const ROUTES: readonly RouteDef[] = [
     handler: 'revoke-partner-key',
     who: ['ops'],
   },
+  {
+    method: 'PUT',
+    path: '/v1/partners/me/callback',
+    handler: 'set-partner-callback',
+    who: ['partner'],
+  },
 ];
 
 /** Serves every path no route matches: 404 not_found, or 405 for a known path. */
@@ -237,6 +253,7 @@ export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
   'export-records': http('read'),
   'rotate-partner-key': http('readwrite'),
   'revoke-partner-key': http('readwrite'),
+  'set-partner-callback': http('readwrite'),
   'match-request': {
     table: 'readwrite',
     sends: ['notify', 'timers'],
@@ -246,10 +263,11 @@ export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
   'send-notification': { table: 'readwrite', sends: [], sns: ['deliver', 'alert'], opsKey: false },
   'apply-request-event': {
     table: 'readwrite',
-    sends: ['notify', 'match'],
+    sends: ['notify', 'match', 'callbacks'],
     sns: [],
     opsKey: false,
   },
+  'deliver-callback': { table: 'readwrite', sends: ['callbacks'], sns: [], opsKey: false },
   'sweep-stuck-requests': {
     table: 'readwrite',
     sends: ['match', 'timers', 'events'],

@@ -3,6 +3,7 @@ import { sqs } from '../clients/sqs.ts';
 import { queueUrl } from '../config.ts';
 import type { QueueName } from '../resources.ts';
 import type {
+  CallbackMessage,
   MatchMessage,
   NotifyMessage,
   RequestEvent,
@@ -14,6 +15,7 @@ interface Bodies {
   notify: NotifyMessage;
   events: RequestEvent;
   timers: TimerMessage;
+  callbacks: CallbackMessage;
 }
 
 /** Puts work on a district queue. `delaySeconds` (max 900) is how timers are set. */

@@ -112,3 +112,14 @@ export const rotateKeyBody = z.strictObject({
     .max(7 * 24 * 60)
     .optional(),
 });
+
+/** PUT /v1/partners/me/callback: where the partner's request status changes are POSTed. */
+export const callbackBody = z.strictObject({
+  url: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .refine(
+      (u) => u.startsWith('https://') || process.env.ALLOW_HTTP_CALLBACKS === 'true',
+      'must be an https:// URL',
+    ),
+});

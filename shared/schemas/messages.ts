@@ -50,6 +50,15 @@ export const timerMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('window_end'), requestId: z.string(), at: z.string() }),
 ]);
 
+/** A request's status to tell its partner: one per status change, retried with backoff. */
+export const callbackMessage = z.object({
+  requestId: z.string(),
+  status: z.string(),
+  at: z.string(),
+  attempt: z.number().int().min(1).default(1),
+});
+
+export type CallbackMessage = z.input<typeof callbackMessage>;
 export type MatchMessage = z.infer<typeof matchMessage>;
 export type NotifyMessage = z.input<typeof notifyMessage>;
 export type RequestEvent = z.infer<typeof requestEvent>;

@@ -6,6 +6,7 @@ import type { Offer, Task } from '../domain/request.ts';
 import { KIND_LABELS } from '../domain/texts.ts';
 import type { Volunteer } from '../domain/volunteer.ts';
 import type { NotifyMessage, RequestEvent } from '../schemas/messages.ts';
+import { callbackFor } from './callbacks.ts';
 import { districtView } from './context.ts';
 
 /**
@@ -16,6 +17,7 @@ export async function applyEvent(event: RequestEvent, now: Date): Promise<void> 
   if (event.type === 'volunteer_off_duty') return withdrawVolunteer(event.volunteerId!, now);
   const state = event.requestId ? await requests.load(event.requestId) : undefined;
   if (!state) return;
+  if (event.type !== 'offer_declined') await tellPartner(state);
   switch (event.type) {
     case 'task_taken':
       return afterTaken(state, event.volunteerId!, now);
@@ -28,6 +30,18 @@ export async function applyEvent(event: RequestEvent, now: Date): Promise<void> 
     case 'offer_declined':
       return enqueue('match', { requestId: state.request.requestId });
   }
+}
+
+/**
+ * Queues the partner's callback for the request's current status (matched after the last
+ * slot, delivered, confirmed, cancelled, expired). A repeated event queues it again;
+ * the callback's sent marker keeps it to one delivery.
+ */
+async function tellPartner(state: RequestState) {
+  const r = state.request;
+  const entry = [...r.history].reverse().find((h) => 'status' in h && h.status === r.status);
+  const messages = callbackFor(r.requestId, r.status, entry?.at ?? r.updatedAt);
+  if (messages.length > 0) await enqueueAll('callbacks', messages);
 }
 
 function labels(state: RequestState) {

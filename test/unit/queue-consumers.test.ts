@@ -34,6 +34,7 @@ import {
   aVolunteer,
   REQ,
   requestItem,
+  T0,
   VOL,
   VOL2,
   volunteerItem,
@@ -286,6 +287,10 @@ describe('apply-request-event', () => {
         channel: 'push-only',
       }),
     ]);
+    // The partner's callback for the new status, at the time it was reached.
+    expect(sentTo('callbacks')).toEqual([
+      { requestId: REQ, status: 'matched', at: T0, attempt: 1 },
+    ]);
   });
 
   it('a declined offer asks matching for the next volunteer', async () => {
@@ -295,6 +300,7 @@ describe('apply-request-event', () => {
       ctx,
     );
     expect(sentTo('match')).toEqual([{ requestId: REQ }]);
+    expect(sentTo('callbacks')).toEqual([]);
   });
 
   it('a confirmed request credits its delivered task once, conditionally', async () => {

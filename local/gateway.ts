@@ -216,7 +216,13 @@ export interface GatewayOptions {
   /** Invoke a function with an event; throws if the function throws or times out. */
   invokeHttp(handler: string, event: APIGatewayProxyEventV2): Promise<unknown>;
   /** Local-only routes: return a response, or undefined to go on to the API's routes. */
-  local?(method: string, path: string, query: URLSearchParams): Promise<LocalResponse | undefined>;
+  local?(
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    /** Reads the request body (undefined when over the size limit). */
+    body: () => Promise<Buffer | undefined>,
+  ): Promise<LocalResponse | undefined>;
   log?: (line: string) => void;
   logError?: (line: string, error: unknown) => void;
 }
@@ -272,7 +278,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // Concatenated, not resolved: a path starting with `//` is a path, not a host.
       const parsed = new URL(`http://localhost${url.startsWith('/') ? url : `/${url}`}`);
       if (options.local) {
-        const local = await options.local(method, parsed.pathname, parsed.searchParams);
+        const local = await options.local(method, parsed.pathname, parsed.searchParams, () =>
+          readBody(req),
+        );
         if (local) {
           res.writeHead(local.status, { 'content-type': 'application/json; charset=utf-8' });
           res.end(JSON.stringify(local.body));

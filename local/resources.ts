@@ -154,3 +154,27 @@ export async function createAlertTopic(
   );
   return { topicArn, queueUrl: queue.url };
 }
+
+/**
+ * The inbound SMS topic: on AWS, End User Messaging SMS publishes replies to it; locally
+ * `POST /local/sms` does. The inbound queue is subscribed with raw delivery.
+ */
+export async function createInboundTopic(
+  sns: SNSClient,
+  prefix: string,
+  queueArn: string,
+): Promise<string> {
+  const name = `${prefix}-inbound-sms`;
+  const topic = await sns.send(new CreateTopicCommand({ Name: name }));
+  const topicArn = topic.TopicArn;
+  if (!topicArn) throw new Error(`CreateTopic ${name} returned no ARN`);
+  await sns.send(
+    new SubscribeCommand({
+      TopicArn: topicArn,
+      Protocol: 'sqs',
+      Endpoint: queueArn,
+      Attributes: { RawMessageDelivery: 'true' },
+    }),
+  );
+  return topicArn;
+}

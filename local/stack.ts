@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SNSClient } from '@aws-sdk/client-sns';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
@@ -26,7 +26,13 @@ import { type LocalResponse, startGateway } from './gateway.ts';
 import { functionExists, type Handler, invoke, loadHandler } from './lambda.ts';
 import { Outbox, recordSnsDeliveries } from './outbox.ts';
 import { type Poller, startPoller } from './poller.ts';
-import { createAlertTopic, createQueues, createTable, type LocalQueue } from './resources.ts';
+import {
+  createAlertTopic,
+  createInboundTopic,
+  createQueues,
+  createTable,
+  type LocalQueue,
+} from './resources.ts';
 import {
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
@@ -109,6 +115,10 @@ export interface LocalStack {
   tableName: string;
   queues: Record<QueueName, LocalQueue>;
   alertTopicArn: string;
+  /** Where replies to SMS arrive (End User Messaging SMS publishes them on AWS). */
+  inboundSmsTopicArn: string;
+  /** A person answers an SMS: published to the inbound topic as AWS would. Returns its id. */
+  receiveSms(from: string, text: string): Promise<string>;
   /** SMS and push the functions published. */
   outbox: Outbox;
   /** Ops alerts published to the alert topic, oldest first (reads the subscribed queue). */
@@ -242,6 +252,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
     };
     for (const q of QUEUES) env[ENV.queueUrl(q.name)] = queues[q.name].url;
+    const inboundSmsTopicArn = await createInboundTopic(clients.sns, prefix, queues.inbound.arn);
+    const receiveSms = async (from: string, text: string) => {
+      const inboundMessageId = randomUUID();
+      await clients.sns.send(
+        new PublishCommand({
+          TopicArn: inboundSmsTopicArn,
+          Message: JSON.stringify({
+            originationNumber: from,
+            destinationNumber: district.sms.originationNumber ?? '+10000000000',
+            messageKeyword: 'KEYWORD_LOCAL',
+            messageBody: text,
+            inboundMessageId,
+          }),
+        }),
+      );
+      return inboundMessageId;
+    };
     // Locally the ops key is the plain env var, never a secret; no other endpoint applies.
     delete process.env[ENV.opsKeySecretArn];
     delete process.env[ENV.endpoint];
@@ -326,8 +353,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       method: string,
       path: string,
       query: URLSearchParams,
+      body: () => Promise<Buffer | undefined>,
     ): Promise<LocalResponse | undefined> => {
       if (path !== '/local' && !path.startsWith('/local/')) return undefined;
+      if (path === '/local/sms' && method === 'POST') {
+        // A reply SMS from a phone: {"from": "+86…", "text": "1 K7PQ"}.
+        let sms: { from?: unknown; text?: unknown } = {};
+        try {
+          sms = JSON.parse((await body())?.toString('utf8') ?? '{}');
+        } catch {
+          // answered below
+        }
+        if (typeof sms.from !== 'string' || typeof sms.text !== 'string') {
+          return {
+            status: 400,
+            body: { error: { code: 'invalid_field', message: 'body: {"from", "text"} strings' } },
+          };
+        }
+        return { status: 202, body: { inboundMessageId: await receiveSms(sms.from, sms.text) } };
+      }
       if (method !== 'GET')
         return {
           status: 405,
@@ -356,7 +400,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             body: {
               error: {
                 code: 'not_found',
-                message: `${path}: local routes are /local/outbox, /local/alerts, /local/queues`,
+                message: `${path}: local routes are /local/outbox, /local/alerts, /local/queues, POST /local/sms`,
               },
             },
           };
@@ -453,6 +497,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tableName,
       queues,
       alertTopicArn: alertTopic.topicArn,
+      inboundSmsTopicArn,
+      receiveSms,
       outbox,
       alerts,
       pollers,

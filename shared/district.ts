@@ -31,6 +31,7 @@ export const TEMPLATE_NAMES = [
   'reply_accepted',
   'reply_declined',
   'reply_rejected',
+  'reply_confirmed',
 ] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 

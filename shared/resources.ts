@@ -18,7 +18,7 @@ export const TABLE = {
   ],
 } as const;
 
-export type QueueName = 'match' | 'notify' | 'events' | 'timers' | 'callbacks';
+export type QueueName = 'match' | 'notify' | 'events' | 'timers' | 'callbacks' | 'inbound';
 
 export interface QueueDef {
   name: QueueName;
@@ -74,6 +74,16 @@ export const QUEUES: readonly QueueDef[] = [
     functionTimeoutSeconds: 30,
     maxReceiveCount: 3,
     maxAgeSeconds: 1200,
+  },
+  {
+    // Replies to SMS ("1 CODE", "0 CODE", "9 CODE"): the district's inbound SMS topic,
+    // subscribed with raw delivery.
+    name: 'inbound',
+    consumer: 'receive-sms',
+    batchSize: 10,
+    functionTimeoutSeconds: 20,
+    maxReceiveCount: 5,
+    maxAgeSeconds: 120,
   },
 ];
 
@@ -267,6 +277,7 @@ export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
     sns: [],
     opsKey: false,
   },
+  'receive-sms': { table: 'readwrite', sends: ['events', 'notify'], sns: [], opsKey: false },
   'deliver-callback': { table: 'readwrite', sends: ['callbacks'], sns: [], opsKey: false },
   'sweep-stuck-requests': {
     table: 'readwrite',

@@ -26,8 +26,11 @@ import {
 } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import type { District } from '#shared/district.ts';
 import {
@@ -184,6 +187,12 @@ export class DistrictStack extends Stack {
     new CfnOutput(this, 'OpsKeySecretName', { value: this.opsKey.secretName });
     new CfnOutput(this, 'AlertTopicArn', { value: this.alerts.topic.topicArn });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    const inbound = this.inboundSms(workers.get('inbound')!);
+    new CfnOutput(this, 'InboundSmsTopicArn', {
+      value: inbound.topicArn,
+      description:
+        'Set as the two-way SMS destination of the origination number (End User Messaging SMS)',
+    });
   }
 
   private grantAccess(
@@ -314,6 +323,32 @@ export class DistrictStack extends Stack {
       );
     }
     for (const alarm of alarms) alarm.addAlarmAction(this.alerts.alarmAction);
+  }
+
+  /**
+   * Replies to SMS: AWS End User Messaging SMS publishes a two-way number's inbound
+   * messages to this topic, which feeds the inbound queue (raw delivery) and receive-sms.
+   * Encrypted with a key of its own that the SMS service may use.
+   */
+  private inboundSms(worker: QueueWorker): Topic {
+    const key = new Key(this, 'InboundSmsKey', {
+      description: `${this.district.id}: encrypts the inbound SMS topic`,
+      enableKeyRotation: true,
+      removalPolicy: this.district.demo ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    key.grant(
+      new ServicePrincipal('sms-voice.amazonaws.com'),
+      'kms:Decrypt',
+      'kms:GenerateDataKey*',
+    );
+    const topic = new Topic(this, 'InboundSms', {
+      displayName: `${this.district.name} SMS replies`,
+      masterKey: key,
+      enforceSSL: true,
+    });
+    topic.grantPublish(new ServicePrincipal('sms-voice.amazonaws.com'));
+    topic.addSubscription(new SqsSubscription(worker.queue, { rawMessageDelivery: true }));
+    return topic;
   }
 
   private dashboard(

@@ -4,6 +4,7 @@ import { queueUrl } from '../config.ts';
 import type { QueueName } from '../resources.ts';
 import type {
   CallbackMessage,
+  InboundSms,
   MatchMessage,
   NotifyMessage,
   RequestEvent,
@@ -16,6 +17,7 @@ interface Bodies {
   events: RequestEvent;
   timers: TimerMessage;
   callbacks: CallbackMessage;
+  inbound: InboundSms;
 }
 
 /** Puts work on a district queue. `delaySeconds` (max 900) is how timers are set. */

@@ -58,10 +58,11 @@ const TEMPLATES: Record<Language, Record<TemplateName, (p: Params) => string>> =
     task_assigned: (p) =>
       `【社区志愿】中心已为您派单：${p.community}${kindLabel(p, KIND_LABELS)}，请打开应用查看地址。`,
     reply_unknown: () =>
-      '【社区志愿】未识别的回复。接单请回“1 编号”，不接请回“0 编号”，编号见派单短信。',
+      '【社区志愿】未识别或已失效的回复。接单回“1 编号”，不接回“0 编号”，编号见短信。',
     reply_accepted: (p) => `【社区志愿】接单成功：${p.address}，联系人${p.name} ${p.phone}`,
     reply_declined: () => '【社区志愿】已收到，本单不接，谢谢！',
     reply_rejected: (p) => `【社区志愿】${p.code}无法处理：${p.reason}`,
+    reply_confirmed: () => '【社区志愿】已确认收货，感谢您的反馈！',
   },
   en: {
     offer: (p) =>
@@ -79,10 +80,11 @@ const TEMPLATES: Record<Language, Record<TemplateName, (p: Params) => string>> =
         : '[Vol] Goods are at your door. Take them in and tell your community.',
     task_assigned: (p) =>
       `[Vol] Assigned: ${kindLabel(p, KIND_LABELS_EN)}, ${p.community}. See the address in the app.`,
-    reply_unknown: () => '[Vol] Not understood. Reply 1 CODE to take, 0 CODE to pass.',
+    reply_unknown: () => '[Vol] Unknown or stale reply. Send 1 CODE to take, 0 CODE to pass.',
     reply_accepted: (p) => `[Vol] Accepted: ${p.address}, ${p.name} ${p.phone}`,
     reply_declined: () => '[Vol] Declined. Thank you!',
     reply_rejected: (p) => `[Vol] ${p.code}: not possible (${p.reason})`,
+    reply_confirmed: () => '[Vol] Thank you: receipt confirmed.',
   },
 };
 

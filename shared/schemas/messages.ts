@@ -7,6 +7,8 @@ export const matchMessage = z.object({ requestId: z.string() });
 export const notifyTarget = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('volunteer'), volunteerId: z.string() }),
   z.object({ kind: z.literal('requester'), requestId: z.string() }),
+  /** An answer to an SMS from a number the district does not know. */
+  z.object({ kind: z.literal('phone'), phone: z.string() }),
 ]);
 
 export const notifyMessage = z.object({
@@ -27,6 +29,8 @@ export const notifyMessage = z.object({
    */
   smsKey: z.string().optional(),
   requestId: z.string().optional(),
+  /** An answer to the person's own SMS: sent by SMS whatever their quiet hours. */
+  reply: z.boolean().default(false),
 });
 
 export const requestEvent = z.object({
@@ -58,6 +62,26 @@ export const callbackMessage = z.object({
   attempt: z.number().int().min(1).default(1),
 });
 
+/**
+ * An SMS a person sent to the district's number, as AWS End User Messaging SMS publishes
+ * it to the inbound topic (raw delivery); an SNS envelope around it is unwrapped.
+ */
+export const inboundSms = z.preprocess(
+  (v) => {
+    const e = v as { Type?: string; Message?: unknown };
+    return e && e.Type === 'Notification' && typeof e.Message === 'string'
+      ? JSON.parse(e.Message)
+      : v;
+  },
+  z.object({
+    originationNumber: z.string(),
+    messageBody: z.string(),
+    inboundMessageId: z.string(),
+    destinationNumber: z.string().optional(),
+  }),
+);
+
+export type InboundSms = z.output<typeof inboundSms>;
 export type CallbackMessage = z.input<typeof callbackMessage>;
 export type MatchMessage = z.infer<typeof matchMessage>;
 export type NotifyMessage = z.input<typeof notifyMessage>;

@@ -1,4 +1,5 @@
 import { enqueue, enqueueAll } from '../adapters/queues.ts';
+import { replyCodes } from '../adapters/reply-codes.ts';
 import { offers, type RequestState, requests } from '../adapters/requests.ts';
 import { creditTask, releaseTask } from '../adapters/slots.ts';
 import { volunteers } from '../adapters/volunteers.ts';
@@ -22,7 +23,7 @@ export async function applyEvent(event: RequestEvent, now: Date): Promise<void> 
     case 'task_taken':
       return afterTaken(state, event.volunteerId!, now);
     case 'task_delivered':
-      return afterDelivered(state);
+      return afterDelivered(state, now);
     case 'request_confirmed':
       return creditVolunteers(state, now);
     case 'request_closed':
@@ -107,17 +108,33 @@ async function withdrawOffers(
   }));
 }
 
-async function afterDelivered(state: RequestState) {
+/**
+ * Door drop (放门口，通知居民开门取物): the requester is told the goods are at the door and,
+ * while the request waits for confirmation, given a code to confirm by reply ("9 CODE"),
+ * which confirms it as the partner's confirm route does. A retried event claims another
+ * code, but only the first message is sent; every code claimed points at this request.
+ */
+async function afterDelivered(state: RequestState, now: Date) {
   // Already confirmed (the partner or the sweeper was faster than this event, e.g. after
   // a retry): the requester is still told the goods are at the door, once.
-  const { status } = state.request;
+  const { status, requestId, requester } = state.request;
   if (status !== 'delivered' && status !== 'confirmed') return;
+  const { autoConfirmHours } = districtView().district;
+  const code =
+    status === 'delivered'
+      ? await replyCodes.claim(
+          { kind: 'confirm', requestId },
+          requester.phone,
+          new Date(now.getTime() + autoConfirmHours * 3600_000),
+          now,
+        )
+      : undefined;
   await enqueue('notify', {
-    notificationId: `delivered:${state.request.requestId}`,
-    to: { kind: 'requester', requestId: state.request.requestId },
+    notificationId: `delivered:${requestId}`,
+    to: { kind: 'requester', requestId },
     template: 'goods_at_door',
-    params: {},
-    requestId: state.request.requestId,
+    params: code ? { code } : {},
+    requestId,
   });
 }
 

@@ -31,6 +31,7 @@ interface Recipient {
 }
 
 async function recipientOf(n: Notification, language: Language): Promise<Recipient | undefined> {
+  if (n.to.kind === 'phone') return { phone: n.to.phone, language };
   if (n.to.kind === 'requester') {
     const request = await requests.get(n.to.requestId);
     return request && { phone: request.requester.phone, language };
@@ -117,8 +118,10 @@ export async function deliverNotification(
     logger.info('push endpoint disabled: SMS instead', { notificationId: n.notificationId });
   }
   if (n.channel === 'push-only') return log('skipped', 'sms', 'push-only');
-  if (n.to.kind === 'volunteer' && to.smsOptOut) return log('skipped', 'sms', 'opted out');
-  if (n.to.kind === 'volunteer' && inQuietHours(to.quietHours, now, utcOffsetMinutes)) {
+  if (n.to.kind === 'volunteer' && to.smsOptOut && !n.reply) {
+    return log('skipped', 'sms', 'opted out');
+  }
+  if (n.to.kind === 'volunteer' && !n.reply && inQuietHours(to.quietHours, now, utcOffsetMinutes)) {
     return log('skipped', 'sms', 'quiet hours');
   }
 

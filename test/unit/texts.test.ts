@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { KINDS, LANGUAGES, TEMPLATE_NAMES } from '../../shared/district.ts';
 import { renderText, smsPartLength } from '../../shared/domain/texts.ts';
 import { inQuietHours } from '../../shared/domain/volunteer.ts';
+import { parseReply } from '../../shared/services/inbound.ts';
 
 /** The longest values an event fills in: an 8-character community name, a long name. */
 const params = (kind: string, via: string) => ({
@@ -75,5 +76,22 @@ describe('quiet hours', () => {
 
   it('no quiet hours, never quiet', () => {
     expect(inQuietHours(undefined, at('15:30'), 480)).toBe(false);
+  });
+});
+
+describe('reply SMS parsing', () => {
+  it.each([
+    ['1 K7PQ', { action: '1', code: 'K7PQ' }],
+    ['0 k7pq', { action: '0', code: 'K7PQ' }],
+    ['  9K7PQ ', { action: '9', code: 'K7PQ' }],
+    ['１ Ｋ７ＰＱ', { action: '1', code: 'K7PQ' }],
+    ['“1 K7PQ”', { action: '1', code: 'K7PQ' }],
+    ['1 K7PQ。', { action: '1', code: 'K7PQ' }],
+    ['2 K7PQ', undefined],
+    ['1 K7P', undefined],
+    ['好的', undefined],
+    ['1 K7PQ please', undefined],
+  ])('%j → %j', (text, expected) => {
+    expect(parseReply(text)).toEqual(expected);
   });
 });

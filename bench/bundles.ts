@@ -1,0 +1,192 @@
+/**
+ * Per function: the bundle the CDK construct builds (esbuild, the settings of
+ * infra/constructs/dispatch-function.ts: ESM, platform node, target node22, minified,
+ * main fields module/main, the createRequire banner and the district config banner and
+ * define; the SDK bundled) and its cold import time: a fresh `node` process per function
+ * imports the bundle and reports how long the import took (median of 3 processes).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BuildOptions, build, type Plugin } from 'esbuild';
+
+export interface BundleFigures {
+  name: string;
+  bytes: number;
+  /** Top inputs by bytes in the minified output. */
+  top: { path: string; bytes: number }[];
+  coldImportMs: number;
+  runs: number[];
+  error?: string;
+}
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+// Copied from infra/constructs/dispatch-function.ts (importing it would load aws-cdk-lib).
+const ESM_REQUIRE_BANNER =
+  "import { createRequire as __dispatchCreateRequire } from 'node:module'; const require = __dispatchCreateRequire(import.meta.url);";
+
+/** What-if builds of one function, to size the fixes (not budgets). */
+export interface BundleVariant {
+  name: string;
+  variant: string;
+  bytes: number;
+}
+
+/** Replaces zod's locales index (every language, ~260 KB minified) with English only. */
+const zodEnglishOnly: Plugin = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onLoad({ filter: /zod[\\/]v4[\\/]locales[\\/]index\.js$/ }, (args) => ({
+      contents: 'export { default as en } from "./en.js";',
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
+/** Rewrites `import { z } from 'zod'` to `import * as z from 'zod'` in the project's files. */
+const zodNamespaceImport: Plugin = {
+  name: 'zod-namespace-import',
+  setup(b) {
+    b.onLoad({ filter: /[\\/](shared|functions)[\\/].*\.ts$/ }, (args) => ({
+      contents: readFileSync(args.path, 'utf8').replace(
+        /import \{ z \} from 'zod';/g,
+        "import * as z from 'zod';",
+      ),
+      loader: 'ts',
+    }));
+  },
+};
+
+export async function bundleVariants(name: string): Promise<BundleVariant[]> {
+  const district = readFileSync(join(ROOT, 'infra/districts/demo.json'), 'utf8');
+  const config = JSON.stringify(JSON.stringify(JSON.parse(district)));
+  const base: BuildOptions = {
+    entryPoints: [join(ROOT, 'functions', `${name}.ts`)],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    minify: true,
+    mainFields: ['module', 'main'],
+    banner: { js: `${ESM_REQUIRE_BANNER} process.env.DISTRICT_CONFIG = ${config};` },
+    define: { 'process.env.DISTRICT_CONFIG': config },
+    tsconfig: join(ROOT, 'tsconfig.json'),
+    write: false,
+    outfile: join(os.tmpdir(), 'variant.mjs'),
+    logLevel: 'silent',
+  };
+  const size = async (o: BuildOptions) =>
+    (await build({ ...base, ...o })).outputFiles?.reduce(
+      (s, f) => s + (f.path.endsWith('.mjs') ? f.contents.length : 0),
+      0,
+    ) ?? 0;
+  const sdk = ['@aws-sdk/*', '@smithy/*'];
+  return [
+    { name, variant: 'as the construct builds it', bytes: await size({}) },
+    {
+      name,
+      variant: 'zod locales: English only',
+      bytes: await size({ plugins: [zodEnglishOnly] }),
+    },
+    {
+      name,
+      variant: 'AWS SDK from the Lambda runtime (external)',
+      bytes: await size({ external: sdk }),
+    },
+    {
+      name,
+      variant: 'zod locales English only + SDK external',
+      bytes: await size({ plugins: [zodEnglishOnly], external: sdk }),
+    },
+    {
+      name,
+      variant: "`import * as z from 'zod'` instead of `import { z } from 'zod'`",
+      bytes: await size({ plugins: [zodNamespaceImport] }),
+    },
+    {
+      name,
+      variant: "`import * as z from 'zod'` + SDK external",
+      bytes: await size({ plugins: [zodNamespaceImport], external: sdk }),
+    },
+  ];
+}
+
+export async function benchBundles(log: (s: string) => void): Promise<BundleFigures[]> {
+  const district = JSON.parse(readFileSync(join(ROOT, 'infra/districts/demo.json'), 'utf8'));
+  const config = JSON.stringify(JSON.stringify(district));
+  const dir = mkdtempSync(join(os.tmpdir(), 'bench-bundles-'));
+  const names = readdirSync(join(ROOT, 'functions'))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => f.slice(0, -3))
+    .sort();
+  const figures: BundleFigures[] = [];
+  try {
+    for (const name of names) {
+      const outfile = join(dir, name, 'index.mjs');
+      const result = await build({
+        entryPoints: [join(ROOT, 'functions', `${name}.ts`)],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node22',
+        minify: true,
+        mainFields: ['module', 'main'],
+        banner: { js: `${ESM_REQUIRE_BANNER} process.env.DISTRICT_CONFIG = ${config};` },
+        define: { 'process.env.DISTRICT_CONFIG': config },
+        tsconfig: join(ROOT, 'tsconfig.json'),
+        outfile,
+        metafile: true,
+        logLevel: 'silent',
+      });
+      const bytes = statSync(outfile).size;
+      const inputs: Record<string, number> = {};
+      for (const out of Object.values(result.metafile.outputs))
+        for (const [path, i] of Object.entries(out.inputs)) {
+          const m = path.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
+          const zodPart = path.match(/node_modules\/zod\/(?:v4\/)?(locales|classic|core|mini)\//);
+          const key = zodPart
+            ? `zod/${zodPart[1]}`
+            : m
+              ? m[1]
+              : path.split('/').slice(0, 2).join('/');
+          inputs[key] = (inputs[key] ?? 0) + i.bytesInOutput;
+        }
+      const top = Object.entries(inputs)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 6)
+        .map(([path, b]) => ({ path, bytes: b }));
+      const runs: number[] = [];
+      let error: string | undefined;
+      const script = `const t=performance.now();await import(${JSON.stringify(`file://${outfile}`)});console.log(performance.now()-t);`;
+      for (let i = 0; i < 3 && !error; i++) {
+        const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+          env: {
+            PATH: process.env.PATH,
+            AWS_REGION: 'us-east-1',
+            AWS_ACCESS_KEY_ID: 'x',
+            AWS_SECRET_ACCESS_KEY: 'x',
+            TABLE_NAME: 'bench',
+            DISTRICT_ID: district.id,
+            POWERTOOLS_SERVICE_NAME: 'volunteer-dispatch',
+            POWERTOOLS_METRICS_DISABLED: 'true',
+          },
+          encoding: 'utf8',
+        });
+        if (r.status !== 0) error = (r.stderr || r.stdout).split('\n').slice(0, 3).join(' ');
+        else runs.push(Number(r.stdout.trim().split('\n').pop()));
+      }
+      const coldImportMs = runs.length
+        ? [...runs].sort((a, b) => a - b)[Math.floor(runs.length / 2)]
+        : Number.NaN;
+      figures.push({ name, bytes, top, coldImportMs, runs, error });
+      log(
+        `  ${name}: ${(bytes / 1024).toFixed(0)} KB, cold import ${coldImportMs.toFixed(0)} ms${error ? ` (${error})` : ''}`,
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return figures;
+}

@@ -29,16 +29,25 @@ export async function scheduleWindowEnd(requestId: string, end: string, now: Dat
 export async function handleTimer(timer: TimerMessage, now: Date): Promise<void> {
   if (timer.type === 'offer_sms') return urgentOfferSms(timer.requestId, timer.volunteerId, now);
   if (timer.type === 'offer_expiry') {
-    // The offer's close and its history note are one transaction (conditional on the
-    // offer being open and past its time): a repeat or a crash cannot lose or double it.
-    await offers.expire(timer.requestId, timer.volunteerId, now);
+    // Read first: most expiry timers find their offer accepted or withdrawn, and a
+    // failed conditional transaction would still be billed for every item in it.
     const offer = await offers.get(timer.requestId, timer.volunteerId);
-    if (offer?.status === 'open') {
-      // Fired early (clock skew): wait for the rest of the offer's time.
+    if (!offer) return;
+    if (offer.status === 'open') {
       const left = (Date.parse(offer.expiresAt) - now.getTime()) / 1000;
-      await enqueue('timers', timer, Math.max(1, left));
+      if (left > 0) {
+        // Fired early (clock skew): wait for the rest of the offer's time.
+        await enqueue('timers', timer, Math.max(1, left));
+        return;
+      }
+      // The offer's close and its history note are one transaction (conditional on the
+      // offer being open and past its time): a repeat or a crash cannot lose or double it.
+      await offers.expire(timer.requestId, timer.volunteerId, now);
+    } else if (offer.status !== 'expired') {
+      // Accepted, declined (its own event re-matches) or withdrawn: nothing to free.
       return;
     }
+    // Expired now, or by an earlier run that died before queueing: match again.
     await enqueue('match', { requestId: timer.requestId });
     return;
   }

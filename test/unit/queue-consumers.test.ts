@@ -324,7 +324,9 @@ describe('apply-request-event', () => {
 
 describe('handle-timer', () => {
   it('an offer expiry closes the offer only if past its time, notes it, and matches again', async () => {
-    givenRequest(aRequest(), [anOffer({ status: 'expired' })]);
+    givenRequest(aRequest(), [
+      anOffer({ status: 'open', expiresAt: new Date(Date.now() - 1000).toISOString() }),
+    ]);
     const out = await handleTimer(
       sqsEvent(sqsRecord({ type: 'offer_expiry', requestId: REQ, volunteerId: VOL })),
       ctx,
@@ -344,6 +346,17 @@ describe('handle-timer', () => {
       },
     });
     expect(sentTo('match')).toEqual([{ requestId: REQ }]);
+  });
+
+  it('the expiry of an offer already accepted writes nothing and matches nothing', async () => {
+    givenRequest(aRequest(), [anOffer({ status: 'accepted' })]);
+    const out = await handleTimer(
+      sqsEvent(sqsRecord({ type: 'offer_expiry', requestId: REQ, volunteerId: VOL })),
+      ctx,
+    );
+    expect(out.batchItemFailures).toEqual([]);
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    expect(sentTo('match')).toEqual([]);
   });
 
   it('a timer that fires early waits for the rest of the offer’s time', async () => {

@@ -1,5 +1,5 @@
 import '../fixtures/env.ts';
-import { PublishCommand } from '@aws-sdk/client-sns';
+import { EndpointDisabledException, PublishCommand } from '@aws-sdk/client-sns';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import {
   DeleteCommand,
@@ -252,6 +252,86 @@ describe('send-notification', () => {
       ctx,
     );
     expect(sns).toHaveReceivedCommandWith(PublishCommand, { PhoneNumber: '+8613800138000' });
+  });
+
+  it('push has its own marker; a disabled endpoint removes it and the SMS goes instead', async () => {
+    const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/gone';
+    givenVolunteer(aVolunteer({ pushEndpoint: endpoint }));
+    sns
+      .on(PublishCommand, { TargetArn: endpoint })
+      .rejects(new EndpointDisabledException({ message: 'Endpoint is disabled', $metadata: {} }));
+    const out = await sendNotification(sqsEvent(sqsRecord(note())), ctx);
+    expect(out.batchItemFailures).toEqual([]);
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({ pk: 'NOTE#offer:off_x:push' }),
+    });
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, {
+      Key: { pk: 'NOTE#offer:off_x:push', sk: 'NOTE' },
+    });
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, {
+      PhoneNumber: '+8613900139000',
+      Message: expect.stringMatching(/^【社区志愿】东园社区/),
+    });
+  });
+
+  it('takes one SMS from the per-request and per-hour counters, conditionally, before Publish', async () => {
+    givenVolunteer(aVolunteer());
+    await sendNotification(sqsEvent(sqsRecord(note({ requestId: REQ }))), ctx);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: `SMSCOUNT#REQ#${REQ}`, sk: 'SMS' },
+      ConditionExpression: 'attribute_not_exists(#n) OR #n < :cap',
+      ExpressionAttributeValues: expect.objectContaining({ ':cap': 8 }),
+    });
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: expect.stringMatching(/^SMSCOUNT#HOUR#\d{4}-\d\d-\d\dT\d\d$/), sk: 'SMS' },
+      ExpressionAttributeValues: expect.objectContaining({ ':cap': 300 }),
+    });
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+  });
+
+  it('over the hour’s cap: no SMS, the marker removed, ops alerted once for the hour', async () => {
+    givenVolunteer(aVolunteer());
+    ddb.on(UpdateCommand).callsFake((input) => {
+      if (String(input.Key?.pk).startsWith('SMSCOUNT#HOUR#')) throw conditionFailed();
+      return {};
+    });
+    const out = await sendNotification(sqsEvent(sqsRecord(note({ requestId: REQ }))), ctx);
+    expect(out.batchItemFailures).toEqual([]);
+    expect(sns).not.toHaveReceivedCommandWith(PublishCommand, { PhoneNumber: '+8613900139000' });
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, {
+      Key: { pk: 'NOTE#offer:off_x', sk: 'NOTE' },
+    });
+    // The request's counter is given back: the SMS was not sent.
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: `SMSCOUNT#REQ#${REQ}`, sk: 'SMS' },
+      ExpressionAttributeValues: { ':minus': -1 },
+    });
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({ pk: expect.stringMatching(/^NOTE#alert:sms-cap:/) }),
+    });
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: ALERT_TOPIC });
+  });
+
+  it('no SMS to a volunteer who opted out, except the answer to their own reply', async () => {
+    givenVolunteer(aVolunteer({ smsOptOut: true }));
+    await sendNotification(sqsEvent(sqsRecord(note())), ctx);
+    expect(sns).not.toHaveReceivedAnyCommand();
+    await sendNotification(
+      sqsEvent(sqsRecord(note({ template: 'reply_declined', reply: true, channel: 'sms' }))),
+      ctx,
+    );
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { PhoneNumber: '+8613900139000' });
+  });
+
+  it('renders in the volunteer’s language', async () => {
+    givenVolunteer(aVolunteer({ language: 'en' }));
+    await sendNotification(
+      sqsEvent(sqsRecord(note({ params: { ...note().params, code: 'K7PQ' } }))),
+      ctx,
+    );
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, {
+      Message: '[Vol] 代购生活物资, 东园社区: reply 1 K7PQ to take, 0 K7PQ to pass, 2min',
+    });
   });
 });
 

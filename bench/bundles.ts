@@ -2,11 +2,12 @@
  * Per function: the bundle the CDK construct builds (esbuild, the settings of
  * infra/constructs/dispatch-function.ts: ESM, platform node, target node22, minified,
  * main fields module/main, the createRequire banner and the district config banner and
- * define; the SDK bundled) and its cold import time: a fresh `node` process per function
+ * define; `@aws-sdk/*` external, as `bundleAwsSDK: false` makes it: Lambda's nodejs22.x
+ * runtime provides it) and its cold import time: a fresh `node` process per function
  * imports the bundle and reports how long the import took (median of 3 processes).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,7 +117,11 @@ export async function bundleVariants(name: string): Promise<BundleVariant[]> {
 export async function benchBundles(log: (s: string) => void): Promise<BundleFigures[]> {
   const district = JSON.parse(readFileSync(join(ROOT, 'infra/districts/demo.json'), 'utf8'));
   const config = JSON.stringify(JSON.stringify(district));
-  const dir = mkdtempSync(join(os.tmpdir(), 'bench-bundles-'));
+  // Inside the repository, so the bundles' external `@aws-sdk/*` imports resolve from
+  // node_modules as they do from the runtime's own modules in Lambda.
+  const cache = join(ROOT, 'node_modules', '.cache');
+  mkdirSync(cache, { recursive: true });
+  const dir = mkdtempSync(join(cache, 'bench-bundles-'));
   const names = readdirSync(join(ROOT, 'functions'))
     .filter((f) => f.endsWith('.ts'))
     .map((f) => f.slice(0, -3))
@@ -136,6 +141,7 @@ export async function benchBundles(log: (s: string) => void): Promise<BundleFigu
         banner: { js: `${ESM_REQUIRE_BANNER} process.env.DISTRICT_CONFIG = ${config};` },
         define: { 'process.env.DISTRICT_CONFIG': config },
         tsconfig: join(ROOT, 'tsconfig.json'),
+        external: ['@aws-sdk/*'],
         outfile,
         metafile: true,
         logLevel: 'silent',

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Kinds of request, as the partner contract lists them. */
 export const KINDS = [

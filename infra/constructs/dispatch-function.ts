@@ -104,8 +104,9 @@ export class DispatchFunction extends Construct {
         sourceMapMode: SourceMapMode.DEFAULT,
         target: 'node22',
         tsconfig: join(PROJECT_ROOT, 'tsconfig.json'),
-        // Bundle the SDK: the function runs the SDK versions the tests ran, not the runtime's.
-        bundleAwsSDK: true,
+        // Use the runtime's AWS SDK v3 (nodejs22.x ships it): bundling it made every
+        // function ~900 KB minified against a 400 KB budget (docs/benchmarks.md).
+        bundleAwsSDK: false,
         // Inlines literal `process.env.DISTRICT_CONFIG` reads; the banner covers dynamic ones.
         define: {
           [`process.env.${ENV.districtConfig}`]: JSON.stringify(JSON.stringify(district)),

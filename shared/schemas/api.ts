@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { KINDS, LANGUAGES } from '../district.ts';
 
 /** E.164: a plus, a country code, up to 15 digits in all. */

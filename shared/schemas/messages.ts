@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Queue message bodies. Each carries what its consumer needs to act idempotently. */
 

@@ -178,6 +178,10 @@ describe('POST /v1/requests (post-request)', () => {
         .on(GetCommand, { Key: { pk: `REQ#${first.requestId}`, sk: 'REQ' } })
         .resolves({ Item: requestPut.Put?.Item });
       winnerIdem = idemPut.Put?.Item;
+      // The key is taken now: a second transaction with it is refused, writing nothing.
+      ddb
+        .on(TransactWriteCommand)
+        .rejects(transactionCancelled('None', 'ConditionalCheckFailed', 'None'));
       ddb.resetHistory();
       sqs.resetHistory();
       return first;
@@ -189,7 +193,8 @@ describe('POST /v1/requests (post-request)', () => {
       const res = await post({ notes, ...rest });
       expect(res.statusCode).toBe(202);
       expect(bodyOf(res)).toEqual(first);
-      expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+      // The one transaction tried was refused by the key's condition: nothing new stored.
+      expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
       // Still waiting: queued again in case the first attempt failed to queue it.
       expect(sentTo('match')).toEqual([{ requestId: first.requestId }]);
     });
@@ -199,18 +204,17 @@ describe('POST /v1/requests (post-request)', () => {
       const res = await post({ ...body, notes: '药' });
       expect(res.statusCode).toBe(409);
       expect(bodyOf(res).error.code).toBe('idempotency_key_reused');
-      expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+      expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
       expect(sentTo('match')).toEqual([]);
     });
 
     it('a post that loses the race for the key to an identical post returns the winner’s answer', async () => {
       const first = await firstPost();
-      // The key was free when read, then the winner's transaction landed first.
+      // The winner's transaction landed first: this one's is refused on the key.
       resetAws();
       givenKey(PARTNER_KEY, 'partner', PTN);
       ddb
         .on(GetCommand, { Key: { pk: `IDEM#${PTN}#k-1`, sk: 'IDEM' } })
-        .resolvesOnce({})
         .resolves({ Item: winnerIdem });
       givenRequest(aRequest({ requestId: first.requestId }));
       ddb

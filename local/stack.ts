@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   DeleteMessageBatchCommand,
@@ -253,6 +254,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     for (const q of QUEUES) env[ENV.queueUrl(q.name)] = queues[q.name].url;
     const inboundSmsTopicArn = await createInboundTopic(clients.sns, prefix, queues.inbound.arn);
+    // Proof photos: a bucket on fauxqs's S3, presigned URLs point at it.
+    const photoBucket = `${prefix}-photos`.toLowerCase();
+    const s3 = new S3Client({
+      ...clientConfig,
+      endpoint: endpoints.sqs,
+      forcePathStyle: true,
+    });
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: photoBucket }));
+    } catch (error) {
+      const name = (error as Error).name;
+      if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error;
+    }
+    s3.destroy();
+    env[ENV.photoBucket] = photoBucket;
+    env.AWS_ENDPOINT_URL_S3 = endpoints.sqs;
+
     const receiveSms = async (from: string, text: string) => {
       const inboundMessageId = randomUUID();
       await clients.sns.send(

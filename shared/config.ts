@@ -21,3 +21,4 @@ export function currentDistrict(): District {
 export const tableName = () => required(ENV.table);
 export const queueUrl = (q: QueueName) => required(ENV.queueUrl(q));
 export const alertTopicArn = () => process.env[ENV.alertTopicArn];
+export const photoBucket = () => required(ENV.photoBucket);

@@ -97,6 +97,7 @@ export const ENV = {
   opsKeySecretArn: 'OPS_API_KEY_SECRET_ARN',
   opsKey: 'OPS_API_KEY',
   alertTopicArn: 'ALERT_TOPIC_ARN',
+  photoBucket: 'PHOTO_BUCKET',
   endpoint: 'AWS_ENDPOINT_URL',
 } as const;
 
@@ -183,6 +184,12 @@ export const ROUTES: readonly RouteDef[] = [
     handler: 'report-delivered',
     who: ['volunteer'],
   },
+  {
+    method: 'POST',
+    path: '/v1/tasks/{taskId}/photos',
+    handler: 'create-photo-upload',
+    who: ['volunteer'],
+  },
   { method: 'GET', path: '/v1/stats', handler: 'get-stats', who: ['ops'] },
   {
     method: 'GET',
@@ -232,6 +239,8 @@ export interface FunctionAccess {
   sns: ('deliver' | 'alert')[];
   /** Reads the ops key secret to authenticate ops. */
   opsKey: boolean;
+  /** The proof-photo bucket: `put` presigns uploads, `read` presigns viewing. */
+  photos?: 'put' | 'read';
 }
 
 const http = (table: FunctionAccess['table'], sends: QueueName[] = []): FunctionAccess => ({
@@ -250,7 +259,8 @@ export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
   'update-volunteer': http('readwrite', ['events']),
   'record-credential': http('readwrite'),
   'post-request': http('readwrite', ['match']),
-  'get-request': http('read'),
+  'get-request': { ...http('read'), photos: 'read' },
+  'create-photo-upload': { ...http('readwrite'), photos: 'put' },
   'cancel-request': http('readwrite', ['events']),
   'confirm-request': http('readwrite', ['events']),
   'assign-volunteer': http('readwrite', ['events']),

@@ -28,6 +28,13 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  HttpMethods,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -73,6 +80,7 @@ export class DistrictStack extends Stack {
   readonly api: DispatchApi;
   readonly alerts: AlertTopic;
   readonly opsKey: Secret;
+  readonly photos: Bucket;
 
   constructor(scope: Construct, id: string, props: DistrictStackProps) {
     super(scope, id, {
@@ -105,6 +113,31 @@ export class DistrictStack extends Stack {
     }
 
     this.alerts = new AlertTopic(this, 'Alerts', district);
+
+    // Proof photos (door drops): private, encrypted, TLS only, gone after the retention days.
+    this.photos = new Bucket(this, 'Photos', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ expiration: Duration.days(district.retentionDays) }],
+      cors: [
+        {
+          allowedMethods: [HttpMethods.PUT],
+          allowedOrigins: ['*'],
+          allowedHeaders: ['content-type'],
+        },
+      ],
+      removalPolicy: retained,
+      autoDeleteObjects: false,
+    });
+    acknowledge(
+      this.photos,
+      'AwsSolutions-S1',
+      'Objects are written only through presigned URLs issued per task by one function ' +
+        '(logged with the task id); CloudTrail data events can be enabled per account. A ' +
+        'server access log bucket per district would hold more personal data than it protects.',
+    );
 
     // The ops key: generated here, read by the HTTP functions, shown to ops via the CLI.
     this.opsKey = new Secret(this, 'OpsApiKey', {
@@ -187,6 +220,7 @@ export class DistrictStack extends Stack {
     new CfnOutput(this, 'OpsKeySecretName', { value: this.opsKey.secretName });
     new CfnOutput(this, 'AlertTopicArn', { value: this.alerts.topic.topicArn });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    new CfnOutput(this, 'PhotoBucketName', { value: this.photos.bucketName });
     const inbound = this.inboundSms(workers.get('inbound')!);
     new CfnOutput(this, 'InboundSmsTopicArn', {
       value: inbound.topicArn,
@@ -213,6 +247,23 @@ export class DistrictStack extends Stack {
         `The indexes of this function's own table (${TABLE.indexes.map((i) => i.name).join(', ')} ` +
           'from shared/resources.ts): the wildcard names index names under one table ARN, ' +
           'no other table.',
+      );
+    }
+    if (access.photos) {
+      fn.addEnvironment(ENV.photoBucket, this.photos.bucketName);
+      // One action on one prefix: presigning a PUT or a GET needs nothing else.
+      f.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: access.photos === 'put' ? 'PhotoUpload' : 'PhotoView',
+          actions: [access.photos === 'put' ? 's3:PutObject' : 's3:GetObject'],
+          resources: [this.photos.arnForObjects('photos/*')],
+        }),
+      );
+      acknowledge(
+        f.role,
+        `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.photos.node.defaultChild as CfnElement)}.Arn>/photos/*]`,
+        'Proof photos are keyed photos/<request>/<volunteer>/<uuid> in the district photo ' +
+          'bucket; the function presigns one object at a time under that prefix only.',
       );
     }
     for (const q of access.sends) {

@@ -77,6 +77,8 @@ export interface Task {
   deliveredAt?: string;
   note?: string;
   credited?: boolean;
+  /** Proof photos (S3 keys), shown to the partner and ops only. */
+  photoKeys?: string[];
 }
 
 /** The allowed moves of the lifecycle; anything else is a conflict. */

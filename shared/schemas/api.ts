@@ -123,3 +123,8 @@ export const callbackBody = z.strictObject({
       'must be an https:// URL',
     ),
 });
+
+/** POST /v1/tasks/{taskId}/photos: the image type the app will upload. */
+export const photoBody = z.strictObject({
+  contentType: z.enum(['image/jpeg', 'image/png', 'image/webp']),
+});

@@ -76,9 +76,25 @@ describe.each(DISTRICT_IDS)('IAM of district %s', (id) => {
         if (service === 'sns') return a === 'sns:Publish' && access.sns.length > 0;
         if (service === 'kms') return access.sns.includes('alert');
         if (service === 'secretsmanager') return access.opsKey;
+        if (service === 's3') {
+          return access.photos === 'put'
+            ? a === 's3:PutObject'
+            : access.photos === 'read' && a === 's3:GetObject';
+        }
         return false;
       };
       for (const a of actionsOf(name)) expect(allowed(a), `${name}: ${a}`).toBe(true);
+    });
+
+    it('touches proof photos only as FUNCTION_ACCESS says, under photos/ only', () => {
+      const s3 = statementsOf(name).filter((st) =>
+        list(st.Action).some((a) => a.startsWith('s3:')),
+      );
+      if (!access.photos) expect(s3).toEqual([]);
+      else {
+        expect(s3).toHaveLength(1);
+        expect(JSON.stringify(s3[0].Resource)).toMatch(/\/photos\/\*"/);
+      }
     });
 
     it('touches the table only as FUNCTION_ACCESS says', () => {

@@ -38,10 +38,13 @@ export function queueConsumer<S extends z.ZodType>(
       throw error;
     }
   };
-  const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, recordHandler, processor, {
+  const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    // Temporary log keys belong to one invocation (an HTTP route's keys must not show here).
+    logger.resetKeys();
+    return processPartialResponse(event, recordHandler, processor, {
       context,
       throwOnFullBatchFailure: false,
     });
+  };
   return { handler, processor };
 }

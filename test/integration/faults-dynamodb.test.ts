@@ -6,15 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { injectDynamoFaults } from '../../local/faults.ts';
-import { QUEUES } from '../../shared/resources.ts';
-import {
-  actors,
-  checkAllDone,
-  postBurst,
-  scanAll,
-  type Target,
-  workUntilConfirmed,
-} from './support/burst.ts';
+import { actors, checkAllDone, postBurst, workUntilConfirmed } from './support/burst.ts';
+import { dlqsEmpty, read, target } from './support/fault-harness.ts';
 import { startTestStack, type TestStack } from './support/stack.ts';
 
 let stack: TestStack | undefined;
@@ -22,21 +15,6 @@ afterEach(async () => {
   await stack?.stop();
   stack = undefined;
 });
-
-const _CONSUMERS = QUEUES.map((q) => q.consumer);
-
-function target(s: TestStack): Target {
-  return { url: s.url, opsKey: s.opsKey, outbox: async () => s.outbox() };
-}
-
-const read = (s: TestStack) => () => scanAll(s.local.clients.dynamodb, s.local.tableName);
-
-async function dlqsEmpty(s: TestStack) {
-  const { queues } = (await s.api('GET', '/local/queues')).body;
-  for (const q of Object.values(queues) as { name: string; dlq: { visible: number } }[]) {
-    expect(q.dlq.visible, `${q.name} DLQ`).toBe(0);
-  }
-}
 
 describe('faults: DynamoDB', () => {
   it('DynamoDB throttling, 5xx and non-retryable failures on a fraction of calls', async () => {

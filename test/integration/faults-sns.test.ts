@@ -4,16 +4,9 @@
  * and deliver, partner confirms) and then reads the table to prove every request ended
  * confirmed with no duplicate offer, task, history entry, credit or SMS, and nothing lost.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { QUEUES } from '../../shared/resources.ts';
-import {
-  actors,
-  checkAllDone,
-  postBurst,
-  scanAll,
-  type Target,
-  workUntilConfirmed,
-} from './support/burst.ts';
+import { afterEach, describe, it } from 'vitest';
+import { actors, checkAllDone, postBurst, workUntilConfirmed } from './support/burst.ts';
+import { dlqsEmpty, read, target } from './support/fault-harness.ts';
 import { startTestStack, type TestStack } from './support/stack.ts';
 
 let stack: TestStack | undefined;
@@ -21,21 +14,6 @@ afterEach(async () => {
   await stack?.stop();
   stack = undefined;
 });
-
-const _CONSUMERS = QUEUES.map((q) => q.consumer);
-
-function target(s: TestStack): Target {
-  return { url: s.url, opsKey: s.opsKey, outbox: async () => s.outbox() };
-}
-
-const read = (s: TestStack) => () => scanAll(s.local.clients.dynamodb, s.local.tableName);
-
-async function dlqsEmpty(s: TestStack) {
-  const { queues } = (await s.api('GET', '/local/queues')).body;
-  for (const q of Object.values(queues) as { name: string; dlq: { visible: number } }[]) {
-    expect(q.dlq.visible, `${q.name} DLQ`).toBe(0);
-  }
-}
 
 describe('faults: SNS', () => {
   it('SNS failing: failed SMS are retried and sent once', async () => {

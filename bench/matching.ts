@@ -189,7 +189,7 @@ export async function benchMatching(log: (s: string) => void): Promise<MatchFigu
     };
 
     const figures: MatchFigures[] = [];
-    for (const size of [1_000, 100_000]) {
+    for (const size of [1_000, 10_000, 100_000]) {
       await load(size);
       for (const [scope, skills] of [
         ['community', []],

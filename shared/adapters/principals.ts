@@ -27,6 +27,20 @@ function loadOpsKeyHash(): Promise<string | undefined> {
   return opsKeyHash;
 }
 
+/** The record of a newly issued key: its hash only, never the key. */
+export function keyPut(
+  keyHash: string,
+  kind: 'partner' | 'volunteer',
+  principalId: string,
+  createdAt: string,
+) {
+  return {
+    TableName: table(),
+    Item: { ...keys.secret(keyHash), type: 'key', kind, principalId, createdAt },
+    ConditionExpression: 'attribute_not_exists(pk)',
+  };
+}
+
 export const principals = {
   /** Who holds this key, or undefined for an unknown or revoked key. */
   async resolve(secret: string): Promise<Principal | undefined> {
@@ -62,19 +76,7 @@ export const principals = {
               ConditionExpression: 'attribute_not_exists(pk)',
             },
           },
-          {
-            Put: {
-              TableName: table(),
-              Item: {
-                ...keys.secret(keyHash),
-                type: 'key',
-                kind: 'partner',
-                principalId: partnerId,
-                createdAt,
-              },
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          },
+          { Put: keyPut(keyHash, 'partner', partnerId, createdAt) },
         ],
       }),
     );
@@ -117,19 +119,7 @@ export const principals = {
                   },
                 },
               },
-              {
-                Put: {
-                  TableName: table(),
-                  Item: {
-                    ...keys.secret(keyHash),
-                    type: 'key',
-                    kind: 'partner',
-                    principalId: partnerId,
-                    createdAt,
-                  },
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
-              },
+              { Put: keyPut(keyHash, 'partner', partnerId, createdAt) },
             ],
           }),
         );

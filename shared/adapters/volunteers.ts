@@ -9,6 +9,7 @@ import { availabilityKeys, type Volunteer } from '../domain/volunteer.ts';
 import { conflict } from '../errors.ts';
 import { hashSecret } from '../ids.ts';
 import { ALL_TIME, counterUpdate } from './counters.ts';
+import { keyPut } from './principals.ts';
 import {
   cancellationCodes,
   fromItem,
@@ -94,19 +95,7 @@ export const volunteers = {
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
-            {
-              Put: {
-                TableName: table(),
-                Item: {
-                  ...keys.secret(hashSecret(token)),
-                  type: 'key',
-                  kind: 'volunteer',
-                  principalId: v.volunteerId,
-                  createdAt: v.createdAt,
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
+            { Put: keyPut(hashSecret(token), 'volunteer', v.volunteerId, v.createdAt) },
             {
               Update: counterUpdate(ALL_TIME, { registered: 1, onDuty: v.onDuty ? 1 : 0 }),
             },

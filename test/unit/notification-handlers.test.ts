@@ -18,24 +18,12 @@ import {
   transactions,
 } from '../fixtures/aws.ts';
 import { OPS_KEY, QUEUE_URLS } from '../fixtures/env.ts';
-import {
-  type ApiEventInput,
-  apiEvent,
-  bodyOf,
-  lambdaContext,
-  sqsEvent,
-  sqsRecord,
-} from '../fixtures/events.ts';
+import { bodyOf, call, lambdaContext, sqsEvent, sqsRecord } from '../fixtures/events.ts';
 import { anOffer, aRequest, aTask, aVolunteer, PTN, REQ, TASK, VOL } from '../fixtures/items.ts';
 
 const PARTNER_KEY = 'pk_partner-one';
 const TOKEN = 'vt_volunteer-one';
 const ctx = lambdaContext();
-
-type Handler = (e: ReturnType<typeof apiEvent>, c: ReturnType<typeof lambdaContext>) => unknown;
-const call = async (h: Handler, input: ApiEventInput) =>
-  // biome-ignore lint/suspicious/noExplicitAny: structured API Gateway results
-  (await h(apiEvent(input), lambdaContext())) as any;
 
 beforeEach(() => {
   resetAws();

@@ -19,16 +19,11 @@ import {
   transactions,
 } from '../fixtures/aws.ts';
 import { OPS_KEY } from '../fixtures/env.ts';
-import { type ApiEventInput, apiEvent, bodyOf, lambdaContext } from '../fixtures/events.ts';
+import { apiEvent, bodyOf, call } from '../fixtures/events.ts';
 import { aVolunteer, PTN, VOL, VOL2 } from '../fixtures/items.ts';
 
 const TOKEN = 'vt_volunteer-one';
 const PARTNER_KEY = 'pk_partner-one';
-
-type Handler = (e: ReturnType<typeof apiEvent>, c: ReturnType<typeof lambdaContext>) => unknown;
-const call = async (h: Handler, input: ApiEventInput) =>
-  // biome-ignore lint/suspicious/noExplicitAny: structured API Gateway results
-  (await h(apiEvent(input), lambdaContext())) as any;
 
 beforeEach(() => {
   resetAws();

@@ -4,18 +4,13 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { handler as createPhotoUpload } from '../../functions/create-photo-upload.ts';
 import { conditionFailed, ddb, givenKey, givenRequest, resetAws } from '../fixtures/aws.ts';
 import { OPS_KEY } from '../fixtures/env.ts';
-import { type ApiEventInput, apiEvent, bodyOf, lambdaContext } from '../fixtures/events.ts';
+import { bodyOf, call } from '../fixtures/events.ts';
 import { aRequest, aTask, PTN, REQ, TASK, VOL, VOL2 } from '../fixtures/items.ts';
 
 const BUCKET = 'dispatch-photos-test';
 const TOKEN = 'vt_volunteer-one';
 const TOKEN2 = 'vt_volunteer-two';
 const PARTNER_KEY = 'pk_partner-one';
-
-type Handler = (e: ReturnType<typeof apiEvent>, c: ReturnType<typeof lambdaContext>) => unknown;
-const call = async (h: Handler, input: ApiEventInput) =>
-  // biome-ignore lint/suspicious/noExplicitAny: structured API Gateway results
-  (await h(apiEvent(input), lambdaContext())) as any;
 
 const upload = (body: unknown = { contentType: 'image/jpeg' }, key = TOKEN, taskId = TASK) =>
   call(createPhotoUpload, {

@@ -18,17 +18,12 @@ import {
   transactions,
 } from '../fixtures/aws.ts';
 import { OPS_KEY, QUEUE_URLS, TABLE } from '../fixtures/env.ts';
-import { type ApiEventInput, apiEvent, bodyOf, lambdaContext } from '../fixtures/events.ts';
+import { bodyOf, call, type HttpHandler } from '../fixtures/events.ts';
 import { aRequest, aTask, PTN, PTN2, REQ, requestItem } from '../fixtures/items.ts';
 
 const PARTNER_KEY = 'pk_partner-one';
 const OTHER_PARTNER_KEY = 'pk_partner-two';
 const VOLUNTEER_KEY = 'vt_volunteer';
-
-type Handler = (e: ReturnType<typeof apiEvent>, c: ReturnType<typeof lambdaContext>) => unknown;
-const call = async (h: Handler, input: ApiEventInput) =>
-  // biome-ignore lint/suspicious/noExplicitAny: structured API Gateway results
-  (await h(apiEvent(input), lambdaContext())) as any;
 
 beforeEach(() => {
   resetAws();
@@ -288,7 +283,7 @@ describe('GET /v1/requests/{requestId} (get-request)', () => {
 });
 
 describe('cancel and confirm', () => {
-  const act = (h: Handler, verb: string, key = PARTNER_KEY) =>
+  const act = (h: HttpHandler, verb: string, key = PARTNER_KEY) =>
     call(h, {
       method: 'POST',
       path: `/v1/requests/${REQ}/${verb}`,

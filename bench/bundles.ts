@@ -46,24 +46,9 @@ const zodEnglishOnly: Plugin = {
   },
 };
 
-/** Rewrites `import { z } from 'zod'` to `import * as z from 'zod'` in the project's files. */
-const zodNamespaceImport: Plugin = {
-  name: 'zod-namespace-import',
-  setup(b) {
-    b.onLoad({ filter: /[\\/](shared|functions)[\\/].*\.ts$/ }, (args) => ({
-      contents: readFileSync(args.path, 'utf8').replace(
-        /import \{ z \} from 'zod';/g,
-        "import * as z from 'zod';",
-      ),
-      loader: 'ts',
-    }));
-  },
-};
-
-export async function bundleVariants(name: string): Promise<BundleVariant[]> {
-  const district = readFileSync(join(ROOT, 'infra/districts/demo.json'), 'utf8');
-  const config = JSON.stringify(JSON.stringify(JSON.parse(district)));
-  const base: BuildOptions = {
+/** The construct's esbuild settings for one function (infra/constructs/dispatch-function.ts). */
+function constructOptions(name: string, config: string): BuildOptions {
+  return {
     entryPoints: [join(ROOT, 'functions', `${name}.ts`)],
     bundle: true,
     platform: 'node',
@@ -74,16 +59,28 @@ export async function bundleVariants(name: string): Promise<BundleVariant[]> {
     banner: { js: `${ESM_REQUIRE_BANNER} process.env.DISTRICT_CONFIG = ${config};` },
     define: { 'process.env.DISTRICT_CONFIG': config },
     tsconfig: join(ROOT, 'tsconfig.json'),
+    // bundleAwsSDK: false — Lambda's nodejs22.x runtime provides it.
+    external: ['@aws-sdk/*'],
+    logLevel: 'silent',
+  };
+}
+
+const demoConfig = () =>
+  JSON.stringify(
+    JSON.stringify(JSON.parse(readFileSync(join(ROOT, 'infra/districts/demo.json'), 'utf8'))),
+  );
+
+export async function bundleVariants(name: string): Promise<BundleVariant[]> {
+  const base: BuildOptions = {
+    ...constructOptions(name, demoConfig()),
     write: false,
     outfile: join(os.tmpdir(), 'variant.mjs'),
-    logLevel: 'silent',
   };
   const size = async (o: BuildOptions) =>
     (await build({ ...base, ...o })).outputFiles?.reduce(
       (s, f) => s + (f.path.endsWith('.mjs') ? f.contents.length : 0),
       0,
     ) ?? 0;
-  const sdk = ['@aws-sdk/*', '@smithy/*'];
   return [
     { name, variant: 'as the construct builds it', bytes: await size({}) },
     {
@@ -93,30 +90,15 @@ export async function bundleVariants(name: string): Promise<BundleVariant[]> {
     },
     {
       name,
-      variant: 'AWS SDK from the Lambda runtime (external)',
-      bytes: await size({ external: sdk }),
-    },
-    {
-      name,
-      variant: 'zod locales English only + SDK external',
-      bytes: await size({ plugins: [zodEnglishOnly], external: sdk }),
-    },
-    {
-      name,
-      variant: "`import * as z from 'zod'` instead of `import { z } from 'zod'`",
-      bytes: await size({ plugins: [zodNamespaceImport] }),
-    },
-    {
-      name,
-      variant: "`import * as z from 'zod'` + SDK external",
-      bytes: await size({ plugins: [zodNamespaceImport], external: sdk }),
+      variant: 'AWS SDK bundled (as before bundleAwsSDK: false)',
+      bytes: await size({ external: [] }),
     },
   ];
 }
 
 export async function benchBundles(log: (s: string) => void): Promise<BundleFigures[]> {
   const district = JSON.parse(readFileSync(join(ROOT, 'infra/districts/demo.json'), 'utf8'));
-  const config = JSON.stringify(JSON.stringify(district));
+  const config = demoConfig();
   // Inside the repository, so the bundles' external `@aws-sdk/*` imports resolve from
   // node_modules as they do from the runtime's own modules in Lambda.
   const cache = join(ROOT, 'node_modules', '.cache');
@@ -130,22 +112,7 @@ export async function benchBundles(log: (s: string) => void): Promise<BundleFigu
   try {
     for (const name of names) {
       const outfile = join(dir, name, 'index.mjs');
-      const result = await build({
-        entryPoints: [join(ROOT, 'functions', `${name}.ts`)],
-        bundle: true,
-        platform: 'node',
-        format: 'esm',
-        target: 'node22',
-        minify: true,
-        mainFields: ['module', 'main'],
-        banner: { js: `${ESM_REQUIRE_BANNER} process.env.DISTRICT_CONFIG = ${config};` },
-        define: { 'process.env.DISTRICT_CONFIG': config },
-        tsconfig: join(ROOT, 'tsconfig.json'),
-        external: ['@aws-sdk/*'],
-        outfile,
-        metafile: true,
-        logLevel: 'silent',
-      });
+      const result = await build({ ...constructOptions(name, config), outfile, metafile: true });
       const bytes = statSync(outfile).size;
       const inputs: Record<string, number> = {};
       for (const out of Object.values(result.metafile.outputs))

@@ -138,8 +138,17 @@ export async function workUntilConfirmed(
   const deadline = Date.now() + timeoutMs;
   while (confirmed.size < posted.length) {
     if (Date.now() > deadline) {
-      const left = posted.filter((p) => !confirmed.has(p.requestId)).map((p) => p.requestId);
-      throw new Error(`not confirmed in time: ${left.join(', ')}`);
+      const left = posted.filter((p) => !confirmed.has(p.requestId));
+      // What the partner sees of each stuck request, so a failure says where it stopped.
+      const seen = await Promise.all(
+        left.map(async (p) => {
+          const r = await callApi(t.url, 'GET', `/v1/requests/${p.requestId}`, {
+            key: a.partnerKey,
+          }).catch((e) => ({ body: String(e) }));
+          return `${p.requestId}: ${JSON.stringify(r.body)}`;
+        }),
+      );
+      throw new Error(`not confirmed in time:\n${seen.join('\n')}`);
     }
     await Promise.all(
       a.volunteers.map(async (v) => {

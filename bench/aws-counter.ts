@@ -49,7 +49,12 @@ export interface Counts {
   sqsRequests: number;
   snsSms: number;
   snsPush: number;
+  /** Publishes to the ops alert topic. */
   snsTopic: number;
+  /** Publish / PublishBatch requests to the notifications topic (SNS bills per request). */
+  snsNotifyRequests: number;
+  /** Notification events in them: each is one SQS message to the notify queue (delivery free). */
+  snsNotifyEvents: number;
   /** Notification markers written (successful conditional puts of NOTE# items). */
   noteMarkers: number;
   noteDuplicates: number;
@@ -71,6 +76,8 @@ export const emptyCounts = (): Counts => ({
   snsSms: 0,
   snsPush: 0,
   snsTopic: 0,
+  snsNotifyRequests: 0,
+  snsNotifyEvents: 0,
   noteMarkers: 0,
   noteDuplicates: 0,
 });
@@ -392,13 +399,30 @@ export class AwsCounter {
   attachSns(client: SNSClient) {
     const middleware: InitializeMiddleware<object, object> = (next, context) => async (args) => {
       const command = (context as { commandName?: string }).commandName ?? 'unknown';
-      const input = args.input as { PhoneNumber?: string; TargetArn?: string };
+      const input = args.input as {
+        PhoneNumber?: string;
+        TargetArn?: string;
+        TopicArn?: string;
+        PublishBatchRequestEntries?: unknown[];
+      };
       const out = await next(args);
-      const kind = input.PhoneNumber ? 'sms' : input.TargetArn ? 'push' : 'topic';
+      // Notification events (to the notifications topic) are their own kind: a different
+      // price (a publish request, fanned out to SQS for free) from SMS, push and alerts.
+      const notifyTopic = process.env.NOTIFICATION_TOPIC_ARN;
+      const kind = input.PhoneNumber
+        ? 'sms'
+        : input.TargetArn
+          ? 'push'
+          : notifyTopic && input.TopicArn === notifyTopic
+            ? 'notifications topic'
+            : 'topic';
       this.call('sns', `${command.replace(/Command$/, '')} (${kind})`);
       if (kind === 'sms') this.counts.snsSms++;
       else if (kind === 'push') this.counts.snsPush++;
-      else this.counts.snsTopic++;
+      else if (kind === 'notifications topic') {
+        this.counts.snsNotifyRequests++;
+        this.counts.snsNotifyEvents += input.PublishBatchRequestEntries?.length ?? 1;
+      } else this.counts.snsTopic++;
       return out;
     };
     // Outside the local stack's outbox middleware, which answers SMS and push itself.

@@ -43,6 +43,9 @@ export interface Scenario {
   snsSms: number;
   snsPush: number;
   snsTopic: number;
+  /** Absent in results measured before notifications went through the topic. */
+  snsNotifyRequests?: number;
+  snsNotifyEvents?: number;
   noteMarkers: number;
   noteDuplicates: number;
   /** SMS with the same recipient and text more than once in one run. */
@@ -326,6 +329,8 @@ export async function benchLifecycle(log: (s: string) => void): Promise<Lifecycl
           'snsSms',
           'snsPush',
           'snsTopic',
+          'snsNotifyRequests',
+          'snsNotifyEvents',
           'noteMarkers',
           'noteDuplicates',
         ] as const)
@@ -367,6 +372,8 @@ export async function benchLifecycle(log: (s: string) => void): Promise<Lifecycl
         snsSms: per(total.snsSms),
         snsPush: per(total.snsPush),
         snsTopic: per(total.snsTopic),
+        snsNotifyRequests: per(total.snsNotifyRequests),
+        snsNotifyEvents: per(total.snsNotifyEvents),
         noteMarkers: per(total.noteMarkers),
         noteDuplicates: per(total.noteDuplicates),
         duplicateSms,

@@ -78,10 +78,15 @@ export function costOf(s: Scenario, p: Prices): Cost {
     (a, f) => a + f.invocations * (Math.ceil(f.meanMs) / 1000) * LAMBDA_MEMORY_GB,
     0,
   );
+  // Notification events go to the notifications topic: one publish request per Publish or
+  // PublishBatch (up to ten small events, under one 64 KB chunk), then SNS delivers each to
+  // the notify queue for free. (Results measured before the topic have neither figure.)
+  const notifyRequests = s.snsNotifyRequests ?? 0;
+  const notifyEvents = s.snsNotifyEvents ?? 0;
   // The functions' own SQS calls, plus the event source mapping's receive and delete:
-  // at worst one of each per message (a batch of one).
-  const sqsRequests = s.sqsRequests + 2 * s.sqsMessages;
-  const publishes = s.snsSms + s.snsPush + s.snsTopic;
+  // at worst one of each per message (a batch of one), sent by a function or by SNS.
+  const sqsRequests = s.sqsRequests + 2 * (s.sqsMessages + notifyEvents);
+  const publishes = s.snsSms + s.snsPush + s.snsTopic + notifyRequests;
   const k = 1000 / 1e6;
   const c = {
     lambdaRequests: invocations * p.lambda.perMillionRequests * k,
@@ -90,7 +95,7 @@ export function costOf(s: Scenario, p: Prices): Cost {
     dynamodbWrites: s.writeUnits.aws * p.dynamodb.perMillionWriteRequestUnits * k,
     dynamodbReads: s.readUnits.aws * p.dynamodb.perMillionReadRequestUnits * k,
     sqs: sqsRequests * p.sqs.perMillionRequests * k,
-    snsPublish: (s.snsTopic + s.snsSms) * p.sns.perMillionPublishes * k,
+    snsPublish: (s.snsTopic + s.snsSms + notifyRequests) * p.sns.perMillionPublishes * k,
     push: s.snsPush * (p.sns.perMillionPublishes + p.sns.perMillionMobilePush) * k,
     sms: s.snsSms * p.sms.perMessage * 1000,
   };
@@ -253,8 +258,8 @@ counters. Volunteers have push endpoints. Averages per request over the runs; on
 first, not counted. HTTP calls per request: post, the accepting volunteers' inbox read and
 accept, delivered, confirm.
 
-| scenario | runs | HTTP calls | Lambda invocations | DynamoDB calls | WCU (AWS) | RCU (AWS) | WCU / RCU as Local reports | of the WCU: index writes | SQS messages sent | SQS requests by functions | SNS SMS | SNS push | SNS topic (ops alert) | duplicate SMS | budgets |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |`);
+| scenario | runs | HTTP calls | Lambda invocations | DynamoDB calls | WCU (AWS) | RCU (AWS) | WCU / RCU as Local reports | of the WCU: index writes | SQS messages sent | SQS requests by functions | SNS notification events (publish requests) | SNS SMS | SNS push | SNS topic (ops alert) | duplicate SMS | budgets |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |`);
     for (const s of lc.scenarios) {
       const inv = Object.values(s.functions).reduce((a, f) => a + f.invocations, 0);
       const ddb = Object.entries(s.calls)
@@ -270,7 +275,7 @@ accept, delivered, confirm.
           ].join('; ')
         : '';
       out.push(
-        `| ${s.name} | ${s.runs} | ${f1(s.httpCalls)} | ${f1(inv)} | ${f1(ddb)} | ${f1(s.writeUnits.aws)} | ${f1(s.readUnits.aws)} | ${f1(s.writeUnits.local)} / ${f1(s.readUnits.local)} | ${f1(s.indexWriteUnits)} | ${f1(s.sqsMessages)} | ${f1(s.sqsRequests)} | ${f1(s.snsSms)} | ${f1(s.snsPush)} | ${f1(s.snsTopic)} | ${s.duplicateSms} | ${budgets} |`,
+        `| ${s.name} | ${s.runs} | ${f1(s.httpCalls)} | ${f1(inv)} | ${f1(ddb)} | ${f1(s.writeUnits.aws)} | ${f1(s.readUnits.aws)} | ${f1(s.writeUnits.local)} / ${f1(s.readUnits.local)} | ${f1(s.indexWriteUnits)} | ${f1(s.sqsMessages)} | ${f1(s.sqsRequests)} | ${f1(s.snsNotifyEvents ?? 0)} (${f1(s.snsNotifyRequests ?? 0)}) | ${f1(s.snsSms)} | ${f1(s.snsPush)} | ${f1(s.snsTopic)} | ${s.duplicateSms} | ${budgets} |`,
       );
     }
     for (const s of lc.scenarios) {
@@ -383,7 +388,7 @@ district's SMS contract sets the real one).
       ['DynamoDB writes', 'dynamodbWrites'],
       ['DynamoDB reads', 'dynamodbReads'],
       ['SQS', 'sqs'],
-      ['SNS publish (SMS requests, ops alerts)', 'snsPublish'],
+      ['SNS publish (notification events, SMS requests, ops alerts)', 'snsPublish'],
       ['**AWS excluding SMS and push**', 'awsExcludingSmsAndPush'],
       ['SNS mobile push', 'push'],
       ['**total without SMS**', 'withoutSms'],

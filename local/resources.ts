@@ -1,6 +1,7 @@
 /**
- * Creates the district's table, queues (each with its DLQ) and ops alert topic on the
- * local emulators, from shared/resources.ts: the same definitions the CDK stack uses.
+ * Creates the district's table, queues (each with its DLQ), notifications topic and ops
+ * alert topic on the local emulators, from shared/resources.ts: the same definitions the
+ * CDK stack uses.
  * Idempotent: starting again against the same servers and prefix reuses what exists.
  */
 import {
@@ -18,6 +19,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import {
+  NOTIFICATION_TOPIC,
   QUEUES,
   type QueueDef,
   type QueueName,
@@ -176,5 +178,33 @@ export async function createInboundTopic(
       Attributes: { RawMessageDelivery: 'true' },
     }),
   );
+  return topicArn;
+}
+
+/**
+ * The notifications topic (NOTIFICATION_TOPIC): producers publish notification events to
+ * it, and its subscribers (the notify queue, raw delivery) take them to send-notification,
+ * as on AWS. Subscribing again on a restart is harmless: SNS (and fauxqs) answer an
+ * existing identical subscription with its ARN.
+ */
+export async function createNotificationTopic(
+  sns: SNSClient,
+  prefix: string,
+  queues: Record<QueueName, LocalQueue>,
+): Promise<string> {
+  const name = `${prefix}-${NOTIFICATION_TOPIC.logicalName}`;
+  const topic = await sns.send(new CreateTopicCommand({ Name: name }));
+  const topicArn = topic.TopicArn;
+  if (!topicArn) throw new Error(`CreateTopic ${name} returned no ARN`);
+  for (const sub of NOTIFICATION_TOPIC.subscribers) {
+    await sns.send(
+      new SubscribeCommand({
+        TopicArn: topicArn,
+        Protocol: 'sqs',
+        Endpoint: queues[sub.queue].arn,
+        Attributes: { RawMessageDelivery: String(sub.rawMessageDelivery) },
+      }),
+    );
+  }
   return topicArn;
 }

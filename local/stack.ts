@@ -1,9 +1,9 @@
 /**
  * The whole district backend on one machine: DynamoDB Local and fauxqs (started here
- * unless endpoints are given), the table, queues with DLQs and the alert topic, an HTTP
- * gateway that invokes the functions with API Gateway v2 events, and SQS pollers that
- * invoke the consumers the way Lambda's event source mapping does. SMS and push are
- * recorded in an outbox instead of being sent.
+ * unless endpoints are given), the table, queues with DLQs, the notifications and alert
+ * topics, an HTTP gateway that invokes the functions with API Gateway v2 events, and SQS
+ * pollers that invoke the consumers the way Lambda's event source mapping does. SMS and
+ * push are recorded in an outbox instead of being sent.
  *
  * The environment is process-wide and the shared SDK clients are created when their
  * module is first imported, so: one local stack per process, and this module must not
@@ -30,6 +30,7 @@ import { type Poller, startPoller } from './poller.ts';
 import {
   createAlertTopic,
   createInboundTopic,
+  createNotificationTopic,
   createQueues,
   createTable,
   type LocalQueue,
@@ -116,6 +117,8 @@ export interface LocalStack {
   tableName: string;
   queues: Record<QueueName, LocalQueue>;
   alertTopicArn: string;
+  /** Where functions publish notification events; the notify queue is subscribed (raw). */
+  notificationTopicArn: string;
   /** Where replies to SMS arrive (End User Messaging SMS publishes them on AWS). */
   inboundSmsTopicArn: string;
   /** A person answers an SMS: published to the inbound topic as AWS would. Returns its id. */
@@ -232,6 +235,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       createAlertTopic(clients.sns, clients.sqs, prefix),
     ]);
 
+    const notificationTopicArn = await createNotificationTopic(clients.sns, prefix, queues);
+
     // The functions' environment, set before any function or shared client is imported.
     const env: Record<string, string> = {
       AWS_REGION: LOCAL_REGION,
@@ -245,6 +250,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [ENV.districtConfig]: JSON.stringify(district),
       [ENV.opsKey]: opsKey,
       [ENV.alertTopicArn]: alertTopic.topicArn,
+      [ENV.notificationTopicArn]: notificationTopicArn,
       DISTRICT_ID: district.id,
       // Partner callbacks to a local receiver (http://127.0.0.1:…); deployed stacks take https only.
       ALLOW_HTTP_CALLBACKS: 'true',
@@ -515,6 +521,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tableName,
       queues,
       alertTopicArn: alertTopic.topicArn,
+      notificationTopicArn,
       inboundSmsTopicArn,
       receiveSms,
       outbox,

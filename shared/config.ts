@@ -21,4 +21,5 @@ export function currentDistrict(): District {
 export const tableName = () => required(ENV.table);
 export const queueUrl = (q: QueueName) => required(ENV.queueUrl(q));
 export const alertTopicArn = () => process.env[ENV.alertTopicArn];
+export const notificationTopicArn = () => required(ENV.notificationTopicArn);
 export const photoBucket = () => required(ENV.photoBucket);

@@ -89,6 +89,26 @@ export const QUEUES: readonly QueueDef[] = [
 
 export const visibilityTimeoutSeconds = (q: QueueDef) => q.functionTimeoutSeconds * 6;
 
+/**
+ * The one notification path: producers publish each notification event (NotifyMessage in
+ * shared/schemas/messages.ts) to this per-district topic, and its subscribers deliver it.
+ * The notify queue is subscribed with raw delivery, so send-notification reads the same
+ * body the producer published. Every publish carries `attributes` as SNS message
+ * attributes, so a district can add a subscriber that filters on them (e.g. only
+ * `channel` = `sms`) without touching the producers.
+ */
+export const NOTIFICATION_TOPIC = {
+  /** Logical name; the physical name is `${prefix}-notifications` locally. */
+  logicalName: 'notifications',
+  subscribers: [{ queue: 'notify', rawMessageDelivery: true }],
+  /** Message attributes set on every publish: the event's channel, recipient kind, template. */
+  attributes: ['channel', 'kind', 'template'],
+} as const satisfies {
+  logicalName: string;
+  subscribers: readonly { queue: QueueName; rawMessageDelivery: boolean }[];
+  attributes: readonly string[];
+};
+
 /** Environment variable names every function reads (see shared/config.ts). */
 export const ENV = {
   table: 'TABLE_NAME',
@@ -97,6 +117,7 @@ export const ENV = {
   opsKeySecretArn: 'OPS_API_KEY_SECRET_ARN',
   opsKey: 'OPS_API_KEY',
   alertTopicArn: 'ALERT_TOPIC_ARN',
+  notificationTopicArn: 'NOTIFICATION_TOPIC_ARN',
   photoBucket: 'PHOTO_BUCKET',
   endpoint: 'AWS_ENDPOINT_URL',
 } as const;
@@ -235,8 +256,11 @@ export const ALL_HANDLERS = [...HTTP_HANDLERS, ...QUEUE_HANDLERS, ...SCHEDULED_H
 export interface FunctionAccess {
   table: 'none' | 'read' | 'readwrite';
   sends: QueueName[];
-  /** `deliver`: SNS Publish to phone numbers and platform endpoints; `alert`: the ops alert topic. */
-  sns: ('deliver' | 'alert')[];
+  /**
+   * `deliver`: SNS Publish to phone numbers and platform endpoints; `alert`: the ops alert
+   * topic; `notify`: the district's notifications topic (NOTIFICATION_TOPIC).
+   */
+  sns: ('deliver' | 'alert' | 'notify')[];
   /** Reads the ops key secret to authenticate ops. */
   opsKey: boolean;
   /** The proof-photo bucket: `put` presigns uploads, `read` presigns viewing. */
@@ -276,18 +300,18 @@ export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
   'set-partner-callback': http('readwrite'),
   'match-request': {
     table: 'readwrite',
-    sends: ['notify', 'timers'],
-    sns: ['alert'],
+    sends: ['timers'],
+    sns: ['alert', 'notify'],
     opsKey: false,
   },
   'send-notification': { table: 'readwrite', sends: [], sns: ['deliver', 'alert'], opsKey: false },
   'apply-request-event': {
     table: 'readwrite',
-    sends: ['notify', 'match', 'callbacks'],
-    sns: [],
+    sends: ['match', 'callbacks'],
+    sns: ['notify'],
     opsKey: false,
   },
-  'receive-sms': { table: 'readwrite', sends: ['events', 'notify'], sns: [], opsKey: false },
+  'receive-sms': { table: 'readwrite', sends: ['events'], sns: ['notify'], opsKey: false },
   'deliver-callback': { table: 'readwrite', sends: ['callbacks'], sns: [], opsKey: false },
   'sweep-stuck-requests': {
     table: 'readwrite',
@@ -297,8 +321,8 @@ export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
   },
   'handle-timer': {
     table: 'readwrite',
-    sends: ['match', 'timers', 'notify', 'events'],
-    sns: ['alert'],
+    sends: ['match', 'timers', 'events'],
+    sns: ['alert', 'notify'],
     opsKey: false,
   },
 };

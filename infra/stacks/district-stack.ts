@@ -56,6 +56,7 @@ import {
   METRICS_NAMESPACE,
   SERVICE_NAME,
 } from '../constructs/dispatch-function.ts';
+import { NotificationTopic } from '../constructs/notification-topic.ts';
 import { QueueWorker } from '../constructs/queue-worker.ts';
 import { acknowledge } from './nag.ts';
 
@@ -79,6 +80,7 @@ export class DistrictStack extends Stack {
   readonly functions: ReadonlyMap<string, DispatchFunction>;
   readonly api: DispatchApi;
   readonly alerts: AlertTopic;
+  readonly notifications: NotificationTopic;
   readonly opsKey: Secret;
   readonly photos: Bucket;
 
@@ -167,6 +169,12 @@ export class DistrictStack extends Stack {
     }
     this.workers = workers;
 
+    // The one notification path: producers publish here, the notify queue is subscribed.
+    this.notifications = new NotificationTopic(this, 'Notifications', {
+      district,
+      queues: new Map([...workers].map(([q, w]) => [q, w.queue])),
+    });
+
     // HTTP functions.
     const functions = new Map<string, DispatchFunction>();
     for (const name of HTTP_HANDLERS) {
@@ -219,6 +227,10 @@ export class DistrictStack extends Stack {
     });
     new CfnOutput(this, 'OpsKeySecretName', { value: this.opsKey.secretName });
     new CfnOutput(this, 'AlertTopicArn', { value: this.alerts.topic.topicArn });
+    new CfnOutput(this, 'NotificationTopicArn', {
+      value: this.notifications.topic.topicArn,
+      description: 'Notification events (who, what, which request, which channel) to deliver',
+    });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'PhotoBucketName', { value: this.photos.bucketName });
     const inbound = this.inboundSms(workers.get('inbound')!);
@@ -275,6 +287,10 @@ export class DistrictStack extends Stack {
     if (access.sns.includes('alert')) {
       fn.addEnvironment(ENV.alertTopicArn, this.alerts.topic.topicArn);
       this.alerts.grantPublish(f.role);
+    }
+    if (access.sns.includes('notify')) {
+      fn.addEnvironment(ENV.notificationTopicArn, this.notifications.topic.topicArn);
+      this.notifications.grantPublish(f.role);
     }
     if (access.sns.includes('deliver')) this.grantDeliver(f);
     if (access.opsKey) {

@@ -6,14 +6,18 @@ import type {
   CallbackMessage,
   InboundSms,
   MatchMessage,
-  NotifyMessage,
   RequestEvent,
   TimerMessage,
 } from '../schemas/messages.ts';
 
+/**
+ * The queues a function puts work on directly. Not `notify`: notifications are published
+ * to the notifications topic (adapters/notification-topic.ts), which feeds that queue.
+ */
+type DirectQueue = Exclude<QueueName, 'notify'>;
+
 interface Bodies {
   match: MatchMessage;
-  notify: NotifyMessage;
   events: RequestEvent;
   timers: TimerMessage;
   callbacks: CallbackMessage;
@@ -21,7 +25,7 @@ interface Bodies {
 }
 
 /** Puts work on a district queue. `delaySeconds` (max 900) is how timers are set. */
-export async function enqueue<Q extends QueueName>(
+export async function enqueue<Q extends DirectQueue>(
   queue: Q,
   body: Bodies[Q],
   delaySeconds = 0,
@@ -36,7 +40,7 @@ export async function enqueue<Q extends QueueName>(
 }
 
 /** Sends many messages, ten per call; throws if any entry failed so the caller retries. */
-export async function enqueueAll<Q extends QueueName>(
+export async function enqueueAll<Q extends DirectQueue>(
   queue: Q,
   bodies: Bodies[Q][],
 ): Promise<void> {

@@ -1,3 +1,4 @@
+import { notify } from '../adapters/notification-topic.ts';
 import { enqueue, enqueueAll } from '../adapters/queues.ts';
 import { replyCodes } from '../adapters/reply-codes.ts';
 import { offers, type RequestState, requests } from '../adapters/requests.ts';
@@ -80,7 +81,7 @@ async function afterTaken(state: RequestState, volunteerId: string, now: Date) {
   if (state.request.status !== 'received') {
     messages.push(...(await withdrawOffers(state, 'offer_withdrawn', now)));
   }
-  await enqueueAll('notify', messages);
+  await notify.publishAll(messages);
 }
 
 /**
@@ -129,7 +130,7 @@ async function afterDelivered(state: RequestState, now: Date) {
           now,
         )
       : undefined;
-  await enqueue('notify', {
+  await notify.publish({
     notificationId: `delivered:${requestId}`,
     to: { kind: 'requester', requestId },
     template: 'goods_at_door',
@@ -157,7 +158,7 @@ async function afterClosed(state: RequestState, now: Date) {
       requestId: task.requestId,
     });
   }
-  await enqueueAll('notify', messages);
+  await notify.publishAll(messages);
 }
 
 async function creditVolunteers(state: RequestState, now: Date) {

@@ -1,4 +1,4 @@
-import { enqueue } from '../adapters/queues.ts';
+import { notify } from '../adapters/notification-topic.ts';
 import { type ReplyTarget, replyCodes } from '../adapters/reply-codes.ts';
 import { requests } from '../adapters/requests.ts';
 import { AppError } from '../errors.ts';
@@ -43,7 +43,7 @@ export async function handleReply(sms: InboundSms, now: Date): Promise<ReplyOutc
   const target = parsed && (await replyCodes.find(parsed.code, from, now));
   const id = `reply:${sms.inboundMessageId}`;
   const answer = (m: Omit<NotifyMessage, 'notificationId' | 'channel' | 'reply'>) =>
-    enqueue('notify', { ...m, notificationId: id, channel: 'sms', reply: true });
+    notify.publish({ ...m, notificationId: id, channel: 'sms', reply: true });
 
   if (!parsed || !target || !fits(parsed.action, target)) {
     logger.info('reply not understood', { from: maskPhone(from), parsed: Boolean(parsed) });

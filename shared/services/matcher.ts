@@ -1,5 +1,5 @@
+import { notify } from '../adapters/notification-topic.ts';
 import { alertOps, sendOnce } from '../adapters/notifications.ts';
-import { enqueueAll } from '../adapters/queues.ts';
 import { replyCodes } from '../adapters/reply-codes.ts';
 import { offers, type RequestState, requests } from '../adapters/requests.ts';
 import { volunteers } from '../adapters/volunteers.ts';
@@ -182,17 +182,14 @@ export function offerNotice(
 }
 
 /**
- * Queues each offer's notification and its expiry timer; for an urgent request also a
- * timer that sends the offer by SMS if it is still open after push had its chance.
+ * Publishes each offer's notification and queues its expiry timer; for an urgent request
+ * also a timer that sends the offer by SMS if it is still open after push had its chance.
  */
 async function announceOffers(state: RequestState, made: Offer[]): Promise<void> {
   const { district } = districtView();
   const { request } = state;
   const timeout = district.offers.timeoutSeconds;
-  await enqueueAll(
-    'notify',
-    made.map((o) => offerNotice(request, o)),
-  );
+  await notify.publishAll(made.map((o) => offerNotice(request, o)));
   await enqueueTimers(
     made.map(
       (o): TimerMessage => ({

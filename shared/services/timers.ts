@@ -1,3 +1,4 @@
+import { notify } from '../adapters/notification-topic.ts';
 import { alertOps, sendOnce } from '../adapters/notifications.ts';
 import { enqueue } from '../adapters/queues.ts';
 import { offers, requests } from '../adapters/requests.ts';
@@ -91,5 +92,5 @@ async function urgentOfferSms(requestId: string, volunteerId: string, now: Date)
   ]);
   if (!offer || !request || offer.status !== 'open' || request.status !== 'received') return;
   if (Date.parse(offer.expiresAt) <= now.getTime()) return;
-  await enqueue('notify', offerNotice(request, offer, 'sms'));
+  await notify.publish(offerNotice(request, offer, 'sms'));
 }

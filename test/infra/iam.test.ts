@@ -74,7 +74,7 @@ describe.each(DISTRICT_IDS)('IAM of district %s', (id) => {
             : consumes && /^sqs:(ReceiveMessage|DeleteMessage|ChangeMessageVisibility)$/.test(a);
         }
         if (service === 'sns') return a === 'sns:Publish' && access.sns.length > 0;
-        if (service === 'kms') return access.sns.includes('alert');
+        if (service === 'kms') return access.sns.includes('alert') || access.sns.includes('notify');
         if (service === 'secretsmanager') return access.opsKey;
         if (service === 's3') {
           return access.photos === 'put'

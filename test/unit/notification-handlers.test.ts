@@ -12,6 +12,7 @@ import {
   givenKey,
   givenRequest,
   givenVolunteer,
+  published,
   resetAws,
   sentTo,
   sqs,
@@ -261,7 +262,7 @@ describe('receive-sms', () => {
       ConditionExpression: 'attribute_not_exists(pk)',
       Item: { sk: `TASK#${VOL}`, taskId: TASK, status: 'accepted' },
     });
-    expect(sentTo('notify')).toEqual([
+    expect(published()).toEqual([
       {
         notificationId: 'reply:in-1',
         to: { kind: 'volunteer', volunteerId: VOL },
@@ -289,7 +290,7 @@ describe('receive-sms', () => {
 
     expect(out.batchItemFailures).toEqual([]);
     expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
-    expect(sentTo('notify')).toEqual([
+    expect(published()).toEqual([
       expect.objectContaining({ notificationId: 'reply:in-1', template: 'reply_accepted' }),
     ]);
   });
@@ -303,7 +304,7 @@ describe('receive-sms', () => {
     expect(out.batchItemFailures).toEqual([]);
     expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
     expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
-    expect(sentTo('notify')).toEqual([
+    expect(published()).toEqual([
       {
         notificationId: 'reply:in-1',
         to: { kind: 'phone', phone: PHONE },
@@ -325,7 +326,7 @@ describe('receive-sms', () => {
 
     expect(out.batchItemFailures).toEqual([]);
     expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
-    expect(sentTo('notify')).toEqual([
+    expect(published()).toEqual([
       expect.objectContaining({
         notificationId: 'reply:in-1',
         to: { kind: 'volunteer', volunteerId: VOL },
@@ -355,7 +356,7 @@ describe('receive-sms', () => {
     expect(sentTo('events')).toEqual([
       { type: 'request_confirmed', requestId: REQ, at: expect.any(String) },
     ]);
-    expect(sentTo('notify')).toEqual([
+    expect(published()).toEqual([
       expect.objectContaining({
         notificationId: 'reply:in-1',
         to: { kind: 'requester', requestId: REQ },
@@ -369,6 +370,6 @@ describe('receive-sms', () => {
     givenRequest(aRequest(), [anOffer()]);
     await receiveSms(sqsEvent(sqsRecord(sms('9 K7PQ'))), ctx);
     expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
-    expect(sentTo('notify')).toEqual([expect.objectContaining({ template: 'reply_unknown' })]);
+    expect(published()).toEqual([expect.objectContaining({ template: 'reply_unknown' })]);
   });
 });

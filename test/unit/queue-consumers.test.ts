@@ -19,6 +19,7 @@ import {
   ddb,
   givenRequest,
   givenVolunteer,
+  published,
   resetAws,
   sentTo,
   sns,
@@ -66,7 +67,7 @@ describe('match-request', () => {
         gsi1pk: `VOLOFFER#${VOL}`,
       }),
     });
-    expect(sentTo('notify')).toEqual([
+    expect(published()).toEqual([
       expect.objectContaining({
         notificationId: `offer:off_${REQ.slice(4)}_${VOL.slice(4)}`,
         to: { kind: 'volunteer', volunteerId: VOL },
@@ -355,7 +356,7 @@ describe('apply-request-event', () => {
       ConditionExpression: '#status = :open',
       ExpressionAttributeValues: expect.objectContaining({ ':to': 'withdrawn' }),
     });
-    expect(sentTo('notify')).toEqual([
+    expect(published()).toEqual([
       expect.objectContaining({
         to: { kind: 'requester', requestId: REQ },
         template: 'volunteer_assigned',

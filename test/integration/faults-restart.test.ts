@@ -130,13 +130,24 @@ describe('faults: the whole process killed', () => {
     const posted: Posted[] = [...first, ...(await second), ...(await postBurst(t, a, 4, 20))];
     expect(new Set(posted.map((p) => p.requestId)).size).toBe(24);
     expect(retried.count - retriesBefore).toBeGreaterThan(0); // some posts met the dead process
-    await workUntilConfirmed(t, a, posted, 90_000);
     const dynamodb = new DynamoDBClient({
       endpoint: again.dynamodb,
       region: 'us-east-1',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
     try {
+      await workUntilConfirmed(t, a, posted, 90_000).catch(async (error: Error) => {
+        // Every stored item that names a stuck request: where it stopped, and what is missing.
+        const stuck = new Set(String(error.message).match(/req_[a-z0-9]+/g));
+        const items = await scanAll(dynamodb, again.table);
+        const related = items.filter((i) =>
+          [...stuck].some((id) => JSON.stringify(i).includes(id)),
+        );
+        const idem = posted.filter((p) => stuck.has(p.requestId)).map((p) => p.idempotencyKey);
+        throw new Error(
+          `${error.message}\nidempotency keys: ${idem.join(', ')}\nitems: ${JSON.stringify(related)}`,
+        );
+      });
       // The outbox lives in the killed process's memory: SMS counts are not checked here,
       // the notification markers are.
       await checkAllDone(t, () => scanAll(dynamodb, again.table), posted, { outbox: false });

@@ -1,9 +1,16 @@
 /**
- * The whole local process killed with SIGKILL in the middle of a burst of requests, then
- * restarted on the same data (DynamoDB Local -dbPath, fauxqs SQLite). Every request the
- * partner posted (retrying with its Idempotency-Key while the stack was down) gets its
- * 202, is stored, matched, delivered and confirmed, with no duplicate: the API answered
- * 202 only after the write, and queue messages survive in the persisted queues.
+ * The local process that runs the gateway, every function, the queue pollers and the
+ * SQS/SNS emulator (its queues on disk) killed with SIGKILL in the middle of a burst of
+ * requests, then restarted on the same data. Every request the partner posted (retrying
+ * with its Idempotency-Key while the process was down) gets its 202, is stored, matched,
+ * delivered and confirmed, with no duplicate: the API answered 202 only after the write,
+ * and queue messages survive in the persisted queues.
+ *
+ * DynamoDB Local runs in this test's process and survives the kill, as DynamoDB survives a
+ * crashed Lambda: DynamoDB Local acknowledges a TransactWriteItems before its SQLite commit
+ * is on disk, so killing its JVM loses acknowledged writes (measured: 6 of 55 transactions
+ * acknowledged just before a SIGKILL were gone after the restart), which AWS's DynamoDB
+ * never does. That would test the emulator, not this system.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +18,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import {
   actors,
   checkAllDone,
@@ -27,6 +34,9 @@ import { callApi } from './support/stack.ts';
 const dataDir = mkdtempSync(join(tmpdir(), 'dispatch-crash-'));
 const opsKey = `ops-crash-${process.pid}`;
 let child: ChildProcess | undefined;
+// The durable store: the suite's DynamoDB Local, which outlives the killed process.
+const dynamodbEndpoint = inject('dynamodbEndpoint');
+const prefix = `crash-${process.pid}`;
 
 async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
@@ -48,7 +58,14 @@ interface Ready {
 /** Starts the child in its own process group, so one kill reaches Node, tsx and Java. */
 function start(port: number): Promise<Ready> {
   const proc = spawn('node_modules/.bin/tsx', ['test/integration/support/crash-child.ts'], {
-    env: { ...process.env, PORT: String(port), OPS_API_KEY: opsKey, DATA_DIR: dataDir },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      OPS_API_KEY: opsKey,
+      DATA_DIR: dataDir,
+      DYNAMODB_ENDPOINT: dynamodbEndpoint,
+      STACK_PREFIX: prefix,
+    },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,7 +1,8 @@
 /**
- * A local stack in its own process, for the kill -9 test (faults-restart.test.ts): data
- * kept in $DATA_DIR, HTTP on $PORT, failed or abandoned queue records back after a few
- * seconds. Prints one `READY {json}` line when it serves.
+ * A local stack in its own process, for the kill -9 test (faults-restart.test.ts): queues
+ * kept in $DATA_DIR, the table in the DynamoDB at $DYNAMODB_ENDPOINT (which outlives this
+ * process, as DynamoDB outlives a crashed Lambda), HTTP on $PORT, failed or abandoned queue
+ * records back after a few seconds. Prints one `READY {json}` line when it serves.
  */
 import { startLocalStack } from '../../../local/stack.ts';
 
@@ -10,7 +11,8 @@ const stack = await startLocalStack({
   port: Number(process.env.PORT),
   opsKey: process.env.OPS_API_KEY,
   dataDir: process.env.DATA_DIR,
-  prefix: 'crash',
+  dynamodbEndpoint: process.env.DYNAMODB_ENDPOINT,
+  prefix: process.env.STACK_PREFIX ?? 'crash',
   retryDelaySeconds: 1,
   receiveVisibilityTimeoutSeconds: 5,
   scheduleEverySeconds: 0,

@@ -1,9 +1,10 @@
+import { callbacks } from '../adapters/callbacks.ts';
 import { enqueue, enqueueAll } from '../adapters/queues.ts';
 import { replyCodes } from '../adapters/reply-codes.ts';
 import { offers, type RequestState, requests } from '../adapters/requests.ts';
 import { creditTask, releaseTask } from '../adapters/slots.ts';
 import { volunteers } from '../adapters/volunteers.ts';
-import type { Offer, Task } from '../domain/request.ts';
+import type { HelpRequest, Offer, Task } from '../domain/request.ts';
 import { KIND_LABELS } from '../domain/texts.ts';
 import type { Volunteer } from '../domain/volunteer.ts';
 import type { NotifyMessage, RequestEvent } from '../schemas/messages.ts';
@@ -41,8 +42,12 @@ export async function applyEvent(event: RequestEvent, now: Date): Promise<void> 
 async function tellPartner(state: RequestState) {
   const r = state.request;
   const entry = [...r.history].reverse().find((h) => 'status' in h && h.status === r.status);
-  const messages = callbackFor(r.requestId, r.status, entry?.at ?? r.updatedAt);
-  if (messages.length > 0) await enqueueAll('callbacks', messages);
+  const messages = callbackFor(r.requestId, r.status, entry?.at ?? r.updatedAt, r.partnerId);
+  // A partner without a callback URL gets no message to queue, receive and drop (the
+  // sender reads the callback again at send time, so one set meanwhile is still used).
+  if (messages.length > 0 && (await callbacks.of(r.partnerId))) {
+    await enqueueAll('callbacks', messages);
+  }
 }
 
 function labels(state: RequestState) {
@@ -58,7 +63,8 @@ function labels(state: RequestState) {
 async function afterTaken(state: RequestState, volunteerId: string, now: Date) {
   const task = state.tasks.find((t) => t.volunteerId === volunteerId);
   if (!task || task.status === 'cancelled') return;
-  const volunteer = await volunteers.get(volunteerId);
+  // Only the name, which does not change with the volunteer's load: any copy will do.
+  const volunteer = await volunteers.get(volunteerId, { consistent: false });
   const messages: NotifyMessage[] = [
     {
       notificationId: `taken:${task.taskId}`,
@@ -162,22 +168,28 @@ async function afterClosed(state: RequestState, now: Date) {
 
 async function creditVolunteers(state: RequestState, now: Date) {
   if (state.request.status !== 'confirmed') return;
-  const points = districtView().district.points[state.request.kind] ?? 0;
+  const points = pointsPerTask(state.request.kind);
   for (const task of state.tasks) {
     if (task.status !== 'delivered' || task.credited) continue;
     const minutes = serviceMinutes(task);
-    await withVolunteer(task, (v) =>
-      creditTask(
-        state.request.createdAt.slice(0, 10),
-        task,
-        v,
-        minutes,
-        points,
-        now,
-        state.request.kind,
-      ),
-    );
+    await withVolunteer(task, (v) => creditTask(task, v, minutes, points, now, state.request.kind));
   }
+}
+
+const pointsPerTask = (kind: HelpRequest['kind']) => districtView().district.points[kind] ?? 0;
+
+/**
+ * The day counters' share of crediting a request: its delivered tasks' minutes and
+ * points, added by the confirm transition itself (one counter write per request, exactly
+ * once since the transition happens once) rather than by each task's credit. Each task
+ * is then credited with the same figures (`creditVolunteers`).
+ */
+export function creditCounts(state: RequestState): Record<string, number> {
+  const delivered = state.tasks.filter((t) => t.status === 'delivered' && !t.credited);
+  return {
+    serviceMinutes: delivered.reduce((n, t) => n + serviceMinutes(t), 0),
+    points: delivered.length * pointsPerTask(state.request.kind),
+  };
 }
 
 /** Service time: from accept to delivery, at least one minute, at most a long day. */

@@ -4,7 +4,7 @@ import { replyCodes } from '../adapters/reply-codes.ts';
 import { offers, type RequestState, requests } from '../adapters/requests.ts';
 import { creditTask, releaseTask } from '../adapters/slots.ts';
 import { volunteers } from '../adapters/volunteers.ts';
-import type { HelpRequest, Offer, Task } from '../domain/request.ts';
+import { type HelpRequest, liveTasks, type Offer, type Task } from '../domain/request.ts';
 import { KIND_LABELS } from '../domain/texts.ts';
 import type { Volunteer } from '../domain/volunteer.ts';
 import type { NotifyMessage, RequestEvent } from '../schemas/messages.ts';
@@ -17,7 +17,11 @@ import { districtView } from './context.ts';
  */
 export async function applyEvent(event: RequestEvent, now: Date): Promise<void> {
   if (event.type === 'volunteer_off_duty') return withdrawVolunteer(event.volunteerId!, now);
-  const state = event.requestId ? await requests.load(event.requestId) : undefined;
+  if (!event.requestId) return;
+  // An eventually consistent read first (half the read units); if it does not yet show
+  // what the event says happened, a strongly consistent one decides.
+  let state = await requests.load(event.requestId, { consistent: false });
+  if (!state || !shows(event, state)) state = await requests.load(event.requestId);
   if (!state) return;
   if (event.type !== 'offer_declined') await tellPartner(state);
   switch (event.type) {
@@ -31,6 +35,27 @@ export async function applyEvent(event: RequestEvent, now: Date): Promise<void> 
       return afterClosed(state, now);
     case 'offer_declined':
       return enqueue('match', { requestId: state.request.requestId });
+  }
+}
+
+/** Whether a read of the request shows the change the event follows (else it may be stale). */
+function shows(event: RequestEvent, { request: r, tasks }: RequestState): boolean {
+  switch (event.type) {
+    case 'task_taken':
+      // The task and the request's filled count were written together.
+      return (
+        tasks.some((t) => t.volunteerId === event.volunteerId) &&
+        r.filled >= liveTasks(tasks).length
+      );
+    case 'task_delivered':
+      return r.status === 'delivered' || r.status === 'confirmed';
+    case 'request_confirmed':
+      // Every task of a confirmed request was delivered before it.
+      return r.status === 'confirmed' && tasks.every((t) => t.status !== 'accepted');
+    case 'request_closed':
+      return r.status === 'cancelled' || r.status === 'expired';
+    default:
+      return true;
   }
 }
 

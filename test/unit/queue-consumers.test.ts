@@ -36,6 +36,7 @@ import {
   REQ,
   requestItem,
   T0,
+  taskItem,
   VOL,
   VOL2,
   volunteerItem,
@@ -386,6 +387,27 @@ describe('apply-request-event', () => {
     ]);
     // The partner has no callback URL: nothing is queued for it.
     expect(sentTo('callbacks')).toEqual([]);
+  });
+
+  it('reads eventually consistent first, and strongly when that read does not show the taken task yet', async () => {
+    givenVolunteer(aVolunteer());
+    ddb
+      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': `REQ#${REQ}` } })
+      .resolvesOnce({ Items: [requestItem(aRequest())] })
+      .resolves({
+        Items: [requestItem(aRequest({ status: 'matched', filled: 1 })), taskItem(aTask())],
+      });
+    await applyRequestEvent(
+      sqsEvent(sqsRecord({ type: 'task_taken', requestId: REQ, volunteerId: VOL, at: 'now' })),
+      ctx,
+    );
+    expect(
+      ddb
+        .commandCalls(QueryCommand)
+        .filter((c) => c.args[0].input.ExpressionAttributeValues?.[':pk'] === `REQ#${REQ}`)
+        .map((c) => c.args[0].input.ConsistentRead),
+    ).toEqual([false, true]);
+    expect(sentTo('notify')).toEqual([expect.objectContaining({ template: 'volunteer_assigned' })]);
   });
 
   it('queues the partner’s callback for the new status, at the time it was reached, with the partner', async () => {

@@ -10,6 +10,19 @@ export function newId(prefix: 'req' | 'vol' | 'ptn' | 'evt'): string {
   return `${prefix}_${body}`;
 }
 
+/**
+ * The id of the request a partner posts with an Idempotency-Key: derived from the pair,
+ * so a repeated post finds the first request by its key and the request item's own
+ * conditional put is the idempotency check (no separate record to write). 80 bits of
+ * SHA-256, in the same form as a random id.
+ */
+export function requestIdOf(partnerId: string, idempotencyKey: string): string {
+  const bytes = createHash('sha256').update(`${partnerId}\n${idempotencyKey}`).digest();
+  let body = '';
+  for (const b of bytes.subarray(0, 16)) body += ALPHABET[b & 31];
+  return `req_${body}`;
+}
+
 /** A secret for a partner key or volunteer token: 32 random bytes, base64url. */
 export function newSecret(prefix: 'pk' | 'vt'): string {
   return `${prefix}_${randomBytes(32).toString('base64url')}`;

@@ -25,6 +25,7 @@ import {
   isTransactionConflict,
   keys,
   table,
+  type WATCHED,
   watchFragment,
   watchKey,
 } from './table.ts';
@@ -36,17 +37,24 @@ export interface RequestState {
   tasks: Task[];
 }
 
+/** Read options: strongly consistent unless `consistent: false`. */
+export interface Read {
+  consistent?: boolean;
+}
+
 export interface IdempotencyRecord {
   requestId: string;
   bodyHash: string;
+  status: RequestStatus;
 }
-
-const IDEMPOTENCY_HOURS = 24;
 
 export const requests = {
   /**
-   * Stores a new request and its idempotency record together, so a retry with the
-   * same key finds either both or neither. Returns the existing record on a lost race.
+   * Stores a new request, counted on its day, in one transaction. Its id is derived from
+   * the partner and the Idempotency-Key (`requestIdOf`), so the request's own
+   * `attribute_not_exists` condition is the idempotency check: a repeated key finds the
+   * stored request, whose body hash is returned to compare. The key is remembered as long
+   * as the request is kept (its TTL).
    */
   async create(
     request: HelpRequest,
@@ -66,22 +74,10 @@ export const requests = {
                   ...keys.request(request.requestId),
                   type: 'request',
                   ...request,
+                  idempotency: { key: idempotency.key, bodyHash: idempotency.bodyHash },
                   gsi1pk: watchKey(request.status),
                   gsi1sk: request.createdAt,
                   expiresAtEpoch,
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            {
-              Put: {
-                TableName: table(),
-                Item: {
-                  ...keys.idempotency(request.partnerId, idempotency.key),
-                  type: 'idempotency',
-                  requestId: request.requestId,
-                  bodyHash: idempotency.bodyHash,
-                  expiresAtEpoch: epochSeconds(now) + IDEMPOTENCY_HOURS * 3600,
                 },
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
@@ -99,34 +95,47 @@ export const requests = {
       );
       return { created: true };
     } catch (e) {
-      if (isTransactionConflict(e) && cancellationCodes(e)[1] === 'ConditionalCheckFailed') {
-        const existing = await requests.findIdempotent(request.partnerId, idempotency.key);
+      if (isTransactionConflict(e) && cancellationCodes(e)[0] === 'ConditionalCheckFailed') {
+        const existing = await requests.findIdempotent(request.requestId);
         if (existing) return { created: false, existing };
       }
       throw e;
     }
   },
 
-  async findIdempotent(partnerId: string, key: string): Promise<IdempotencyRecord | undefined> {
+  /** The request stored under a derived id, with the hash of the body it was posted with. */
+  async findIdempotent(requestId: string): Promise<IdempotencyRecord | undefined> {
     const { Item } = await documents.send(
       new GetCommand({
         TableName: table(),
-        Key: keys.idempotency(partnerId, key),
+        Key: keys.request(requestId),
+        ProjectionExpression: 'requestId, idempotency, #status',
+        ExpressionAttributeNames: { '#status': 'status' },
         ConsistentRead: true,
       }),
     );
-    return Item ? { requestId: Item.requestId, bodyHash: Item.bodyHash } : undefined;
+    return Item
+      ? { requestId: Item.requestId, bodyHash: Item.idempotency?.bodyHash, status: Item.status }
+      : undefined;
   },
 
-  async get(requestId: string): Promise<HelpRequest | undefined> {
+  /**
+   * `consistent: false` reads at half the price where the caller's write is conditional
+   * on what it read and it re-reads strongly before answering anything but success.
+   */
+  async get(requestId: string, opts: Read = {}): Promise<HelpRequest | undefined> {
     const { Item } = await documents.send(
-      new GetCommand({ TableName: table(), Key: keys.request(requestId), ConsistentRead: true }),
+      new GetCommand({
+        TableName: table(),
+        Key: keys.request(requestId),
+        ConsistentRead: opts.consistent ?? true,
+      }),
     );
     return Item ? fromItem<HelpRequest>(Item) : undefined;
   },
 
-  /** The request, its offers and its tasks. */
-  async load(requestId: string): Promise<RequestState | undefined> {
+  /** The request, its offers and its tasks (`consistent` as for `get`). */
+  async load(requestId: string, opts: Read = {}): Promise<RequestState | undefined> {
     const state: Partial<RequestState> = { offers: [], tasks: [] };
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     do {
@@ -135,7 +144,7 @@ export const requests = {
           TableName: table(),
           KeyConditionExpression: 'pk = :pk',
           ExpressionAttributeValues: { ':pk': keys.request(requestId).pk },
-          ConsistentRead: true,
+          ConsistentRead: opts.consistent ?? true,
           ExclusiveStartKey,
         }),
       );
@@ -150,8 +159,9 @@ export const requests = {
   },
 
   /**
-   * Moves a request from `from` to `to`, appending to its history and counting it.
-   * Returns false when the request was not in `from` (a race or a repeat).
+   * Moves a request from `from` to `to`, appending to its history and counting it, with
+   * `counts` (more adds to the request's day counters) in the same write. Returns false
+   * when the request was not in `from` (a race or a repeat).
    */
   async transition(
     request: Pick<HelpRequest, 'requestId' | 'createdAt'> & Partial<Pick<HelpRequest, 'scope'>>,
@@ -159,15 +169,16 @@ export const requests = {
     to: RequestStatus,
     now: Date,
     events: HistoryEntry[] = [],
+    counts: Record<string, number> = {},
   ): Promise<boolean> {
-    if (from !== 'received') return moveStatus(request, from, to, now, events);
+    if (from !== 'received') return moveStatus(request, from, to, now, events, counts);
     // Leaving `received`: a request waiting for manual dispatch (scope `ops`) stops
     // waiting. The write is conditional on the scope read; if matching widened it
     // meanwhile, read it again (the status condition still decides the outcome).
     let scope = request.scope ?? (await requests.get(request.requestId))?.scope;
     for (let attempt = 0; attempt < 3; attempt++) {
       if (scope === undefined) return false;
-      if (await moveStatus(request, from, to, now, events, scope)) return true;
+      if (await moveStatus(request, from, to, now, events, counts, scope)) return true;
       const fresh = await requests.get(request.requestId);
       if (!fresh || fresh.status !== from || fresh.scope === scope) return false;
       scope = fresh.scope;
@@ -240,6 +251,7 @@ async function moveStatus(
   to: RequestStatus,
   now: Date,
   events: HistoryEntry[],
+  counts: Record<string, number>,
   scope?: Scope,
 ): Promise<boolean> {
   const at = now.toISOString();
@@ -277,7 +289,7 @@ async function moveStatus(
             },
           },
           ...counterUpdates([
-            [request.createdAt.slice(0, 10), statusMove(from, to)],
+            [request.createdAt.slice(0, 10), { ...statusMove(from, to), ...counts }],
             ...(scope === 'ops'
               ? [[ALL_TIME, { waitingForDispatch: -1 }] as [string, Record<string, number>]]
               : []),
@@ -294,7 +306,7 @@ async function moveStatus(
 
 /** Requests that entered a watched status before `before`, oldest first, a page at a time. */
 export async function watched(
-  status: 'received' | 'matched' | 'delivered',
+  status: (typeof WATCHED)[number],
   before: Date,
   limit = 100,
 ): Promise<HelpRequest[]> {
@@ -335,12 +347,12 @@ export const offers = {
     }
   },
 
-  async get(requestId: string, volunteerId: string): Promise<Offer | undefined> {
+  async get(requestId: string, volunteerId: string, opts: Read = {}): Promise<Offer | undefined> {
     const { Item } = await documents.send(
       new GetCommand({
         TableName: table(),
         Key: keys.offer(requestId, volunteerId),
-        ConsistentRead: true,
+        ConsistentRead: opts.consistent ?? true,
       }),
     );
     return Item ? fromItem<Offer>(Item) : undefined;

@@ -68,9 +68,12 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
   const requestSets = ['filled = :next', 'updatedAt = :at', 'history = list_append(history, :h)'];
   const requestNames: Record<string, string> = { '#status': 'status' };
   let requestCondition = '#status = :received AND filled = :filled';
+  let requestRemoves: string[] = [];
   if (matched) {
     requestValues[':matched'] = 'matched';
-    requestSets.push('#status = :matched', ...watchFragment('matched', at, requestValues).set);
+    const watch = watchFragment('matched', at, requestValues);
+    requestSets.push('#status = :matched', ...watch.set);
+    requestRemoves = watch.remove;
     // Leaving `received`: the waiting-for-dispatch count moves with the scope read.
     requestNames['#scope'] = 'scope';
     requestValues[':scope'] = request.scope;
@@ -95,7 +98,7 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
       Update: {
         TableName: table(),
         Key: keys.request(request.requestId),
-        UpdateExpression: `SET ${requestSets.join(', ')}`,
+        UpdateExpression: `SET ${requestSets.join(', ')}${requestRemoves.length ? ` REMOVE ${requestRemoves.join(', ')}` : ''}`,
         ConditionExpression: requestCondition,
         ExpressionAttributeNames: requestNames,
         ExpressionAttributeValues: requestValues,
@@ -255,9 +258,10 @@ export async function releaseTask(
 /**
  * Credits a confirmed task's volunteer with service minutes and points, once, and writes
  * the day's service record of it (for the certificate export) in the same transaction.
+ * The district's counters of minutes and points are not here: the confirm that makes
+ * the request creditable adds them (`creditCounts`), in its own write, once per request.
  */
 export async function creditTask(
-  requestDay: string,
   task: Task,
   volunteer: Volunteer,
   minutes: number,
@@ -289,7 +293,6 @@ export async function creditTask(
         updatedAt: now.toISOString(),
       }),
     },
-    { Update: counterUpdate(requestDay, { serviceMinutes: minutes, points }) },
     { Put: recordItem({ task, volunteer, kind, minutes, points, now }) },
   ]);
 }

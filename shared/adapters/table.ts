@@ -15,19 +15,17 @@ export const keys = {
   phone: (phone: string) => ({ pk: `PHONE#${phone}`, sk: 'PHONE' }),
   partner: (partnerId: string) => ({ pk: `PARTNER#${partnerId}`, sk: 'PARTNER' }),
   secret: (hash: string) => ({ pk: `KEY#${hash}`, sk: 'KEY' }),
-  idempotency: (partnerId: string, key: string) => ({
-    pk: `IDEM#${partnerId}#${key}`,
-    sk: 'IDEM',
-  }),
   notification: (notificationId: string) => ({ pk: `NOTE#${notificationId}`, sk: 'NOTE' }),
   rate: (partnerId: string, minute: string) => ({ pk: `RATE#${partnerId}#${minute}`, sk: 'RATE' }),
 };
 
 /**
- * Requests waiting in a status the sweeper watches, by the time they entered it.
- * Terminal statuses have no entry, so the sweeper never reads finished requests.
+ * Requests waiting in a status the sweeper watches, by the time they entered it: only
+ * `received` (re-matched when stuck) and `delivered` (auto-confirmed). Other statuses
+ * have no entry, so the sweeper never reads them, and a `matched` request does not pay
+ * for an index entry nobody reads (each entry put or removed is a write unit).
  */
-export const WATCHED = ['received', 'matched', 'delivered'] as const;
+export const WATCHED = ['received', 'delivered'] as const;
 export const watchKey = (status: string) => `OPEN#${status}`;
 
 /** The update fragment that keeps a request's sweeper entry in step with its status. */
@@ -51,7 +49,8 @@ export const epochSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
 /** Strips the storage-only attributes from an item. */
 export function fromItem<T>(item: Record<string, unknown>): T {
-  const { pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, expiresAtEpoch, type, ...rest } = item;
+  const { pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, expiresAtEpoch, type, idempotency, ...rest } =
+    item;
   return rest as T;
 }
 

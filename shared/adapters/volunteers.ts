@@ -110,12 +110,16 @@ export const volunteers = {
     }
   },
 
-  async get(volunteerId: string): Promise<Volunteer | undefined> {
+  /** `consistent: false` (half the read units) where a stale copy is re-read or harmless. */
+  async get(
+    volunteerId: string,
+    opts: { consistent?: boolean } = {},
+  ): Promise<Volunteer | undefined> {
     const { Item } = await documents.send(
       new GetCommand({
         TableName: table(),
         Key: keys.volunteer(volunteerId),
-        ConsistentRead: true,
+        ConsistentRead: opts.consistent ?? true,
       }),
     );
     return Item ? fromItem<Volunteer>(Item) : undefined;

@@ -33,8 +33,14 @@ export async function setPartnerCallback(partnerId: string, url: string, now: Da
 const TOLD = new Set(['matched', 'delivered', 'confirmed', 'cancelled', 'expired']);
 
 /** The callback message of a request that reached `status` at `at`, or none. */
-export function callbackFor(requestId: string, status: string, at: string): CallbackMessage[] {
-  return TOLD.has(status) ? [{ requestId, status, at, attempt: 1 }] : [];
+export function callbackFor(
+  requestId: string,
+  status: string,
+  at: string,
+  partnerId?: string,
+): CallbackMessage[] {
+  if (!TOLD.has(status)) return [];
+  return [{ requestId, ...(partnerId ? { partnerId } : {}), status, at, attempt: 1 }];
 }
 
 /** Delay before attempt `attempt + 1`: base, 2×base, 4×base…, at most SQS's 900 s. */
@@ -57,9 +63,10 @@ export async function deliverCallback(
   post: typeof fetch = fetch,
 ): Promise<CallbackOutcome> {
   const eventId = `${m.requestId}:${m.status}`;
-  const request = await requests.get(m.requestId);
-  if (!request) return 'gone';
-  const callback = await callbacks.of(request.partnerId);
+  // Messages carry the partner (the request's, which never changes); older ones did not.
+  const partnerId = m.partnerId ?? (await requests.get(m.requestId))?.partnerId;
+  if (!partnerId) return 'gone';
+  const callback = await callbacks.of(partnerId);
   if (!callback) return 'no-callback';
   if (await callbacks.wasSent(eventId)) return 'duplicate';
   const attempt = m.attempt ?? 1;
@@ -90,7 +97,7 @@ export async function deliverCallback(
     await res.body?.cancel();
     if (res.ok) {
       await callbacks.markSent(eventId, now);
-      logger.info('callback sent', { eventId, partnerId: request.partnerId, attempt });
+      logger.info('callback sent', { eventId, partnerId, attempt });
       return 'sent';
     }
     problem = `HTTP ${res.status}`;

@@ -1,10 +1,11 @@
+import { callbacks } from '../adapters/callbacks.ts';
 import { notify } from '../adapters/notification-topic.ts';
 import { enqueue, enqueueAll } from '../adapters/queues.ts';
 import { replyCodes } from '../adapters/reply-codes.ts';
 import { offers, type RequestState, requests } from '../adapters/requests.ts';
 import { creditTask, releaseTask } from '../adapters/slots.ts';
 import { volunteers } from '../adapters/volunteers.ts';
-import type { Offer, Task } from '../domain/request.ts';
+import { type HelpRequest, liveTasks, type Offer, type Task } from '../domain/request.ts';
 import { KIND_LABELS } from '../domain/texts.ts';
 import type { Volunteer } from '../domain/volunteer.ts';
 import type { NotifyMessage, RequestEvent } from '../schemas/messages.ts';
@@ -17,7 +18,11 @@ import { districtView } from './context.ts';
  */
 export async function applyEvent(event: RequestEvent, now: Date): Promise<void> {
   if (event.type === 'volunteer_off_duty') return withdrawVolunteer(event.volunteerId!, now);
-  const state = event.requestId ? await requests.load(event.requestId) : undefined;
+  if (!event.requestId) return;
+  // An eventually consistent read first (half the read units); if it does not yet show
+  // what the event says happened, a strongly consistent one decides.
+  let state = await requests.load(event.requestId, { consistent: false });
+  if (!state || !shows(event, state)) state = await requests.load(event.requestId);
   if (!state) return;
   if (event.type !== 'offer_declined') await tellPartner(state);
   switch (event.type) {
@@ -34,6 +39,27 @@ export async function applyEvent(event: RequestEvent, now: Date): Promise<void> 
   }
 }
 
+/** Whether a read of the request shows the change the event follows (else it may be stale). */
+function shows(event: RequestEvent, { request: r, tasks }: RequestState): boolean {
+  switch (event.type) {
+    case 'task_taken':
+      // The task and the request's filled count were written together.
+      return (
+        tasks.some((t) => t.volunteerId === event.volunteerId) &&
+        r.filled >= liveTasks(tasks).length
+      );
+    case 'task_delivered':
+      return r.status === 'delivered' || r.status === 'confirmed';
+    case 'request_confirmed':
+      // Every task of a confirmed request was delivered before it.
+      return r.status === 'confirmed' && tasks.every((t) => t.status !== 'accepted');
+    case 'request_closed':
+      return r.status === 'cancelled' || r.status === 'expired';
+    default:
+      return true;
+  }
+}
+
 /**
  * Queues the partner's callback for the request's current status (matched after the last
  * slot, delivered, confirmed, cancelled, expired). A repeated event queues it again;
@@ -42,8 +68,12 @@ export async function applyEvent(event: RequestEvent, now: Date): Promise<void> 
 async function tellPartner(state: RequestState) {
   const r = state.request;
   const entry = [...r.history].reverse().find((h) => 'status' in h && h.status === r.status);
-  const messages = callbackFor(r.requestId, r.status, entry?.at ?? r.updatedAt);
-  if (messages.length > 0) await enqueueAll('callbacks', messages);
+  const messages = callbackFor(r.requestId, r.status, entry?.at ?? r.updatedAt, r.partnerId);
+  // A partner without a callback URL gets no message to queue, receive and drop (the
+  // sender reads the callback again at send time, so one set meanwhile is still used).
+  if (messages.length > 0 && (await callbacks.of(r.partnerId))) {
+    await enqueueAll('callbacks', messages);
+  }
 }
 
 function labels(state: RequestState) {
@@ -59,7 +89,8 @@ function labels(state: RequestState) {
 async function afterTaken(state: RequestState, volunteerId: string, now: Date) {
   const task = state.tasks.find((t) => t.volunteerId === volunteerId);
   if (!task || task.status === 'cancelled') return;
-  const volunteer = await volunteers.get(volunteerId);
+  // Only the name, which does not change with the volunteer's load: any copy will do.
+  const volunteer = await volunteers.get(volunteerId, { consistent: false });
   const messages: NotifyMessage[] = [
     {
       notificationId: `taken:${task.taskId}`,
@@ -163,22 +194,28 @@ async function afterClosed(state: RequestState, now: Date) {
 
 async function creditVolunteers(state: RequestState, now: Date) {
   if (state.request.status !== 'confirmed') return;
-  const points = districtView().district.points[state.request.kind] ?? 0;
+  const points = pointsPerTask(state.request.kind);
   for (const task of state.tasks) {
     if (task.status !== 'delivered' || task.credited) continue;
     const minutes = serviceMinutes(task);
-    await withVolunteer(task, (v) =>
-      creditTask(
-        state.request.createdAt.slice(0, 10),
-        task,
-        v,
-        minutes,
-        points,
-        now,
-        state.request.kind,
-      ),
-    );
+    await withVolunteer(task, (v) => creditTask(task, v, minutes, points, now, state.request.kind));
   }
+}
+
+const pointsPerTask = (kind: HelpRequest['kind']) => districtView().district.points[kind] ?? 0;
+
+/**
+ * The day counters' share of crediting a request: its delivered tasks' minutes and
+ * points, added by the confirm transition itself (one counter write per request, exactly
+ * once since the transition happens once) rather than by each task's credit. Each task
+ * is then credited with the same figures (`creditVolunteers`).
+ */
+export function creditCounts(state: RequestState): Record<string, number> {
+  const delivered = state.tasks.filter((t) => t.status === 'delivered' && !t.credited);
+  return {
+    serviceMinutes: delivered.reduce((n, t) => n + serviceMinutes(t), 0),
+    points: delivered.length * pointsPerTask(state.request.kind),
+  };
 }
 
 /** Service time: from accept to delivery, at least one minute, at most a long day. */

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { enqueue } from '../adapters/queues.ts';
-import { requests } from '../adapters/requests.ts';
+import { type IdempotencyRecord, requests } from '../adapters/requests.ts';
 import type { HelpRequest } from '../domain/request.ts';
-import { badRequest, conflict, notFound } from '../errors.ts';
-import { newId } from '../ids.ts';
+import { badRequest, conflict } from '../errors.ts';
+import { requestIdOf } from '../ids.ts';
 import type { PostRequestBody } from '../schemas/api.ts';
 import { districtView } from './context.ts';
 import { scheduleWindowEnd } from './timers.ts';
@@ -52,12 +52,12 @@ export async function postRequest(
     throw badRequest('window.end', 'has already passed');
   }
   const bodyHash = canonicalHash(rawBody);
-  // No read first: the transaction's condition on the idempotency record finds a
-  // repeated key, and only then is the first answer read (one call fewer per request).
+  // No read first: the request's id is derived from the key, so the transaction's
+  // condition on the request item finds a repeated key, and only then is it read.
 
   const at = now.toISOString();
   const request: HelpRequest = {
-    requestId: newId('req'),
+    requestId: requestIdOf(partnerId, idempotencyKey),
     partnerId,
     status: 'received',
     kind: body.kind,
@@ -91,13 +91,11 @@ export async function postRequest(
 }
 
 /** A repeated key: the first answer for the same body (re-queued if still waiting), else 409. */
-async function replay(previous: { requestId: string; bodyHash: string }, bodyHash: string) {
+async function replay(previous: IdempotencyRecord, bodyHash: string) {
   if (previous.bodyHash !== bodyHash) {
     throw conflict('idempotency_key_reused', 'Idempotency-Key: already used with a different body');
   }
-  const request = await requests.get(previous.requestId);
-  if (!request) throw notFound('request');
   // The first attempt may have stored the request and then failed to queue it.
-  if (request.status === 'received') await enqueue('match', { requestId: request.requestId });
+  if (previous.status === 'received') await enqueue('match', { requestId: previous.requestId });
   return { requestId: previous.requestId, status: 'received' as const };
 }

@@ -3,15 +3,19 @@ import { enqueue } from '../adapters/queues.ts';
 import { requests } from '../adapters/requests.ts';
 import type { HelpRequest, RequestStatus } from '../domain/request.ts';
 import { conflict, notFound } from '../errors.ts';
+import { creditCounts } from './events.ts';
 
 /** A partner sees only its own requests; anything else is 404, as if it did not exist. */
 export async function requestFor(principal: Principal, requestId: string): Promise<HelpRequest> {
-  const request = await requests.get(requestId);
+  const request = ownRequest(principal, await requests.get(requestId));
   if (!request) throw notFound('request');
-  if (principal.kind === 'partner' && request.partnerId !== principal.id) {
-    throw notFound('request');
-  }
-  if (principal.kind === 'volunteer') throw notFound('request');
+  return request;
+}
+
+/** The request if the principal may see it: ops any, a partner its own, a volunteer none. */
+function ownRequest(principal: Principal, request: HelpRequest | undefined) {
+  if (!request || principal.kind === 'volunteer') return undefined;
+  if (principal.kind === 'partner' && request.partnerId !== principal.id) return undefined;
   return request;
 }
 
@@ -43,13 +47,27 @@ async function finish(
   refuse: (status: RequestStatus) => Error,
 ) {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const request = await requestFor(principal, requestId);
+    // The first read is eventually consistent (half the read units): the transition is
+    // conditional on the status read, and anything but a success is decided again on a
+    // strongly consistent read, so a stale copy can cost a retry but never a wrong answer.
+    const consistent = attempt > 0;
+    const state = await requests.load(requestId, { consistent });
+    const request = state && ownRequest(principal, state.request);
+    if (!state || !request) {
+      if (consistent) throw notFound('request');
+      continue;
+    }
     if (request.status === to) {
       await followUp(requestId, to, now);
       return { requestId, status: to };
     }
-    if (!from.includes(request.status)) throw refuse(request.status);
-    if (await requests.transition(request, request.status, to, now)) {
+    if (!from.includes(request.status)) {
+      if (consistent) throw refuse(request.status);
+      continue;
+    }
+    // A confirm adds the credit's minutes and points to the day counters in its own write.
+    const counts = to === 'confirmed' ? creditCounts(state) : {};
+    if (await requests.transition(request, request.status, to, now, [], counts)) {
       await followUp(requestId, to, now);
       return { requestId, status: to };
     }

@@ -129,13 +129,21 @@ async function makeOffers(
   const timeout = district.offers.timeoutSeconds;
   const expiresAt = new Date(now.getTime() + timeout * 1000).toISOString();
   const made: Offer[] = [];
+  // A reply code is only any use in an SMS: claim one for the volunteers the offer will
+  // reach by SMS (no push endpoint, or an urgent request's SMS reminder), not for the
+  // others (a REPLY# item per offer is a write unit each). A push that fails because the
+  // endpoint is disabled falls back to an SMS without a code, asking to open the app.
+  const smsLikely = (v: Volunteer) =>
+    !v.smsOptOut && (!v.pushEndpoint || request.urgency === 'urgent');
   for (const v of chosen) {
-    const code = await replyCodes.claim(
-      { kind: 'offer', requestId: request.requestId, volunteerId: v.volunteerId },
-      v.phone,
-      new Date(expiresAt),
-      now,
-    );
+    const code = smsLikely(v)
+      ? await replyCodes.claim(
+          { kind: 'offer', requestId: request.requestId, volunteerId: v.volunteerId },
+          v.phone,
+          new Date(expiresAt),
+          now,
+        )
+      : undefined;
     const offer: Offer = {
       offerId: offerIdOf(request.requestId, v.volunteerId),
       requestId: request.requestId,

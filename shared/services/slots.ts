@@ -11,12 +11,31 @@ import { districtView } from './context.ts';
 /** Lost races are re-read and decided again; after this many the caller may retry. */
 const ATTEMPTS = 6;
 
-async function loadPair(requestId: string, volunteerId: string) {
+async function loadPair(requestId: string, volunteerId: string, consistent = true) {
   const [state, volunteer] = await Promise.all([
-    requests.load(requestId),
-    volunteers.get(volunteerId),
+    requests.load(requestId, { consistent }),
+    volunteers.get(volunteerId, { consistent }),
   ]);
   return { state, volunteer };
+}
+
+/**
+ * Runs `attempt` until it returns a value: first on an eventually consistent read (half
+ * the read units), then on strongly consistent ones. Every write it makes is conditional
+ * on what it read, so a stale copy can only lose a condition (another attempt) or lead
+ * to a refusal, and a refusal decided on a stale copy is decided again on a fresh one.
+ */
+async function withReads<T>(attempt: (consistent: boolean) => Promise<T | undefined>): Promise<T> {
+  for (let n = 0; n < ATTEMPTS; n++) {
+    const consistent = n > 0;
+    try {
+      const done = await attempt(consistent);
+      if (done !== undefined) return done;
+    } catch (e) {
+      if (consistent || !(e instanceof AppError)) throw e;
+    }
+  }
+  throw tooBusy();
 }
 
 const tooBusy = () =>
@@ -41,8 +60,8 @@ export async function acceptOffer(
   const ids = parsePairId(offerId, 'off');
   // Another volunteer's offer is "not found" to this one.
   if (!ids || ids.volunteerId !== volunteerId) throw notFound('offer');
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const { state, volunteer } = await loadPair(ids.requestId, volunteerId);
+  return withReads(async (consistent) => {
+    const { state, volunteer } = await loadPair(ids.requestId, volunteerId, consistent);
     const offer = state?.offers.find((o) => o.volunteerId === volunteerId);
     if (!state || !offer || !volunteer) throw notFound('offer');
     const { request } = state;
@@ -82,8 +101,8 @@ export async function acceptOffer(
       await announceTaken(request.requestId, volunteerId, now);
       return answer(task.taskId);
     }
-  }
-  throw tooBusy();
+    return undefined;
+  });
 }
 
 /** Ops assign a volunteer by hand: takes an open slot exactly as an accept does. */
@@ -155,8 +174,8 @@ export async function reportDelivered(
 ): Promise<Task> {
   const ids = parsePairId(taskId, 'tsk');
   if (!ids || ids.volunteerId !== volunteerId) throw notFound('task');
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const { state, volunteer } = await loadPair(ids.requestId, volunteerId);
+  return withReads(async (consistent) => {
+    const { state, volunteer } = await loadPair(ids.requestId, volunteerId, consistent);
     const task = state?.tasks.find((t) => t.volunteerId === volunteerId);
     if (!state || !task || !volunteer) throw notFound('task');
     if (task.status === 'delivered') {
@@ -169,10 +188,10 @@ export async function reportDelivered(
     const { result } = await deliverTask(state.request, task, volunteer, note, now);
     if (result === 'ok') {
       await announceDelivered(state, volunteer, now);
-      return { ...task, status: 'delivered', deliveredAt: now.toISOString(), note };
+      return { ...task, status: 'delivered' as const, deliveredAt: now.toISOString(), note };
     }
-  }
-  throw tooBusy();
+    return undefined;
+  });
 }
 
 const announceDelivered = (state: RequestState, volunteer: Volunteer, now: Date) =>

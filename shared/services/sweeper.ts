@@ -3,6 +3,7 @@ import { requests, watched } from '../adapters/requests.ts';
 import { windowPassed } from '../domain/request.ts';
 import { logger } from '../observability.ts';
 import { districtView } from './context.ts';
+import { creditCounts } from './events.ts';
 
 export interface SweepReport {
   rematched: number;
@@ -36,9 +37,17 @@ export async function sweep(now: Date): Promise<SweepReport> {
     // two writes, the credit still follows (a confirmed request leaves the watch index,
     // so no later sweep would find it). Crediting is conditional, so two events are safe.
     await enqueue('events', { type: 'request_confirmed', requestId: r.requestId, at }, 60);
-    const done = await requests.transition(r, 'delivered', 'confirmed', now, [
-      { event: 'auto_confirmed', at, afterHours: district.autoConfirmHours },
-    ]);
+    // The confirm carries the credit's minutes and points to the counters: read the tasks.
+    const state = await requests.load(r.requestId);
+    if (!state) continue;
+    const done = await requests.transition(
+      r,
+      'delivered',
+      'confirmed',
+      now,
+      [{ event: 'auto_confirmed', at, afterHours: district.autoConfirmHours }],
+      creditCounts(state),
+    );
     if (done) {
       await enqueue('events', { type: 'request_confirmed', requestId: r.requestId, at });
       report.autoConfirmed++;

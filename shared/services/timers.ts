@@ -32,7 +32,9 @@ export async function handleTimer(timer: TimerMessage, now: Date): Promise<void>
   if (timer.type === 'offer_expiry') {
     // Read first: most expiry timers find their offer accepted or withdrawn, and a
     // failed conditional transaction would still be billed for every item in it.
-    const offer = await offers.get(timer.requestId, timer.volunteerId);
+    // Eventually consistent: the timer fires a whole offer timeout after the offer was
+    // made, and the expiry below is conditional on the offer being open.
+    const offer = await offers.get(timer.requestId, timer.volunteerId, { consistent: false });
     if (!offer) return;
     if (offer.status === 'open') {
       const left = (Date.parse(offer.expiresAt) - now.getTime()) / 1000;

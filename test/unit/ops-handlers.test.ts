@@ -517,8 +517,20 @@ describe('sweep-stuck-requests', () => {
     expect(sentTo('match')).toEqual([]);
   });
 
+  /** The request's partition, read for its tasks: the confirm counts their credit. */
+  const givenDeliveredPartition = () =>
+    ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': `REQ#${REQ_D}` } }).resolves({
+      Items: [
+        requestItem(aRequest({ requestId: REQ_D, status: 'delivered' })),
+        taskItem(
+          aTask({ requestId: REQ_D, status: 'delivered', deliveredAt: '2022-04-01T08:30:00.000Z' }),
+        ),
+      ],
+    });
+
   it('auto-confirms a request delivered longer than 48 h ago: credit queued first, then a conditional transition', async () => {
     givenWatched('delivered', [requestItem(aRequest({ requestId: REQ_D, status: 'delivered' }))]);
+    givenDeliveredPartition();
     const order: string[] = [];
     sqs.on(SendMessageCommand).callsFake(() => {
       order.push('event');
@@ -550,6 +562,15 @@ describe('sweep-stuck-requests', () => {
         ],
       },
     });
+    // The day counters get the status move and the task's credit (30 minutes, 10 points).
+    const [, counter] = transactions()[0];
+    expect(Object.values(counter.Update?.ExpressionAttributeNames ?? {})).toEqual([
+      'status.delivered',
+      'status.confirmed',
+      'serviceMinutes',
+      'points',
+    ]);
+    expect(Object.values(counter.Update?.ExpressionAttributeValues ?? {})).toEqual([-1, 1, 30, 10]);
     const confirmed = { type: 'request_confirmed', requestId: REQ_D, at: NOW.toISOString() };
     expect(sentTo('events')).toEqual([confirmed, confirmed]);
     // The first one, sent before the transition, is held back a minute.
@@ -562,6 +583,7 @@ describe('sweep-stuck-requests', () => {
 
   it('a request confirmed meanwhile loses the conditional transition: not counted, no second event', async () => {
     givenWatched('delivered', [requestItem(aRequest({ requestId: REQ_D, status: 'delivered' }))]);
+    givenDeliveredPartition();
     ddb.on(TransactWriteCommand).rejects(transactionCancelled('ConditionalCheckFailed', 'None'));
 
     const report = await sweepStuckRequests();

@@ -33,9 +33,11 @@ import {
   aRequest,
   aTask,
   aVolunteer,
+  PTN,
   REQ,
   requestItem,
   T0,
+  taskItem,
   VOL,
   VOL2,
   volunteerItem,
@@ -95,6 +97,22 @@ describe('match-request', () => {
       QueueUrl: QUEUE_URLS.timers,
       DelaySeconds: 120,
     });
+  });
+
+  it('claims no reply code for a volunteer reached by push (unless the request is urgent)', async () => {
+    givenRequest(aRequest());
+    ddb
+      .on(QueryCommand, {
+        IndexName: 'gsi2',
+        ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
+      })
+      .resolves({ Items: [volunteerItem(aVolunteer({ pushEndpoint: 'arn:aws:sns:endpoint/x' }))] });
+
+    await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
+
+    const puts = ddb.commandCalls(PutCommand).map((c) => String(c.args[0].input.Item?.pk));
+    expect(puts).toEqual([`REQ#${REQ}`]);
+    expect((sentTo('notify')[0] as { params: object }).params).not.toHaveProperty('code');
   });
 
   it('reports only the record whose processing throws; the others succeed', async () => {
@@ -368,9 +386,47 @@ describe('apply-request-event', () => {
         channel: 'push-only',
       }),
     ]);
-    // The partner's callback for the new status, at the time it was reached.
+    // The partner has no callback URL: nothing is queued for it.
+    expect(sentTo('callbacks')).toEqual([]);
+  });
+
+  it('reads eventually consistent first, and strongly when that read does not show the taken task yet', async () => {
+    givenVolunteer(aVolunteer());
+    ddb
+      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': `REQ#${REQ}` } })
+      .resolvesOnce({ Items: [requestItem(aRequest())] })
+      .resolves({
+        Items: [requestItem(aRequest({ status: 'matched', filled: 1 })), taskItem(aTask())],
+      });
+    await applyRequestEvent(
+      sqsEvent(sqsRecord({ type: 'task_taken', requestId: REQ, volunteerId: VOL, at: 'now' })),
+      ctx,
+    );
+    expect(
+      ddb
+        .commandCalls(QueryCommand)
+        .filter((c) => c.args[0].input.ExpressionAttributeValues?.[':pk'] === `REQ#${REQ}`)
+        .map((c) => c.args[0].input.ConsistentRead),
+    ).toEqual([false, true]);
+    expect(sentTo('notify')).toEqual([expect.objectContaining({ template: 'volunteer_assigned' })]);
+  });
+
+  it('queues the partner’s callback for the new status, at the time it was reached, with the partner', async () => {
+    givenVolunteer(aVolunteer());
+    givenRequest(
+      aRequest({ status: 'matched', filled: 1 }),
+      [anOffer({ status: 'accepted' })],
+      [aTask()],
+    );
+    ddb
+      .on(GetCommand, { Key: { pk: `PARTNER#${PTN}`, sk: 'PARTNER' } })
+      .resolves({ Item: { callback: { url: 'https://partner.example/cb', secret: 's' } } });
+    await applyRequestEvent(
+      sqsEvent(sqsRecord({ type: 'task_taken', requestId: REQ, volunteerId: VOL, at: 'now' })),
+      ctx,
+    );
     expect(sentTo('callbacks')).toEqual([
-      { requestId: REQ, status: 'matched', at: T0, attempt: 1 },
+      { requestId: REQ, partnerId: PTN, status: 'matched', at: T0, attempt: 1 },
     ]);
   });
 

@@ -1,11 +1,17 @@
 import '../fixtures/env.ts';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler as cancelRequest } from '../../functions/cancel-request.ts';
 import { handler as confirmRequest } from '../../functions/confirm-request.ts';
 import { handler as getRequest } from '../../functions/get-request.ts';
 import { handler as postRequest } from '../../functions/post-request.ts';
+import { requestIdOf } from '../../shared/ids.ts';
 import {
   conditionFailed,
   ddb,
@@ -46,7 +52,7 @@ describe('POST /v1/requests (post-request)', () => {
   ) =>
     call(postRequest, { method: 'POST', path: '/v1/requests', key: PARTNER_KEY, body: b, headers });
 
-  it('stores the request and its idempotency record in one conditional transaction, queues it for matching, and answers 202', async () => {
+  it('stores the request under an id derived from the key, counted, in one conditional transaction, queues it for matching, and answers 202', async () => {
     const res = await post();
 
     expect(res.statusCode).toBe(202);
@@ -58,7 +64,8 @@ describe('POST /v1/requests (post-request)', () => {
 
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
     const [items] = transactions();
-    const [requestPut, idemPut, counter] = items;
+    expect(items).toHaveLength(2);
+    const [requestPut, counter] = items;
     expect(requestPut.Put).toMatchObject({
       TableName: TABLE,
       ConditionExpression: 'attribute_not_exists(pk)',
@@ -73,12 +80,13 @@ describe('POST /v1/requests (post-request)', () => {
         slots: 1,
         filled: 0,
         scope: 'community',
+        idempotency: { key: 'k-1', bodyHash: expect.stringMatching(/^[0-9a-f]{64}$/) },
       },
     });
-    expect(idemPut.Put).toMatchObject({
-      ConditionExpression: 'attribute_not_exists(pk)',
-      Item: { pk: `IDEM#${PTN}#k-1`, sk: 'IDEM', requestId: answer.requestId },
-    });
+    // The same partner and key always name the same request; another key another one.
+    expect(answer.requestId).toBe(requestIdOf(PTN, 'k-1'));
+    expect(requestIdOf(PTN, 'k-2')).not.toBe(answer.requestId);
+    expect(requestIdOf(PTN2, 'k-1')).not.toBe(answer.requestId);
     expect(counter.Update?.UpdateExpression).toMatch(/^ADD /);
 
     expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, { QueueUrl: QUEUE_URLS.match });
@@ -161,22 +169,17 @@ describe('POST /v1/requests (post-request)', () => {
   });
 
   describe('with an Idempotency-Key already used', () => {
-    let winnerIdem: Record<string, unknown> | undefined;
+    let winner: Record<string, unknown> | undefined;
     /** The first post; then the table holds what it wrote. */
     async function firstPost() {
       const first = bodyOf(await post());
-      const [[requestPut, idemPut]] = transactions();
-      ddb
-        .on(GetCommand, { Key: { pk: `IDEM#${PTN}#k-1`, sk: 'IDEM' } })
-        .resolves({ Item: idemPut.Put?.Item });
+      const [[requestPut]] = transactions();
       ddb
         .on(GetCommand, { Key: { pk: `REQ#${first.requestId}`, sk: 'REQ' } })
         .resolves({ Item: requestPut.Put?.Item });
-      winnerIdem = idemPut.Put?.Item;
+      winner = requestPut.Put?.Item;
       // The key is taken now: a second transaction with it is refused, writing nothing.
-      ddb
-        .on(TransactWriteCommand)
-        .rejects(transactionCancelled('None', 'ConditionalCheckFailed', 'None'));
+      ddb.on(TransactWriteCommand).rejects(transactionCancelled('ConditionalCheckFailed', 'None'));
       ddb.resetHistory();
       sqs.resetHistory();
       return first;
@@ -209,12 +212,9 @@ describe('POST /v1/requests (post-request)', () => {
       resetAws();
       givenKey(PARTNER_KEY, 'partner', PTN);
       ddb
-        .on(GetCommand, { Key: { pk: `IDEM#${PTN}#k-1`, sk: 'IDEM' } })
-        .resolves({ Item: winnerIdem });
-      givenRequest(aRequest({ requestId: first.requestId }));
-      ddb
-        .on(TransactWriteCommand)
-        .rejects(transactionCancelled('None', 'ConditionalCheckFailed', 'None'));
+        .on(GetCommand, { Key: { pk: `REQ#${first.requestId}`, sk: 'REQ' } })
+        .resolves({ Item: winner });
+      ddb.on(TransactWriteCommand).rejects(transactionCancelled('ConditionalCheckFailed', 'None'));
 
       const res = await post();
 
@@ -340,13 +340,18 @@ describe('cancel and confirm', () => {
 
   it('cancel that loses a race to another cancel re-reads and answers 200', async () => {
     ddb
-      .on(GetCommand, { Key: { pk: `REQ#${REQ}`, sk: 'REQ' } })
-      .resolvesOnce({ Item: requestItem(aRequest()) })
-      .resolves({ Item: requestItem(aRequest({ status: 'cancelled' })) });
+      .on(QueryCommand, { ExpressionAttributeValues: { ':pk': `REQ#${REQ}` } })
+      .resolvesOnce({ Items: [requestItem(aRequest())] })
+      .resolves({ Items: [requestItem(aRequest({ status: 'cancelled' }))] });
     ddb.on(TransactWriteCommand).rejects(transactionCancelled('ConditionalCheckFailed', 'None'));
     const res = await act(cancelRequest, 'cancel');
     expect(res.statusCode).toBe(200);
     expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    // The first read was eventually consistent; after the lost race, a strong one decided.
+    expect(ddb.commandCalls(QueryCommand).map((c) => c.args[0].input.ConsistentRead)).toEqual([
+      false,
+      true,
+    ]);
   });
 
   it('another partner cannot cancel: 404', async () => {

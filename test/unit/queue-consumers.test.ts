@@ -112,7 +112,7 @@ describe('match-request', () => {
 
     const puts = ddb.commandCalls(PutCommand).map((c) => String(c.args[0].input.Item?.pk));
     expect(puts).toEqual([`REQ#${REQ}`]);
-    expect((sentTo('notify')[0] as { params: object }).params).not.toHaveProperty('code');
+    expect((published()[0] as { params: object }).params).not.toHaveProperty('code');
   });
 
   it('reports only the record whose processing throws; the others succeed', async () => {
@@ -408,7 +408,7 @@ describe('apply-request-event', () => {
         .filter((c) => c.args[0].input.ExpressionAttributeValues?.[':pk'] === `REQ#${REQ}`)
         .map((c) => c.args[0].input.ConsistentRead),
     ).toEqual([false, true]);
-    expect(sentTo('notify')).toEqual([expect.objectContaining({ template: 'volunteer_assigned' })]);
+    expect(published()).toEqual([expect.objectContaining({ template: 'volunteer_assigned' })]);
   });
 
   it('queues the partner’s callback for the new status, at the time it was reached, with the partner', async () => {

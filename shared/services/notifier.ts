@@ -30,13 +30,23 @@ interface Recipient {
   quietHours?: QuietHours;
 }
 
+/**
+ * Who gets it, read eventually consistent (half the read units): the recipient was
+ * written long before anything is sent to them; a read that finds nothing yet is
+ * repeated strongly, so nobody is skipped for a lagging replica.
+ */
 async function recipientOf(n: Notification, language: Language): Promise<Recipient | undefined> {
   if (n.to.kind === 'phone') return { phone: n.to.phone, language };
   if (n.to.kind === 'requester') {
-    const request = await requests.get(n.to.requestId);
+    const { requestId } = n.to;
+    const request =
+      (await requests.get(requestId, { consistent: false })) ?? (await requests.get(requestId));
     return request && { phone: request.requester.phone, language };
   }
-  const v = await volunteers.get(n.to.volunteerId);
+  const { volunteerId } = n.to;
+  const v =
+    (await volunteers.get(volunteerId, { consistent: false })) ??
+    (await volunteers.get(volunteerId));
   return (
     v && {
       phone: v.phone,

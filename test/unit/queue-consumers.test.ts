@@ -218,6 +218,23 @@ describe('send-notification', () => {
     });
   });
 
+  it('reads the volunteer eventually consistent, and again strongly when that read finds nobody yet', async () => {
+    const key = { pk: `VOL#${VOL}`, sk: 'VOL' };
+    ddb
+      .on(GetCommand, { Key: key, ConsistentRead: false })
+      .resolves({})
+      .on(GetCommand, { Key: key, ConsistentRead: true })
+      .resolves({ Item: volunteerItem(aVolunteer()) });
+
+    const out = await sendNotification(sqsEvent(sqsRecord(note())), ctx);
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(
+      ddb.commandCalls(GetCommand, { Key: key }).map((c) => c.args[0].input.ConsistentRead),
+    ).toEqual([false, true]);
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { PhoneNumber: '+8613900139000' });
+  });
+
   it('a duplicate marker means it was sent already: no Publish, and not a failure', async () => {
     givenVolunteer(aVolunteer());
     ddb.on(PutCommand).rejects(conditionFailed());

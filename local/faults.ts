@@ -4,9 +4,9 @@
  * - `deliverTwice(name)`: a queue consumer that receives every batch twice at once, as
  *   SQS may deliver a message twice (at-least-once delivery). Failures of either run fail
  *   the record.
- * - `crashBeforeDelete(name)`: runs the real consumer, then throws once per message, as if
- *   Lambda was killed after the handler's writes and before the poller deleted the
- *   records: every record comes back (receive count 2) and is handled again.
+ * - `crashBeforeDelete(name)`: runs the real consumer, then throws (at most once per
+ *   message), as if Lambda was killed after the handler's writes and before the poller
+ *   deleted the records: every record comes back (receive count 2) and is handled again.
  * - `injectDynamoFaults(client, …)`: an SDK middleware that fails a fraction of DynamoDB
  *   calls before they are sent: throttling and 5xx (which the SDK retries) and failures
  *   that are not retried (so handlers fail and SQS redelivers, or the API answers 500).
@@ -43,17 +43,21 @@ export interface CrashLog {
 }
 
 /**
- * The real consumer runs; then, the first time a message is seen, the invocation dies
- * before the poller can delete anything, so every record of the batch is received again.
+ * The real consumer runs; then, when every message of the batch is seen for the first
+ * time, the invocation dies before the poller can delete anything, so every record of the
+ * batch is received again. At most one crash per message: a batch that mixes returning
+ * records with new ones does not crash, or a message batched with a new one each time
+ * would crash on every receive and reach its DLQ (callbacks after 3), a fault harsher
+ * than the one this models.
  */
 export function crashBeforeDelete(name: string, log: CrashLog = { crashes: 0 }): Handler {
   const seen = new Set<string>();
   return async (event: SQSEvent, context) => {
     const real = await loadHandler(name);
     const response = await real(event, context);
-    const fresh = event.Records.filter((r) => !seen.has(r.messageId));
-    if (fresh.length > 0) {
-      for (const r of fresh) seen.add(r.messageId);
+    const returning = event.Records.some((r) => seen.has(r.messageId));
+    for (const r of event.Records) seen.add(r.messageId);
+    if (!returning) {
       log.crashes += 1;
       throw new Error(`fault injection: ${name} killed after its writes, before the delete`);
     }

@@ -73,7 +73,7 @@ export async function benchMatching(log: (s: string) => void): Promise<MatchFigu
     // Imported after the environment is set: the modules read it.
     const { documents } = await import('../shared/clients/dynamodb.ts');
     const { BatchWriteCommand } = await import('@aws-sdk/lib-dynamodb');
-    const { volunteerItem } = await import('../shared/adapters/volunteers.ts');
+    const { volunteerItems } = await import('../shared/adapters/volunteers.ts');
     const { findCandidates } = await import('../shared/services/matcher.ts');
 
     const counter = { items: 0, units: 0, queries: 0 };
@@ -101,37 +101,36 @@ export async function benchMatching(log: (s: string) => void): Promise<MatchFigu
     let loaded = 0;
     const load = async (target: number) => {
       const now = new Date().toISOString();
-      const batches: Record<string, unknown>[][] = [];
-      for (; loaded < target; ) {
-        const batch = [];
-        for (let i = 0; i < 25 && loaded < target; i++, loaded++) {
-          const home = communities[Math.floor(random() * communities.length)];
-          const skills = SKILLS.filter(() => random() < 0.2);
-          const active = Math.floor(random() * 4);
-          batch.push(
-            volunteerItem({
-              volunteerId: `vol_${String(loaded).padStart(16, '0')}`,
-              name: 'v',
-              phone: `+861380000${String(loaded).padStart(6, '0')}`,
-              communityId: home.communityId,
-              townId: home.townId,
-              skills,
-              categories: [],
-              capacity: 3,
-              onDuty: random() < 0.8,
-              active,
-              tasksDay: '2026-11-01',
-              tasksToday: Math.floor(random() * 5),
-              serviceMinutes: 0,
-              points: 0,
-              version: 1,
-              createdAt: now,
-              updatedAt: now,
-            }),
-          );
-        }
-        batches.push(batch);
+      // Each volunteer with the per-skill availability entries the app writes with it.
+      const items: Record<string, unknown>[] = [];
+      for (; loaded < target; loaded++) {
+        const home = communities[Math.floor(random() * communities.length)];
+        const skills = SKILLS.filter(() => random() < 0.2);
+        const active = Math.floor(random() * 4);
+        items.push(
+          ...volunteerItems({
+            volunteerId: `vol_${String(loaded).padStart(16, '0')}`,
+            name: 'v',
+            phone: `+861380000${String(loaded).padStart(6, '0')}`,
+            communityId: home.communityId,
+            townId: home.townId,
+            skills,
+            categories: [],
+            capacity: 3,
+            onDuty: random() < 0.8,
+            active,
+            tasksDay: '2026-11-01',
+            tasksToday: Math.floor(random() * 5),
+            serviceMinutes: 0,
+            points: 0,
+            version: 1,
+            createdAt: now,
+            updatedAt: now,
+          }),
+        );
       }
+      const batches: Record<string, unknown>[][] = [];
+      for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
       const started = Date.now();
       const workers = Array.from({ length: 8 }, async () => {
         for (let b = batches.shift(); b; b = batches.shift()) {
@@ -145,7 +144,9 @@ export async function benchMatching(log: (s: string) => void): Promise<MatchFigu
         }
       });
       await Promise.all(workers);
-      log(`  loaded ${loaded} volunteers (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      log(
+        `  loaded ${loaded} volunteers, ${items.length} items (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      );
     };
 
     const measure = async (scope: 'community' | 'district', skills: string[]) => {

@@ -45,12 +45,20 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 
-/** A seeded generator, so every run loads the same district. */
+/**
+ * A seeded generator (mulberry32), so every run loads the same district. The LCG used
+ * before multiplied beyond 2^53 in floating point and lost its low bits: its draws were
+ * correlated, so in some communities the volunteers read first held `medic` but never
+ * `driver`, against the 20 % each skill should have independently.
+ */
 function rng(seed: number) {
-  let x = seed;
+  let a = seed >>> 0;
   return () => {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    return x / 0x7fffffff;
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -470,6 +470,13 @@ index reads: 0.5 per 4 KB). Run: ${loadOf('matching')}.
 | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |
 ${rows}
 
+A match reads the page it asks for, twice the offers wanted (six items), whether or not
+skills are asked for, once the district is large enough to fill it. At 1,000 volunteers
+a community holds about one available medic, so a \`medic\` match reads the one or two
+entries there are and finds fewer candidates than it wants; the 1.5× budget on that row
+compares the full page with that, and no match finding three candidates can read fewer
+than three items (1.5 × 1.2 is 1.8). From 10,000 to 100,000 that row is flat.
+
 Why it stays flat: matching reads the sparse availability index (\`gsi2\`), where a
 volunteer appears only while on duty with free capacity, partitioned by community and
 sorted least busy first; it reads a page per community nearest first and stops once it
@@ -477,8 +484,8 @@ has twice the candidates it needs. A request needing skills reads the per-skill 
 of its first skill (\`AVAIL#<community>#<skill>\`, one small item per skill of each
 available volunteer, written in the same transaction as the volunteer), so volunteers
 without that skill are never read; DynamoDB filters any further skill, which still
-costs the items filtered out (here about five per candidate for \`medic,driver\`, as each
-skill is held by 20 %). Items read depend on the offers wanted, the further skills'
+costs the items filtered out (here about five per candidate found for \`medic,driver\`, as
+each skill is held by 20 %). Items read depend on the offers wanted, the further skills'
 rarity and the communities in scope, not on the district's size. The entries' write
 cost (a skilled volunteer's entries move with each accept) is in
 [data-model.md](data-model.md#per-skill-availability-entries).

@@ -45,12 +45,20 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 
-/** A seeded generator, so every run loads the same district. */
+/**
+ * A seeded generator (mulberry32), so every run loads the same district. The LCG used
+ * before multiplied beyond 2^53 in floating point and lost its low bits: its draws were
+ * correlated, so in some communities the volunteers read first held `medic` but never
+ * `driver`, against the 20 % each skill should have independently.
+ */
 function rng(seed: number) {
-  let x = seed;
+  let a = seed >>> 0;
   return () => {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    return x / 0x7fffffff;
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -73,7 +81,7 @@ export async function benchMatching(log: (s: string) => void): Promise<MatchFigu
     // Imported after the environment is set: the modules read it.
     const { documents } = await import('../shared/clients/dynamodb.ts');
     const { BatchWriteCommand } = await import('@aws-sdk/lib-dynamodb');
-    const { volunteerItem } = await import('../shared/adapters/volunteers.ts');
+    const { volunteerItems } = await import('../shared/adapters/volunteers.ts');
     const { findCandidates } = await import('../shared/services/matcher.ts');
 
     const counter = { items: 0, units: 0, queries: 0 };
@@ -101,37 +109,36 @@ export async function benchMatching(log: (s: string) => void): Promise<MatchFigu
     let loaded = 0;
     const load = async (target: number) => {
       const now = new Date().toISOString();
-      const batches: Record<string, unknown>[][] = [];
-      for (; loaded < target; ) {
-        const batch = [];
-        for (let i = 0; i < 25 && loaded < target; i++, loaded++) {
-          const home = communities[Math.floor(random() * communities.length)];
-          const skills = SKILLS.filter(() => random() < 0.2);
-          const active = Math.floor(random() * 4);
-          batch.push(
-            volunteerItem({
-              volunteerId: `vol_${String(loaded).padStart(16, '0')}`,
-              name: 'v',
-              phone: `+861380000${String(loaded).padStart(6, '0')}`,
-              communityId: home.communityId,
-              townId: home.townId,
-              skills,
-              categories: [],
-              capacity: 3,
-              onDuty: random() < 0.8,
-              active,
-              tasksDay: '2026-11-01',
-              tasksToday: Math.floor(random() * 5),
-              serviceMinutes: 0,
-              points: 0,
-              version: 1,
-              createdAt: now,
-              updatedAt: now,
-            }),
-          );
-        }
-        batches.push(batch);
+      // Each volunteer with the per-skill availability entries the app writes with it.
+      const items: Record<string, unknown>[] = [];
+      for (; loaded < target; loaded++) {
+        const home = communities[Math.floor(random() * communities.length)];
+        const skills = SKILLS.filter(() => random() < 0.2);
+        const active = Math.floor(random() * 4);
+        items.push(
+          ...volunteerItems({
+            volunteerId: `vol_${String(loaded).padStart(16, '0')}`,
+            name: 'v',
+            phone: `+861380000${String(loaded).padStart(6, '0')}`,
+            communityId: home.communityId,
+            townId: home.townId,
+            skills,
+            categories: [],
+            capacity: 3,
+            onDuty: random() < 0.8,
+            active,
+            tasksDay: '2026-11-01',
+            tasksToday: Math.floor(random() * 5),
+            serviceMinutes: 0,
+            points: 0,
+            version: 1,
+            createdAt: now,
+            updatedAt: now,
+          }),
+        );
       }
+      const batches: Record<string, unknown>[][] = [];
+      for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
       const started = Date.now();
       const workers = Array.from({ length: 8 }, async () => {
         for (let b = batches.shift(); b; b = batches.shift()) {
@@ -145,7 +152,9 @@ export async function benchMatching(log: (s: string) => void): Promise<MatchFigu
         }
       });
       await Promise.all(workers);
-      log(`  loaded ${loaded} volunteers (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      log(
+        `  loaded ${loaded} volunteers, ${items.length} items (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      );
     };
 
     const measure = async (scope: 'community' | 'district', skills: string[]) => {

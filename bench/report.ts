@@ -475,20 +475,25 @@ index reads: 0.5 per 4 KB). Run: ${loadOf('matching')}.
 | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |
 ${rows}
 
-Where a skill is asked for, reads grow from 1,000 to 10,000 volunteers and then stay
-level: at 1,000 a community holds only about six available volunteers, so a match reads
-them all and finds fewer than it wants; from 10,000 on it reads until it has six
-candidates, about six divided by the share holding the skill, whatever the size. The 1.5×
-budget, measured against a district too small to fill a batch, misses on those rows; the
-10,000 → 100,000 step is the flat one.
+A match reads the page it asks for, twice the offers wanted (six items), whether or not
+skills are asked for, once the district is large enough to fill it. At 1,000 volunteers
+a community holds about one available medic, so a \`medic\` match reads the one or two
+entries there are and finds fewer candidates than it wants; the 1.5× budget on that row
+compares the full page with that, and no match finding three candidates can read fewer
+than three items (1.5 × 1.2 is 1.8). From 10,000 to 100,000 that row is flat.
 
 Why it stays flat: matching reads the sparse availability index (\`gsi2\`), where a
 volunteer appears only while on duty with free capacity, partitioned by community and
 sorted least busy first; it reads a page per community nearest first and stops once it
-has twice the candidates it needs. Items read depend on the offers wanted, the
-skills' rarity and the communities in scope, not on the district's size. A skill filter
-is applied by DynamoDB after the read, so rarer skills read more items per candidate
-found (capped at 200 per community).
+has twice the candidates it needs. A request needing skills reads the per-skill entries
+of its first skill (\`AVAIL#<community>#<skill>\`, one small item per skill of each
+available volunteer, written in the same transaction as the volunteer), so volunteers
+without that skill are never read; DynamoDB filters any further skill, which still
+costs the items filtered out (here about five per candidate found for \`medic,driver\`, as
+each skill is held by 20 %). Items read depend on the offers wanted, the further skills'
+rarity and the communities in scope, not on the district's size. The entries' write
+cost (a skilled volunteer's entries move with each accept) is in
+[data-model.md](data-model.md#per-skill-availability-entries).
 `);
   }
 

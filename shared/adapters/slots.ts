@@ -7,7 +7,7 @@ import { ALL_TIME, counterUpdate, counterUpdates, statusMove } from './counters.
 import { durationAdds } from './histograms.ts';
 import { recordItem } from './records.ts';
 import { epochSeconds, inbox, isTransactionConflict, keys, table, watchFragment } from './table.ts';
-import { volunteerUpdate } from './volunteers.ts';
+import { skillEntryWrites, volunteerUpdate } from './volunteers.ts';
 
 type TransactItem = NonNullable<
   ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
@@ -79,6 +79,13 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
     requestValues[':scope'] = request.scope;
     requestCondition += ' AND #scope = :scope';
   }
+  const loaded: Volunteer = {
+    ...volunteer,
+    active: volunteer.active + 1,
+    tasksDay: dayOf(now),
+    tasksToday: tasksTodayOf(volunteer, now) + 1,
+    updatedAt: at,
+  };
   const items: TransactItem[] = [];
   if (t.acceptOffer) {
     items.push({
@@ -118,15 +125,7 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     },
-    {
-      Update: volunteerUpdate(volunteer, {
-        ...volunteer,
-        active: volunteer.active + 1,
-        tasksDay: dayOf(now),
-        tasksToday: tasksTodayOf(volunteer, now) + 1,
-        updatedAt: at,
-      }),
-    },
+    { Update: volunteerUpdate(volunteer, loaded) },
   );
   const counts: [string, Record<string, number>][] = [];
   // The volunteer's first task today: counted once per volunteer and day.
@@ -142,6 +141,9 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
     if (request.scope === 'ops') counts.push([ALL_TIME, { waitingForDispatch: -1 }]);
   }
   for (const Update of counterUpdates(counts)) items.push({ Update });
+  // A skilled volunteer's entries move with their tasks today (their sort key), or go
+  // when the task fills their capacity: the price of reading only skilled volunteers.
+  items.push(...skillEntryWrites(volunteer, loaded));
   return { result: await transact(items), task };
 }
 
@@ -175,6 +177,11 @@ export async function deliverTask(
       ...watchFragment('delivered', at, requestValues).set,
     );
   }
+  const freed: Volunteer = {
+    ...volunteer,
+    active: Math.max(0, volunteer.active - 1),
+    updatedAt: at,
+  };
   const result = await transact([
     {
       Update: {
@@ -201,13 +208,7 @@ export async function deliverTask(
         ExpressionAttributeValues: requestValues,
       },
     },
-    {
-      Update: volunteerUpdate(volunteer, {
-        ...volunteer,
-        active: Math.max(0, volunteer.active - 1),
-        updatedAt: at,
-      }),
-    },
+    { Update: volunteerUpdate(volunteer, freed) },
     {
       Update: counterUpdate(request.createdAt.slice(0, 10), {
         personTimes: 1,
@@ -219,6 +220,8 @@ export async function deliverTask(
           : {}),
       }),
     },
+    // Entries are written only if the volunteer was full and is free again.
+    ...skillEntryWrites(volunteer, freed),
   ]);
   return { result, requestDelivered };
 }
@@ -230,6 +233,11 @@ export async function releaseTask(
   now: Date,
 ): Promise<'ok' | 'conflict'> {
   const at = now.toISOString();
+  const freed: Volunteer = {
+    ...volunteer,
+    active: Math.max(0, volunteer.active - 1),
+    updatedAt: at,
+  };
   return transact([
     {
       Update: {
@@ -245,13 +253,8 @@ export async function releaseTask(
         },
       },
     },
-    {
-      Update: volunteerUpdate(volunteer, {
-        ...volunteer,
-        active: Math.max(0, volunteer.active - 1),
-        updatedAt: at,
-      }),
-    },
+    { Update: volunteerUpdate(volunteer, freed) },
+    ...skillEntryWrites(volunteer, freed),
   ]);
 }
 
@@ -269,6 +272,12 @@ export async function creditTask(
   now: Date,
   kind?: string,
 ): Promise<'ok' | 'conflict'> {
+  const credited: Volunteer = {
+    ...volunteer,
+    serviceMinutes: (volunteer.serviceMinutes ?? 0) + minutes,
+    points: (volunteer.points ?? 0) + points,
+    updatedAt: now.toISOString(),
+  };
   return transact([
     {
       Update: {
@@ -285,14 +294,9 @@ export async function creditTask(
         },
       },
     },
-    {
-      Update: volunteerUpdate(volunteer, {
-        ...volunteer,
-        serviceMinutes: (volunteer.serviceMinutes ?? 0) + minutes,
-        points: (volunteer.points ?? 0) + points,
-        updatedAt: now.toISOString(),
-      }),
-    },
+    { Update: volunteerUpdate(volunteer, credited) },
     { Put: recordItem({ task, volunteer, kind, minutes, points, now }) },
+    // Entries hold no minutes or points, so this writes nothing; it keeps them right if they ever do.
+    ...skillEntryWrites(volunteer, credited),
   ]);
 }

@@ -12,6 +12,11 @@ export const keys = {
     sk: `TASK#${volunteerId}`,
   }),
   volunteer: (volunteerId: string) => ({ pk: `VOL#${volunteerId}`, sk: 'VOL' }),
+  /** A volunteer's availability entry for one skill (beside the volunteer, in its partition). */
+  skillEntry: (volunteerId: string, skill: string) => ({
+    pk: `VOL#${volunteerId}`,
+    sk: `AVAIL#${skill}`,
+  }),
   phone: (phone: string) => ({ pk: `PHONE#${phone}`, sk: 'PHONE' }),
   partner: (partnerId: string) => ({ pk: `PARTNER#${partnerId}`, sk: 'PARTNER' }),
   secret: (hash: string) => ({ pk: `KEY#${hash}`, sk: 'KEY' }),

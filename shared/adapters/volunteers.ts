@@ -5,7 +5,14 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { documents } from '../clients/dynamodb.ts';
-import { availabilityKeys, type Volunteer } from '../domain/volunteer.ts';
+import {
+  type AvailableVolunteer,
+  availabilityKeys,
+  type SkillEntry,
+  skillEntryChanges,
+  skillPartition,
+  type Volunteer,
+} from '../domain/volunteer.ts';
 import { conflict } from '../errors.ts';
 import { hashSecret } from '../ids.ts';
 import { ALL_TIME, counterUpdate } from './counters.ts';
@@ -19,9 +26,46 @@ import {
   table,
 } from './table.ts';
 
+type TransactItem = NonNullable<
+  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
+>[number];
+
 /** The item of a volunteer, with its availability index entry when it has one. */
 export function volunteerItem(v: Volunteer): Record<string, unknown> {
   return { ...keys.volunteer(v.volunteerId), type: 'volunteer', ...v, ...availabilityKeys(v) };
+}
+
+const skillEntryItem = (volunteerId: string, e: SkillEntry): Record<string, unknown> => ({
+  ...keys.skillEntry(volunteerId, e.skill),
+  type: 'availability',
+  ...e.entry,
+  gsi2pk: e.gsi2pk,
+  gsi2sk: e.gsi2sk,
+});
+
+/** Every item a new volunteer is stored as: their own and one per-skill entry per skill. */
+export function volunteerItems(v: Volunteer): Record<string, unknown>[] {
+  return [
+    volunteerItem(v),
+    ...skillEntryChanges(undefined, v).put.map((e) => skillEntryItem(v.volunteerId, e)),
+  ];
+}
+
+/**
+ * The writes that keep a volunteer's per-skill availability entries in step with a
+ * change from `prev` to `next`. They are unconditional: they must go in the same
+ * transaction as the volunteer's own version-checked update, which decides for them.
+ */
+export function skillEntryWrites(prev: Volunteer | undefined, next: Volunteer): TransactItem[] {
+  const { put, remove } = skillEntryChanges(prev, next);
+  return [
+    ...put.map((e) => ({
+      Put: { TableName: table(), Item: skillEntryItem(next.volunteerId, e) },
+    })),
+    ...remove.map((skill) => ({
+      Delete: { TableName: table(), Key: keys.skillEntry(next.volunteerId, skill) },
+    })),
+  ];
 }
 
 /**
@@ -99,6 +143,8 @@ export const volunteers = {
             {
               Update: counterUpdate(ALL_TIME, { registered: 1, onDuty: v.onDuty ? 1 : 0 }),
             },
+            // Last, so the phone's cancellation reason stays at index 1.
+            ...skillEntryWrites(undefined, v),
           ],
         }),
       );
@@ -128,15 +174,20 @@ export const volunteers = {
   /** Writes `next` if nobody changed the volunteer since `prev` was read. */
   async replace(prev: Volunteer, next: Volunteer): Promise<boolean> {
     try {
-      if (prev.onDuty === next.onDuty) {
+      const entries = skillEntryWrites(prev, next);
+      if (prev.onDuty === next.onDuty && entries.length === 0) {
         await documents.send(new UpdateCommand(volunteerUpdate(prev, next)));
       } else {
-        // The district's on-duty count moves with the volunteer, in one write.
+        // The district's on-duty count and the per-skill entries move with the
+        // volunteer, in one write.
         await documents.send(
           new TransactWriteCommand({
             TransactItems: [
               { Update: volunteerUpdate(prev, next) },
-              { Update: counterUpdate(ALL_TIME, { onDuty: next.onDuty ? 1 : -1 }) },
+              ...(prev.onDuty === next.onDuty
+                ? []
+                : [{ Update: counterUpdate(ALL_TIME, { onDuty: next.onDuty ? 1 : -1 }) }]),
+              ...entries,
             ],
           }),
         );
@@ -151,16 +202,21 @@ export const volunteers = {
   /**
    * One page of available volunteers of a community, least busy first, from the sparse
    * availability index: reads at most `limit` items, whatever the district's size.
-   * Skills are filtered by DynamoDB (the filtered-out items still count as read).
+   * With skills it reads the per-skill entries of the first skill, so only volunteers
+   * holding it are read; DynamoDB filters the other skills (those filtered out still
+   * count as read: list the rarest skill first).
    */
   async availableIn(
     communityId: string,
     skills: string[],
     limit: number,
     startKey?: Record<string, unknown>,
-  ): Promise<{ volunteers: Volunteer[]; nextKey?: Record<string, unknown> }> {
-    const values: Record<string, unknown> = { ':pk': `AVAIL#${communityId}` };
-    const filters = skills.map((s, i) => {
+  ): Promise<{ available: AvailableVolunteer[]; nextKey?: Record<string, unknown> }> {
+    const [first, ...others] = skills;
+    const values: Record<string, unknown> = {
+      ':pk': first ? skillPartition(communityId, first) : `AVAIL#${communityId}`,
+    };
+    const filters = others.map((s, i) => {
       values[`:s${i}`] = s;
       return `contains(skills, :s${i})`;
     });
@@ -177,7 +233,7 @@ export const volunteers = {
       }),
     );
     return {
-      volunteers: (page.Items ?? []).map((i) => fromItem<Volunteer>(i)),
+      available: (page.Items ?? []).map((i) => fromItem<AvailableVolunteer>(i)),
       nextKey: page.LastEvaluatedKey,
     };
   },

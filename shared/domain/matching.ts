@@ -1,6 +1,10 @@
 import type { HelpRequest, Location } from './request.ts';
 import { hasFreeCapacity, tasksTodayOf, type Volunteer } from './volunteer.ts';
 
+/**
+ * What ranking and the request's fit read of a volunteer: fields both the volunteer's
+ * item and their per-skill availability entries hold.
+ */
 export type Candidate = Pick<
   Volunteer,
   | 'volunteerId'
@@ -9,9 +13,6 @@ export type Candidate = Pick<
   | 'skills'
   | 'categories'
   | 'location'
-  | 'capacity'
-  | 'active'
-  | 'onDuty'
   | 'tasksDay'
   | 'tasksToday'
   | 'credentials'
@@ -32,8 +33,8 @@ export const hasCredentials = (v: Pick<Candidate, 'credentials'>, required: stri
     return until !== undefined && Date.parse(until) > now.getTime();
   });
 
-/** On duty, every listed skill, free capacity, and not already offered or tasked. */
-export function isEligible(
+/** Every listed skill, the kind's credentials, and not already offered or tasked. */
+export function fitsRequest(
   v: Candidate,
   request: Pick<HelpRequest, 'skills'>,
   excluded: ReadonlySet<string>,
@@ -41,12 +42,24 @@ export function isEligible(
   now: Date = new Date(),
 ): boolean {
   return (
-    v.onDuty &&
-    hasFreeCapacity(v) &&
     !excluded.has(v.volunteerId) &&
     request.skills.every((s) => v.skills.includes(s)) &&
     hasCredentials(v, rules.requireCredentials, now)
   );
+}
+
+/**
+ * On duty, free capacity, and fits the request. Matching reads the availability index,
+ * whose entries exist only while the first two hold, so it checks `fitsRequest` alone.
+ */
+export function isEligible(
+  v: Candidate & Pick<Volunteer, 'onDuty' | 'capacity' | 'active'>,
+  request: Pick<HelpRequest, 'skills'>,
+  excluded: ReadonlySet<string>,
+  rules: KindRules = NO_RULES,
+  now: Date = new Date(),
+): boolean {
+  return v.onDuty && hasFreeCapacity(v) && fitsRequest(v, request, excluded, rules, now);
 }
 
 /** Great-circle distance in km. */

@@ -63,6 +63,89 @@ export function availabilityKeys(
   };
 }
 
+/**
+ * What an availability entry holds of its volunteer: what matching filters, ranks and
+ * offers by. Fields that change on delivery or credit (`active`, minutes, points) are
+ * left out, so those writes need not touch the entries: an entry exists only while the
+ * volunteer is on duty with free capacity, and its presence says so.
+ */
+export const AVAILABLE_FIELDS = [
+  'volunteerId',
+  'phone',
+  'communityId',
+  'townId',
+  'skills',
+  'categories',
+  'location',
+  'credentials',
+  'tasksDay',
+  'tasksToday',
+  // How the offer will reach them: matching claims an SMS reply code only when needed.
+  'pushEndpoint',
+  'smsOptOut',
+] as const;
+
+export type AvailableVolunteer = Pick<Volunteer, (typeof AVAILABLE_FIELDS)[number]>;
+
+/** The availability partition of the volunteers of a community holding a skill. */
+export const skillPartition = (communityId: string, skill: string) =>
+  `AVAIL#${communityId}#${skill}`;
+
+/** One per-skill availability entry: its index keys and what it holds. */
+export interface SkillEntry {
+  skill: string;
+  gsi2pk: string;
+  gsi2sk: string;
+  entry: AvailableVolunteer;
+}
+
+/**
+ * A volunteer's per-skill availability entries, one per skill, present exactly when the
+ * community entry is (on duty, free capacity) and sorted the same way (least busy
+ * first), so a skilled request reads only volunteers holding its first skill.
+ * A volunteer without skills has none, and pays nothing for them.
+ */
+export function skillEntries(v: Volunteer): SkillEntry[] {
+  const avail = availabilityKeys(v);
+  if (!avail) return [];
+  const entry = Object.fromEntries(
+    AVAILABLE_FIELDS.filter((f) => v[f] !== undefined).map((f) => [f, v[f]]),
+  ) as AvailableVolunteer;
+  return [...new Set(v.skills)].map((skill) => ({
+    skill,
+    gsi2pk: skillPartition(v.communityId, skill),
+    gsi2sk: avail.gsi2sk,
+    entry,
+  }));
+}
+
+/** JSON with object keys sorted, so equal values compare equal whatever their key order. */
+const canonical = (x: unknown): string =>
+  JSON.stringify(x, (_, value) =>
+    value && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)))
+      : value,
+  );
+
+/**
+ * The per-skill entries to write when a volunteer goes from `prev` (undefined: new) to
+ * `next`: `put` the entries that are new or changed (key or content), `remove` the skills
+ * whose entry goes. Unchanged entries are not rewritten: a delivery that leaves the
+ * volunteer available, or a credit, writes no entry at all.
+ */
+export function skillEntryChanges(
+  prev: Volunteer | undefined,
+  next: Volunteer,
+): { put: SkillEntry[]; remove: string[] } {
+  const before = new Map((prev ? skillEntries(prev) : []).map((e) => [e.skill, canonical(e)]));
+  const after = skillEntries(next);
+  const kept = new Set(after.map((e) => e.skill));
+  return {
+    put: after.filter((e) => before.get(e.skill) !== canonical(e)),
+    remove: [...before.keys()].filter((s) => !kept.has(s)),
+  };
+}
+
 const minutesOf = (hhmm: string) => {
   const [h, m] = hhmm.split(':').map(Number);
   return h * 60 + m;

@@ -3,10 +3,10 @@ import { alertOps, sendOnce } from '../adapters/notifications.ts';
 import { replyCodes } from '../adapters/reply-codes.ts';
 import { offers, type RequestState, requests } from '../adapters/requests.ts';
 import { volunteers } from '../adapters/volunteers.ts';
-import { isEligible, NO_RULES, offersWanted, rankCandidates } from '../domain/matching.ts';
+import { fitsRequest, NO_RULES, offersWanted, rankCandidates } from '../domain/matching.ts';
 import { liveTasks, nextScope, type Offer, openOffers, type Scope } from '../domain/request.ts';
 import { KIND_LABELS } from '../domain/texts.ts';
-import type { Volunteer } from '../domain/volunteer.ts';
+import type { AvailableVolunteer } from '../domain/volunteer.ts';
 import { offerIdOf } from '../ids.ts';
 import { logger } from '../observability.ts';
 import type { NotifyMessage, TimerMessage } from '../schemas/messages.ts';
@@ -85,14 +85,17 @@ async function alertDispatch(state: RequestState, now: Date): Promise<void> {
  * The best `wanted` candidates in a scope. Reads the availability index community by
  * community, nearest first, a page at a time, and stops once it has enough to rank:
  * the items read per match depend on `wanted` and the communities in scope, not on the
- * number of volunteers in the district.
+ * number of volunteers in the district. A skilled request reads the per-skill entries
+ * of its first skill, so volunteers without it are never read. Every entry read is of
+ * a volunteer on duty with free capacity (the index holds no others), so what is left
+ * to check is the request's fit.
  */
 export async function findCandidates(
   state: RequestState,
   scope: Exclude<Scope, 'ops'>,
   wanted: number,
   now: Date,
-): Promise<Volunteer[]> {
+): Promise<AvailableVolunteer[]> {
   const { request } = state;
   const excluded = new Set([
     ...state.offers.map((o) => o.volunteerId),
@@ -101,14 +104,14 @@ export async function findCandidates(
   const view = districtView();
   const rules = { ...NO_RULES, ...view.district.kinds[request.kind] };
   const enough = wanted * 2;
-  const found: Volunteer[] = [];
+  const found: AvailableVolunteer[] = [];
   for (const communityId of view.communitiesInScope(scope, request.communityId)) {
     let startKey: Record<string, unknown> | undefined;
     let read = 0;
     do {
       const limit = enough + excluded.size;
       const page = await volunteers.availableIn(communityId, request.skills, limit, startKey);
-      found.push(...page.volunteers.filter((v) => isEligible(v, request, excluded, rules, now)));
+      found.push(...page.available.filter((v) => fitsRequest(v, request, excluded, rules, now)));
       read += limit;
       startKey = page.nextKey;
     } while (startKey && found.length < enough && read < MAX_READ_PER_COMMUNITY);
@@ -120,7 +123,7 @@ export async function findCandidates(
 
 async function makeOffers(
   state: RequestState,
-  chosen: Volunteer[],
+  chosen: AvailableVolunteer[],
   scope: Scope,
   now: Date,
 ): Promise<string[]> {
@@ -133,7 +136,7 @@ async function makeOffers(
   // reach by SMS (no push endpoint, or an urgent request's SMS reminder), not for the
   // others (a REPLY# item per offer is a write unit each). A push that fails because the
   // endpoint is disabled falls back to an SMS without a code, asking to open the app.
-  const smsLikely = (v: Volunteer) =>
+  const smsLikely = (v: AvailableVolunteer) =>
     !v.smsOptOut && (!v.pushEndpoint || request.urgency === 'urgent');
   for (const v of chosen) {
     const code = smsLikely(v)

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   type Candidate,
   distanceKm,
+  fitsRequest,
   isEligible,
   offersWanted,
   rankCandidates,
@@ -18,7 +19,12 @@ import {
   windowPassed,
 } from '../../shared/domain/request.ts';
 import { KIND_LABELS, renderText } from '../../shared/domain/texts.ts';
-import { availabilityKeys, dayOf } from '../../shared/domain/volunteer.ts';
+import {
+  availabilityKeys,
+  dayOf,
+  skillEntries,
+  skillEntryChanges,
+} from '../../shared/domain/volunteer.ts';
 import { hashSecret, newId, offerIdOf, parsePairId, taskIdOf } from '../../shared/ids.ts';
 import { describeIssue, postRequestBody, registerVolunteerBody } from '../../shared/schemas/api.ts';
 import { anOffer, aTask, aVolunteer, REQ, VOL } from '../fixtures/items.ts';
@@ -261,6 +267,148 @@ describe('availabilityKeys', () => {
       sk(TODAY, 9),
       sk(TODAY, 10),
     ]);
+  });
+});
+
+describe('fitsRequest (what is checked of an availability entry)', () => {
+  const entry = { ...aVolunteer({ skills: ['medic', 'driver'] }) } as Candidate;
+
+  it('accepts an entry with every listed skill, not yet offered', () => {
+    expect(fitsRequest(entry, { skills: ['driver', 'medic'] }, new Set())).toBe(true);
+  });
+
+  it('refuses a missing skill, an excluded volunteer or a missing credential', () => {
+    expect(fitsRequest(entry, { skills: ['medic', 'cook'] }, new Set())).toBe(false);
+    expect(fitsRequest(entry, { skills: ['medic'] }, new Set([VOL]))).toBe(false);
+    const rules = { preferCategories: [], requireCredentials: ['negative-test'] };
+    expect(fitsRequest(entry, { skills: [] }, new Set(), rules, NOW)).toBe(false);
+  });
+});
+
+describe('skillEntries', () => {
+  it('is none for a volunteer without skills: they pay for no extra index entry', () => {
+    expect(skillEntries(aVolunteer({ skills: [] }))).toEqual([]);
+  });
+
+  it('carries how an offer reaches the volunteer (push endpoint, SMS opt-out), so matching knows whether to claim a reply code', () => {
+    const [e] = skillEntries(
+      aVolunteer({ skills: ['medic'], pushEndpoint: 'arn:aws:sns:endpoint/x', smsOptOut: true }),
+    );
+    expect(e.entry).toMatchObject({ pushEndpoint: 'arn:aws:sns:endpoint/x', smsOptOut: true });
+  });
+
+  it('is none off duty or at capacity, like the community entry', () => {
+    expect(skillEntries(aVolunteer({ skills: ['medic'], onDuty: false }))).toEqual([]);
+    expect(skillEntries(aVolunteer({ skills: ['medic'], active: 3, capacity: 3 }))).toEqual([]);
+  });
+
+  it('is one per skill, in the community and skill partition, sorted like the community entry', () => {
+    const v = aVolunteer({
+      skills: ['medic', 'driver', 'medic'],
+      tasksDay: TODAY,
+      tasksToday: 2,
+      location: { lat: 31.2, lon: 121.4 },
+    });
+    const sk = availabilityKeys(v)!.gsi2sk;
+    const entries = skillEntries(v);
+    expect(entries.map((e) => [e.skill, e.gsi2pk, e.gsi2sk])).toEqual([
+      ['medic', 'AVAIL#east-garden#medic', sk],
+      ['driver', 'AVAIL#east-garden#driver', sk],
+    ]);
+    // Enough to filter, rank and offer; nothing a delivery or a credit changes.
+    expect(entries[0].entry).toEqual({
+      volunteerId: VOL,
+      phone: v.phone,
+      communityId: 'east-garden',
+      townId: 'east-town',
+      skills: ['medic', 'driver', 'medic'],
+      categories: [],
+      location: { lat: 31.2, lon: 121.4 },
+      tasksDay: TODAY,
+      tasksToday: 2,
+    });
+  });
+});
+
+describe('skillEntryChanges', () => {
+  const v = aVolunteer({
+    skills: ['medic', 'driver'],
+    capacity: 2,
+    tasksDay: TODAY,
+    tasksToday: 1,
+  });
+  const skills = (c: ReturnType<typeof skillEntryChanges>) => ({
+    put: c.put.map((e) => e.skill),
+    remove: c.remove,
+  });
+
+  it('a new volunteer gets every entry', () => {
+    expect(skills(skillEntryChanges(undefined, v))).toEqual({
+      put: ['medic', 'driver'],
+      remove: [],
+    });
+  });
+
+  it('an accept moves every entry to the new task count; one that fills capacity removes them', () => {
+    const accepted = { ...v, active: 1, tasksToday: 2 };
+    const moved = skillEntryChanges(v, accepted);
+    expect(moved.remove).toEqual([]);
+    expect(moved.put.map((e) => e.gsi2sk)).toEqual([
+      `${TODAY}#0002#${VOL}`,
+      `${TODAY}#0002#${VOL}`,
+    ]);
+    expect(skills(skillEntryChanges(accepted, { ...accepted, active: 2, tasksToday: 3 }))).toEqual({
+      put: [],
+      remove: ['medic', 'driver'],
+    });
+  });
+
+  it('a delivery writes nothing unless it frees a full volunteer; a credit writes nothing', () => {
+    const busy = { ...v, active: 1 };
+    expect(skills(skillEntryChanges(busy, { ...busy, active: 0 }))).toEqual({
+      put: [],
+      remove: [],
+    });
+    const full = { ...v, active: 2 };
+    expect(skills(skillEntryChanges(full, { ...full, active: 1 }))).toEqual({
+      put: ['medic', 'driver'],
+      remove: [],
+    });
+    expect(skills(skillEntryChanges(v, { ...v, serviceMinutes: 30, points: 10 }))).toEqual({
+      put: [],
+      remove: [],
+    });
+  });
+
+  it('duty and skill changes add and remove entries; every kept entry carries the new skills', () => {
+    expect(skills(skillEntryChanges(v, { ...v, onDuty: false }))).toEqual({
+      put: [],
+      remove: ['medic', 'driver'],
+    });
+    expect(skills(skillEntryChanges({ ...v, onDuty: false }, v))).toEqual({
+      put: ['medic', 'driver'],
+      remove: [],
+    });
+    const changed = skillEntryChanges(v, { ...v, skills: ['driver', 'cook'] });
+    expect(skills(changed)).toEqual({ put: ['driver', 'cook'], remove: ['medic'] });
+    expect(changed.put[0].entry.skills).toEqual(['driver', 'cook']);
+  });
+
+  it('a change in what an entry holds rewrites it; the same value in another key order does not', () => {
+    const withCreds = {
+      ...v,
+      credentials: { a: '2030-01-01T00:00:00.000Z', b: '2030-01-02T00:00:00.000Z' },
+    };
+    const reordered = {
+      ...withCreds,
+      credentials: { b: '2030-01-02T00:00:00.000Z', a: '2030-01-01T00:00:00.000Z' },
+    };
+    expect(skillEntryChanges(withCreds, reordered).put).toEqual([]);
+    const renewed = {
+      ...withCreds,
+      credentials: { ...withCreds.credentials, a: '2031-01-01T00:00:00.000Z' },
+    };
+    expect(skills(skillEntryChanges(withCreds, renewed)).put).toEqual(['medic', 'driver']);
   });
 });
 

@@ -73,11 +73,30 @@ describe('POST /v1/volunteers (register-volunteer)', () => {
     expect(JSON.stringify(ddb.calls().map((c) => c.args[0].input))).not.toContain(token);
   });
 
+  it('a skilled volunteer gets a per-skill availability entry in the same transaction', async () => {
+    const res = await register({ ...body, skills: ['driving', 'medic'] });
+    const { volunteerId } = bodyOf(res);
+    const [items] = transactions();
+    expect(items.slice(4).map((i) => i.Put?.Item)).toEqual([
+      expect.objectContaining({
+        pk: `VOL#${volunteerId}`,
+        sk: 'AVAIL#driving',
+        gsi2pk: 'AVAIL#west-hill#driving',
+        gsi2sk: `0000-00-00#0000#${volunteerId}`,
+        phone: '+8613900139000',
+        skills: ['driving', 'medic'],
+      }),
+      expect.objectContaining({ sk: 'AVAIL#medic', gsi2pk: 'AVAIL#west-hill#medic' }),
+    ]);
+  });
+
   it('a volunteer registered off duty has no availability entry', async () => {
     await register({ ...body, onDuty: false });
-    const item = transactions()[0][0].Put?.Item;
+    const [items] = transactions();
+    const item = items[0].Put?.Item;
     expect(item?.onDuty).toBe(false);
     expect(item).not.toHaveProperty('gsi2pk');
+    expect(items.some((i) => String(i.Put?.Item?.sk).startsWith('AVAIL#'))).toBe(false);
   });
 
   it('a phone already registered is 409 volunteer_exists', async () => {
@@ -150,6 +169,28 @@ describe('PATCH /v1/volunteers/{volunteerId} (update-volunteer)', () => {
       ExpressionAttributeValues: expect.objectContaining({ ':capacity': 5, ':prev': 1 }),
     });
     expect(sentTo('events')).toEqual([]);
+  });
+
+  it('new skills: the volunteer and their entries change in one version-checked transaction', async () => {
+    givenVolunteer(aVolunteer({ skills: ['medic', 'driver'] }));
+    const res = await patch(VOL, { skills: ['driver', 'cook'] }, OPS_KEY);
+    expect(res.statusCode).toBe(200);
+    const [[update, ...entries]] = transactions();
+    expect(update.Update).toMatchObject({ ConditionExpression: 'version = :prev' });
+    expect(entries.map((i) => i.Put?.Item?.gsi2pk ?? i.Delete?.Key?.sk)).toEqual([
+      'AVAIL#east-garden#driver',
+      'AVAIL#east-garden#cook',
+      'AVAIL#medic',
+    ]);
+    expect(entries[0].Put?.Item?.skills).toEqual(['driver', 'cook']);
+  });
+
+  it('a skilled volunteer going off duty loses every entry with the on-duty count', async () => {
+    givenVolunteer(aVolunteer({ skills: ['medic'] }));
+    expect((await patch(VOL, { onDuty: false })).statusCode).toBe(200);
+    const [[, counter, entry]] = transactions();
+    expect(counter.Update?.ExpressionAttributeValues).toMatchObject({ ':c0': -1 });
+    expect(entry.Delete).toMatchObject({ Key: { pk: `VOL#${VOL}`, sk: 'AVAIL#medic' } });
   });
 
   it('an empty patch is 400', async () => {

@@ -115,6 +115,85 @@ describe('match-request', () => {
     expect((published()[0] as { params: object }).params).not.toHaveProperty('code');
   });
 
+  it('a skilled request reads the per-skill entries of its first skill and filters the others', async () => {
+    givenRequest(aRequest({ skills: ['medic', 'driver'] }));
+    const entry = (volunteerId: string, skills: string[]) => ({
+      pk: `VOL#${volunteerId}`,
+      sk: 'AVAIL#medic',
+      type: 'availability',
+      gsi2pk: 'AVAIL#east-garden#medic',
+      gsi2sk: `0000-00-00#0000#${volunteerId}`,
+      volunteerId,
+      phone: '+8613900139000',
+      communityId: 'east-garden',
+      townId: 'east-town',
+      skills,
+      categories: [],
+      tasksDay: '0000-00-00',
+      tasksToday: 0,
+    });
+    ddb
+      .on(QueryCommand, {
+        IndexName: 'gsi2',
+        ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden#medic', ':s0': 'driver' },
+      })
+      .resolves({ Items: [entry(VOL, ['medic', 'driver'])], ScannedCount: 1 });
+
+    const out = await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+      IndexName: 'gsi2',
+      KeyConditionExpression: 'gsi2pk = :pk',
+      FilterExpression: 'contains(skills, :s0)',
+    });
+    expect(ddb).not.toHaveReceivedCommandWith(QueryCommand, {
+      ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
+    });
+    // The entry carries what the offer needs: the reply code is claimed for its phone.
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({
+        phone: '+8613900139000',
+        target: { kind: 'offer', requestId: REQ, volunteerId: VOL },
+      }),
+    });
+    expect(sentTo('timers')).toEqual([{ type: 'offer_expiry', requestId: REQ, volunteerId: VOL }]);
+  });
+
+  it('a skilled volunteer reached by push gets no reply code: the skill entry says how to reach them', async () => {
+    givenRequest(aRequest({ skills: ['medic'] }));
+    ddb
+      .on(QueryCommand, {
+        IndexName: 'gsi2',
+        ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden#medic' },
+      })
+      .resolves({
+        Items: [
+          {
+            pk: `VOL#${VOL}`,
+            sk: 'AVAIL#medic',
+            type: 'availability',
+            gsi2pk: 'AVAIL#east-garden#medic',
+            gsi2sk: `0000-00-00#0000#${VOL}`,
+            volunteerId: VOL,
+            phone: '+8613900139000',
+            communityId: 'east-garden',
+            townId: 'east-town',
+            skills: ['medic'],
+            categories: [],
+            pushEndpoint: 'arn:aws:sns:endpoint/x',
+          },
+        ],
+        ScannedCount: 1,
+      });
+
+    await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
+
+    const puts = ddb.commandCalls(PutCommand).map((c) => String(c.args[0].input.Item?.pk));
+    expect(puts).toEqual([`REQ#${REQ}`]);
+    expect((published()[0] as { params: object }).params).not.toHaveProperty('code');
+  });
+
   it('reports only the record whose processing throws; the others succeed', async () => {
     const BAD = 'req_badbadbadbadbadb';
     givenRequest(aRequest());

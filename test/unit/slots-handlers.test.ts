@@ -88,6 +88,42 @@ describe('POST /v1/offers/{offerId}/accept (accept-offer)', () => {
     ]);
   });
 
+  it('a skilled volunteer’s per-skill entries move to their new task count in the same transaction', async () => {
+    // The handler runs on the clock: one task earlier today.
+    const today = new Date().toISOString().slice(0, 10);
+    givenVolunteer(aVolunteer({ skills: ['medic', 'driver'], tasksDay: today, tasksToday: 1 }));
+    givenRequest(aRequest(), [anOffer()]);
+
+    expect((await accept()).statusCode).toBe(200);
+
+    const [items] = transactions();
+    const entries = items.filter((i) => String(i.Put?.Item?.sk ?? '').startsWith('AVAIL#'));
+    expect(entries.map((i) => i.Put?.Item)).toEqual([
+      expect.objectContaining({
+        pk: `VOL#${VOL}`,
+        sk: 'AVAIL#medic',
+        gsi2pk: 'AVAIL#east-garden#medic',
+        gsi2sk: `${today}#0002#${VOL}`,
+        tasksToday: 2,
+      }),
+      expect.objectContaining({ sk: 'AVAIL#driver', gsi2pk: 'AVAIL#east-garden#driver' }),
+    ]);
+    // Unconditional: the volunteer's version check decides for the whole transaction.
+    expect(entries.every((i) => i.Put?.ConditionExpression === undefined)).toBe(true);
+    expect(items.some((i) => i.Update?.ConditionExpression === 'version = :prev')).toBe(true);
+  });
+
+  it('an accept that fills a skilled volunteer’s capacity deletes their entries with it', async () => {
+    givenVolunteer(aVolunteer({ skills: ['medic'], capacity: 1 }));
+    givenRequest(aRequest(), [anOffer()]);
+
+    expect((await accept()).statusCode).toBe(200);
+
+    const [items] = transactions();
+    expect(items.at(-1)?.Delete).toMatchObject({ Key: { pk: `VOL#${VOL}`, sk: 'AVAIL#medic' } });
+    expect(items.some((i) => i.Put?.Item?.sk === 'AVAIL#medic')).toBe(false);
+  });
+
   it('a second accept of the last slot gets 409 offer_taken after its transaction is cancelled', async () => {
     const pk = { ':pk': `REQ#${REQ}` };
     const before = [requestItem(aRequest()), offerItem(anOffer())];
@@ -222,6 +258,22 @@ describe('POST /v1/tasks/{taskId}/delivered (report-delivered)', () => {
     expect(sentTo('events')).toEqual([
       { type: 'task_delivered', requestId: REQ, volunteerId: VOL, at: expect.any(String) },
     ]);
+  });
+
+  it('a delivery writes a skilled volunteer’s entries only when it frees a full volunteer', async () => {
+    const entryWrites = () =>
+      transactions()
+        .at(-1)!
+        .filter((i) => String(i.Put?.Item?.sk ?? i.Delete?.Key?.sk ?? '').startsWith('AVAIL#'));
+    givenRequest(aRequest({ status: 'matched', filled: 1 }), [], [aTask()]);
+
+    givenVolunteer(aVolunteer({ skills: ['medic'], active: 1, capacity: 3 }));
+    expect((await deliver()).statusCode).toBe(200);
+    expect(entryWrites()).toEqual([]);
+
+    givenVolunteer(aVolunteer({ skills: ['medic'], active: 1, capacity: 1 }));
+    expect((await deliver()).statusCode).toBe(200);
+    expect(entryWrites().map((i) => i.Put?.Item?.gsi2pk)).toEqual(['AVAIL#east-garden#medic']);
   });
 
   it('accepts an empty body', async () => {

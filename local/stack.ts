@@ -44,6 +44,8 @@ import {
 } from './servers.ts';
 
 export const DEV_OPS_KEY = 'dev-ops-key-change-me';
+/** Signs local calls of the SMS provider's reply webhook (POST /v1/sms/replies). */
+export const DEV_SMS_PROVIDER_SECRET = 'dev-sms-provider-secret-change-me';
 
 /** API Gateway gives up on an integration after 30 s; the HTTP functions' timeout locally. */
 const HTTP_FUNCTION_TIMEOUT_SECONDS = 29;
@@ -66,6 +68,8 @@ export interface LocalStackOptions {
   host?: string;
   /** The ops key. Default `$OPS_API_KEY` or DEV_OPS_KEY. */
   opsKey?: string;
+  /** The SMS provider secret (reply webhook signatures). Default `$SMS_PROVIDER_SECRET` or DEV_SMS_PROVIDER_SECRET. */
+  smsProviderSecret?: string;
   /** Use a running DynamoDB (Local) instead of starting one. */
   dynamodbEndpoint?: string;
   /** Use a running fauxqs (SQS and SNS on one endpoint) instead of starting one. */
@@ -111,6 +115,10 @@ export interface LocalStack {
   opsKey: string;
   /** True when the ops key is the printed development default. */
   opsKeyIsDefault: boolean;
+  /** The secret the SMS provider signs reply webhooks with. */
+  smsProviderSecret: string;
+  /** True when the SMS provider secret is the printed development default. */
+  smsProviderSecretIsDefault: boolean;
   /** The environment variables the stack set for the functions. */
   env: Record<string, string>;
   endpoints: { dynamodb: string; sqs: string; sns: string };
@@ -183,6 +191,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const prefix = options.prefix ?? `local-${district.id}`;
   const opsKeyIsDefault = !options.opsKey && !process.env.OPS_API_KEY;
   const opsKey = options.opsKey ?? process.env.OPS_API_KEY ?? DEV_OPS_KEY;
+  const smsProviderSecretIsDefault =
+    !options.smsProviderSecret && !process.env[ENV.smsProviderSecret];
+  const smsProviderSecret =
+    options.smsProviderSecret ?? process.env[ENV.smsProviderSecret] ?? DEV_SMS_PROVIDER_SECRET;
   const port = options.port ?? Number(process.env.PORT ?? 3000);
 
   // Everything started here, stopped in reverse order by cleanup().
@@ -249,6 +261,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       [ENV.table]: tableName,
       [ENV.districtConfig]: JSON.stringify(district),
       [ENV.opsKey]: opsKey,
+      [ENV.smsProviderSecret]: smsProviderSecret,
       [ENV.alertTopicArn]: alertTopic.topicArn,
       [ENV.notificationTopicArn]: notificationTopicArn,
       DISTRICT_ID: district.id,
@@ -260,6 +273,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     for (const q of QUEUES) env[ENV.queueUrl(q.name)] = queues[q.name].url;
     const inboundSmsTopicArn = await createInboundTopic(clients.sns, prefix, queues.inbound.arn);
+    env[ENV.inboundSmsTopicArn] = inboundSmsTopicArn;
     // Proof photos: a bucket on fauxqs's S3, presigned URLs point at it.
     const photoBucket = `${prefix}-photos`.toLowerCase();
     const s3 = new S3Client({
@@ -295,6 +309,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     // Locally the ops key is the plain env var, never a secret; no other endpoint applies.
     delete process.env[ENV.opsKeySecretArn];
+    delete process.env[ENV.smsProviderSecretArn];
     delete process.env[ENV.endpoint];
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
@@ -516,6 +531,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       prefix,
       opsKey,
       opsKeyIsDefault,
+      smsProviderSecret,
+      smsProviderSecretIsDefault,
       env,
       endpoints,
       tableName,

@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole backend on this machine. Environment:
  *   PORT (3000), HOST (127.0.0.1), DISTRICT (demo), OPS_API_KEY (a printed dev default),
+ *   SMS_PROVIDER_SECRET (signs POST /v1/sms/replies; a printed dev default),
  *   LOCAL_DATA_DIR (keep data between runs, e.g. `.local`; default in memory),
  *   LOCAL_QUIET=1 (do not print each request and batch).
  * Ctrl-C stops everything it started, DynamoDB Local's Java process included.
@@ -71,6 +72,10 @@ Volunteer dispatch, local stack — up in ${((Date.now() - started) / 1000).toFi
 ${towns}
   Ops key    ${s.opsKey}${s.opsKeyIsDefault ? '   (development default: set OPS_API_KEY to choose one)' : '   (from OPS_API_KEY)'}
              curl -H "Authorization: Bearer ${s.opsKey}" ${base}/v1/communities
+  SMS replies POST ${base}/v1/sms/replies, signed with the SMS provider secret
+             ${s.smsProviderSecret}${s.smsProviderSecretIsDefault ? '   (development default: set SMS_PROVIDER_SECRET to choose one)' : '   (from SMS_PROVIDER_SECRET)'}
+             (X-Timestamp: Unix seconds, X-Signature: sha256=<hex HMAC of "<timestamp>.<body>">;
+             or unsigned: curl -d '{"from":"+86…","text":"1 CODE"}' ${base}/local/sms)
   SMS/push   not sent: printed here (numbers masked) and listed by
              curl ${base}/local/outbox            (?to=+86… to filter)
   Ops alerts curl ${base}/local/alerts

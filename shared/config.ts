@@ -23,3 +23,4 @@ export const queueUrl = (q: QueueName) => required(ENV.queueUrl(q));
 export const alertTopicArn = () => process.env[ENV.alertTopicArn];
 export const notificationTopicArn = () => required(ENV.notificationTopicArn);
 export const photoBucket = () => required(ENV.photoBucket);
+export const inboundSmsTopicArn = () => required(ENV.inboundSmsTopicArn);

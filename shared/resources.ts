@@ -118,11 +118,20 @@ export const ENV = {
   opsKey: 'OPS_API_KEY',
   alertTopicArn: 'ALERT_TOPIC_ARN',
   notificationTopicArn: 'NOTIFICATION_TOPIC_ARN',
+  /** The inbound SMS topic, for the provider's reply webhook (receive-sms-webhook). */
+  inboundSmsTopicArn: 'INBOUND_SMS_TOPIC_ARN',
+  /** The SMS provider's signing secret: its Secrets Manager ARN on AWS, the value locally. */
+  smsProviderSecretArn: 'SMS_PROVIDER_SECRET_ARN',
+  smsProviderSecret: 'SMS_PROVIDER_SECRET',
   photoBucket: 'PHOTO_BUCKET',
   endpoint: 'AWS_ENDPOINT_URL',
 } as const;
 
-export type Principal = 'ops' | 'partner' | 'volunteer' | 'anyone';
+/**
+ * Who may call a route. `sms-provider`: the district's SMS provider, authenticated by an
+ * HMAC signature of the body with the provider secret instead of a Bearer key.
+ */
+export type Principal = 'ops' | 'partner' | 'volunteer' | 'sms-provider' | 'anyone';
 
 export interface RouteDef {
   method: 'GET' | 'POST' | 'PATCH' | 'PUT';
@@ -237,6 +246,14 @@ export const ROUTES: readonly RouteDef[] = [
     handler: 'set-partner-callback',
     who: ['partner'],
   },
+  {
+    // Replies to SMS (上行短信) from a domestic HTTPS SMS provider, which delivers them by
+    // webhook; published to the inbound SMS topic like End User Messaging SMS replies.
+    method: 'POST',
+    path: '/v1/sms/replies',
+    handler: 'receive-sms-webhook',
+    who: ['sms-provider'],
+  },
 ];
 
 /** Serves every path no route matches: 404 not_found, or 405 for a known path. */
@@ -258,11 +275,14 @@ export interface FunctionAccess {
   sends: QueueName[];
   /**
    * `deliver`: SNS Publish to phone numbers and platform endpoints; `alert`: the ops alert
-   * topic; `notify`: the district's notifications topic (NOTIFICATION_TOPIC).
+   * topic; `notify`: the district's notifications topic (NOTIFICATION_TOPIC); `inbound`:
+   * the inbound SMS topic (replies to SMS).
    */
-  sns: ('deliver' | 'alert' | 'notify')[];
+  sns: ('deliver' | 'alert' | 'notify' | 'inbound')[];
   /** Reads the ops key secret to authenticate ops. */
   opsKey: boolean;
+  /** Reads the SMS provider secret to check the signature of its reply webhook. */
+  smsProviderSecret?: boolean;
   /** The proof-photo bucket: `put` presigns uploads, `read` presigns viewing. */
   photos?: 'put' | 'read';
 }
@@ -298,6 +318,14 @@ export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
   'rotate-partner-key': http('readwrite'),
   'revoke-partner-key': http('readwrite'),
   'set-partner-callback': http('readwrite'),
+  // No table and no ops key: it checks the provider's signature and publishes the reply.
+  'receive-sms-webhook': {
+    table: 'none',
+    sends: [],
+    sns: ['inbound'],
+    opsKey: false,
+    smsProviderSecret: true,
+  },
   'match-request': {
     table: 'readwrite',
     sends: ['timers'],

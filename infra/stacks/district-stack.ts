@@ -82,6 +82,8 @@ export class DistrictStack extends Stack {
   readonly alerts: AlertTopic;
   readonly notifications: NotificationTopic;
   readonly opsKey: Secret;
+  readonly smsProviderSecret: Secret;
+  readonly inboundTopic: Topic;
   readonly photos: Bucket;
 
   constructor(scope: Construct, id: string, props: DistrictStackProps) {
@@ -155,6 +157,23 @@ export class DistrictStack extends Stack {
         'put-secret-value), not an automatic rotation Lambda.',
     );
 
+    // The SMS provider secret: signs the provider's reply webhook (POST /v1/sms/replies).
+    // Generated here; ops give it to the provider, or put the provider's own value.
+    this.smsProviderSecret = new Secret(this, 'SmsProviderSecret', {
+      description:
+        `${district.id}: the HTTPS SMS provider's signing secret for reply webhooks ` +
+        '(X-Signature: sha256=HMAC-SHA256 of "<timestamp>.<body>")',
+      generateSecretString: { passwordLength: 40, excludePunctuation: true },
+      removalPolicy: retained,
+    });
+    acknowledge(
+      this.smsProviderSecret,
+      'AwsSolutions-SMG4',
+      'The secret is shared with an outside SMS provider, entered in its console: rotating ' +
+        'it needs that manual step, so rotation is documented (docs/deploy.md: ' +
+        'put-secret-value; the previous value is accepted for an hour), not a rotation Lambda.',
+    );
+
     // Queues and their consumers.
     const workers = new Map<QueueName, QueueWorker>();
     for (const def of QUEUES) {
@@ -168,6 +187,7 @@ export class DistrictStack extends Stack {
       );
     }
     this.workers = workers;
+    this.inboundTopic = this.inboundSms(workers.get('inbound')!);
 
     // The one notification path: producers publish here, the notify queue is subscribed.
     this.notifications = new NotificationTopic(this, 'Notifications', {
@@ -233,11 +253,19 @@ export class DistrictStack extends Stack {
     });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'PhotoBucketName', { value: this.photos.bucketName });
-    const inbound = this.inboundSms(workers.get('inbound')!);
     new CfnOutput(this, 'InboundSmsTopicArn', {
-      value: inbound.topicArn,
+      value: this.inboundTopic.topicArn,
       description:
         'Set as the two-way SMS destination of the origination number (End User Messaging SMS)',
+    });
+    new CfnOutput(this, 'SmsReplyWebhookUrl', {
+      value: `${this.api.url}v1/sms/replies`,
+      description:
+        "HTTPS SMS provider: set as the reply (上行短信) webhook in the provider's console",
+    });
+    new CfnOutput(this, 'SmsProviderSecretArn', {
+      value: this.smsProviderSecret.secretArn,
+      description: 'The secret the HTTPS SMS provider signs reply webhooks with',
     });
   }
 
@@ -292,10 +320,25 @@ export class DistrictStack extends Stack {
       fn.addEnvironment(ENV.notificationTopicArn, this.notifications.topic.topicArn);
       this.notifications.grantPublish(f.role);
     }
+    if (access.sns.includes('inbound')) {
+      fn.addEnvironment(ENV.inboundSmsTopicArn, this.inboundTopic.topicArn);
+      // sns:Publish on this topic, and the key actions SNS needs to encrypt with its key.
+      this.inboundTopic.grantPublish(f.role);
+      acknowledge(
+        f.role,
+        'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        'Publishing to an SSE-KMS topic needs kms:GenerateDataKey* and kms:Decrypt (as AWS ' +
+          'documents for SNS publishers); the grant is on the inbound SMS topic key only.',
+      );
+    }
     if (access.sns.includes('deliver')) this.grantDeliver(f);
     if (access.opsKey) {
       fn.addEnvironment(ENV.opsKeySecretArn, this.opsKey.secretArn);
       this.opsKey.grantRead(fn);
+    }
+    if (access.smsProviderSecret) {
+      fn.addEnvironment(ENV.smsProviderSecretArn, this.smsProviderSecret.secretArn);
+      this.smsProviderSecret.grantRead(fn);
     }
   }
 

@@ -54,4 +54,19 @@ describe('openapi.yaml', () => {
     );
     expect(open).toEqual(anyone);
   });
+
+  it('signs the SMS provider routes with the provider signature instead of a key', () => {
+    const signed = Object.entries(
+      spec.paths as Record<string, Record<string, { security?: Record<string, []>[] }>>,
+    ).flatMap(([path, ops]) =>
+      Object.entries(ops)
+        .filter(([, op]) => op.security?.some((s) => 'smsProviderSignature' in s))
+        .map(([m]) => `${m.toUpperCase()} ${path}`),
+    );
+    const provider = ROUTES.filter((r) => r.who.includes('sms-provider')).map(
+      (r) => `${r.method} ${r.path}`,
+    );
+    expect(provider).toEqual(['POST /v1/sms/replies']);
+    expect(signed).toEqual(provider);
+  });
 });

@@ -53,6 +53,8 @@ describe.each(DISTRICT_IDS)('functions of district %s', (id) => {
       expect(ENV.table in vars, `${name} ${ENV.table}`).toBe(access.table !== 'none');
       expect(ENV.opsKeySecretArn in vars, name).toBe(access.opsKey);
       expect(ENV.alertTopicArn in vars, name).toBe(access.sns.includes('alert'));
+      expect(ENV.inboundSmsTopicArn in vars, name).toBe(access.sns.includes('inbound'));
+      expect(ENV.smsProviderSecretArn in vars, name).toBe(access.smsProviderSecret === true);
       const queueVars = Object.keys(vars).filter((k) => k.startsWith('QUEUE_URL_'));
       expect(queueVars.sort(), name).toEqual(access.sends.map(ENV.queueUrl).sort());
     }

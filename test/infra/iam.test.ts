@@ -74,8 +74,9 @@ describe.each(DISTRICT_IDS)('IAM of district %s', (id) => {
             : consumes && /^sqs:(ReceiveMessage|DeleteMessage|ChangeMessageVisibility)$/.test(a);
         }
         if (service === 'sns') return a === 'sns:Publish' && access.sns.length > 0;
-        if (service === 'kms') return access.sns.includes('alert') || access.sns.includes('notify');
-        if (service === 'secretsmanager') return access.opsKey;
+        if (service === 'kms')
+          return access.sns.some((t) => t === 'alert' || t === 'notify' || t === 'inbound');
+        if (service === 'secretsmanager') return access.opsKey || access.smsProviderSecret === true;
         if (service === 's3') {
           return access.photos === 'put'
             ? a === 's3:PutObject'
@@ -131,6 +132,20 @@ describe.each(DISTRICT_IDS)('IAM of district %s', (id) => {
       const secret = logicalId(stack.opsKey);
       const reads = statementsOf(name).filter((s) => refsIn(s.Resource).includes(secret));
       expect(reads.length > 0).toBe(access.opsKey);
+    });
+
+    it('reads the SMS provider secret only if FUNCTION_ACCESS says so', () => {
+      const secret = logicalId(stack.smsProviderSecret);
+      const reads = statementsOf(name).filter((s) => refsIn(s.Resource).includes(secret));
+      expect(reads.length > 0).toBe(access.smsProviderSecret === true);
+    });
+
+    it('publishes to the inbound SMS topic only if FUNCTION_ACCESS says so', () => {
+      const topic = logicalId(stack.inboundTopic);
+      const publishes = statementsOf(name).filter(
+        (s) => list(s.Action).includes('sns:Publish') && refsIn(s.Resource).includes(topic),
+      );
+      expect(publishes.length > 0).toBe(access.sns.includes('inbound'));
     });
   });
 

@@ -36,4 +36,33 @@ describe.each(DISTRICT_IDS)('inbound SMS of district %s', (id) => {
   it('receive-sms consumes the inbound queue', () => {
     expect(inbound.def.consumer).toBe('receive-sms');
   });
+
+  it('the provider reply webhook publishes to that topic only, with its key, and reads its secret', () => {
+    const webhook = stack.functions.get('receive-sms-webhook')!;
+    const role = logicalId(webhook.role);
+    const statements = resourcesOf(template, 'AWS::IAM::Policy')
+      .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+    const on = (prefix: string) =>
+      statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith(prefix)));
+    expect(on('sns:').map((s) => s.Resource)).toEqual([{ Ref: logicalId(stack.inboundTopic) }]);
+    const keyId = resourcesOf(template, 'AWS::KMS::Key').find(([k]) =>
+      k.startsWith('InboundSmsKey'),
+    )![0];
+    expect(on('kms:').map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [keyId, 'Arn'] }]);
+    expect(on('secretsmanager:').map((s) => s.Resource)).toEqual([
+      { Ref: logicalId(stack.smsProviderSecret) },
+    ]);
+    const vars =
+      template.toJSON().Resources[logicalId(webhook.fn)].Properties.Environment.Variables;
+    expect(vars.INBOUND_SMS_TOPIC_ARN).toEqual({ Ref: logicalId(stack.inboundTopic) });
+    expect(vars.SMS_PROVIDER_SECRET_ARN).toEqual({ Ref: logicalId(stack.smsProviderSecret) });
+    expect(vars.TABLE_NAME).toBeUndefined();
+  });
+
+  it('outputs the reply webhook URL and the provider secret for the SMS provider', () => {
+    const outputs = template.toJSON().Outputs;
+    expect(JSON.stringify(outputs.SmsReplyWebhookUrl.Value)).toContain('v1/sms/replies');
+    expect(outputs.SmsProviderSecretArn.Value).toEqual({ Ref: logicalId(stack.smsProviderSecret) });
+  });
 });

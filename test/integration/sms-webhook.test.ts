@@ -1,0 +1,205 @@
+/**
+ * Two-way SMS through an HTTPS SMS provider (China regions, no SNS SMS): the provider
+ * calls POST /v1/sms/replies with each reply, signed with the district's provider secret;
+ * the reply goes to the inbound SMS topic and through receive-sms, so "1 CODE" and
+ * "0 CODE" follow the same rules as the HTTP routes and as replies on SNS districts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signProviderBody } from '../../shared/domain/signature.ts';
+import { startTestStack, type TestStack } from './support/stack.ts';
+
+let stack: TestStack;
+let partnerKey = '';
+
+beforeAll(async () => {
+  // A district like tongzhou: SMS out through a domestic HTTPS provider (recorded by the
+  // local outbox all the same), replies in through its webhook.
+  stack = await startTestStack({
+    sms: { provider: 'https', httpsEndpoint: 'https://sms.example.cn/send' },
+    offers: { timeoutSeconds: 120, batchSize: 3 },
+  });
+  partnerKey = (
+    await stack.api('POST', '/v1/partners', { key: stack.opsKey, body: { name: '短信平台' } })
+  ).body.apiKey;
+});
+afterAll(() => stack?.stop());
+
+let seq = 0;
+const newPhone = () =>
+  `+86136${String(Date.now() % 100000).padStart(5, '0')}${String(seq++).padStart(3, '0')}`;
+const newSkill = () => `hook-${seq++}-${Date.now() % 100000}`;
+const to = (phone: string) => stack.outbox().filter((n) => n.to === phone);
+
+async function volunteer(skill: string) {
+  const phone = newPhone();
+  const res = await stack.api('POST', '/v1/volunteers', {
+    key: stack.opsKey,
+    body: { name: '短信志愿者', phone, communityId: 'east-river', skills: [skill] },
+  });
+  expect(res.status).toBe(201);
+  return { id: res.body.volunteerId as string, token: res.body.token as string, phone };
+}
+
+async function post(skill: string) {
+  const res = await stack.api('POST', '/v1/requests', {
+    key: partnerKey,
+    headers: { 'idempotency-key': `hook-${seq++}-${Date.now()}` },
+    body: {
+      kind: 'medicine',
+      communityId: 'east-river',
+      address: '东河小区7号楼2单元501',
+      requester: { name: '钱奶奶', phone: newPhone() },
+      skills: [skill],
+    },
+  });
+  expect(res.status).toBe(202);
+  return res.body.requestId as string;
+}
+
+async function offerCode(phone: string): Promise<string> {
+  const sms = await stack.waitFor(() => to(phone).find((n) => /“1 [A-Z2-9]{4}”/.test(n.message)));
+  return /“1 ([A-Z2-9]{4})”/.exec(sms.message)![1];
+}
+
+/** The provider delivering a reply: the body signed with `secret` at `timestamp`. */
+function webhook(
+  from: string,
+  text: string,
+  {
+    secret = stack.local.smsProviderSecret,
+    timestamp = Math.floor(Date.now() / 1000),
+    receivedAt = new Date().toISOString(),
+  } = {},
+) {
+  const body = JSON.stringify({ from, text, receivedAt });
+  return stack.api('POST', '/v1/sms/replies', {
+    body,
+    headers: {
+      'x-timestamp': String(timestamp),
+      'x-signature': signProviderBody(secret, timestamp, body),
+    },
+  });
+}
+
+const answer = (phone: string, pattern: RegExp) =>
+  stack.waitFor(() => to(phone).find((n) => pattern.test(n.message)));
+const status = async (id: string) =>
+  (await stack.api('GET', `/v1/requests/${id}`, { key: partnerKey })).body;
+const openOffers = async (token: string, requestId: string) =>
+  (await stack.api('GET', '/v1/volunteers/me/offers', { key: token })).body.offers.filter(
+    (o: { requestId: string }) => o.requestId === requestId,
+  );
+
+describe('reply webhook of an HTTPS SMS provider', () => {
+  it('"1 CODE" accepts the offer as the HTTP route does and answers with the address', async () => {
+    const skill = newSkill();
+    const v = await volunteer(skill);
+    const id = await post(skill);
+    const code = await offerCode(v.phone);
+
+    const res = await webhook(v.phone, `1 ${code}`);
+    expect(res.status).toBe(202);
+    expect(res.body.inboundMessageId).toMatch(/^https-/);
+
+    const ok = await answer(v.phone, /接单成功/);
+    expect(ok.message).toContain('东河小区7号楼2单元501');
+    const r = await stack.waitFor(async () => {
+      const b = await status(id);
+      return b.status === 'matched' && b;
+    });
+    expect(r.tasks).toEqual([expect.objectContaining({ volunteerId: v.id, status: 'accepted' })]);
+  });
+
+  it('"0 CODE" declines: the offer closes', async () => {
+    const skill = newSkill();
+    const v = await volunteer(skill);
+    const id = await post(skill);
+    const code = await offerCode(v.phone);
+    expect(await openOffers(v.token, id)).toHaveLength(1);
+
+    expect((await webhook(v.phone, `0 ${code}`)).status).toBe(202);
+    await answer(v.phone, /本单不接/);
+    expect(await openOffers(v.token, id)).toEqual([]);
+    expect((await status(id)).status).toBe('received');
+  });
+
+  it('an unknown code gets the clear "unknown or stale" answer and changes nothing', async () => {
+    const skill = newSkill();
+    const v = await volunteer(skill);
+    const id = await post(skill);
+    await offerCode(v.phone);
+
+    expect((await webhook(v.phone, '1 QQQQ')).status).toBe(202);
+    await answer(v.phone, /未识别或已失效的回复/);
+    expect((await status(id)).status).toBe('received');
+    expect(await openOffers(v.token, id)).toHaveLength(1);
+  });
+
+  it('the provider retrying the same call: applied and answered once', async () => {
+    const skill = newSkill();
+    const v = await volunteer(skill);
+    await post(skill);
+    const code = await offerCode(v.phone);
+    const receivedAt = new Date().toISOString();
+
+    const first = await webhook(v.phone, `1 ${code}`, { receivedAt });
+    const retry = await webhook(v.phone, `1 ${code}`, { receivedAt });
+    expect(retry.body.inboundMessageId).toBe(first.body.inboundMessageId);
+    await answer(v.phone, /接单成功/);
+    // A later reply from the same phone is answered: both retries had their turn by then.
+    await webhook(v.phone, 'hello', {});
+    await answer(v.phone, /未识别或已失效的回复/);
+    expect(to(v.phone).filter((n) => /接单成功/.test(n.message))).toHaveLength(1);
+  });
+
+  it('a bad or stale signature is 401 and changes nothing', async () => {
+    const skill = newSkill();
+    const v = await volunteer(skill);
+    const id = await post(skill);
+    const code = await offerCode(v.phone);
+    const sent = to(v.phone).length;
+
+    const forged = await webhook(v.phone, `1 ${code}`, { secret: 'guessed-secret' });
+    expect(forged.status).toBe(401);
+    expect(forged.body).toEqual({
+      error: { code: 'unauthorized', message: 'X-Signature: does not match' },
+    });
+    const stale = await webhook(v.phone, `1 ${code}`, {
+      timestamp: Math.floor(Date.now() / 1000) - 6 * 60,
+    });
+    expect(stale.status).toBe(401);
+    expect(stale.body.error.message).toMatch(/X-Timestamp/);
+    const unsigned = await stack.api('POST', '/v1/sms/replies', {
+      body: { from: v.phone, text: `1 ${code}`, receivedAt: new Date().toISOString() },
+    });
+    expect(unsigned.status).toBe(401);
+
+    // A signed reply from another phone, sent after them, is answered: had the refused
+    // calls reached the inbound topic, they would have been handled by now too.
+    const witness = newPhone();
+    expect((await webhook(witness, 'ok')).status).toBe(202);
+    await answer(witness, /未识别或已失效的回复/);
+    expect(to(v.phone)).toHaveLength(sent);
+    expect((await status(id)).status).toBe('received');
+    expect(await openOffers(v.token, id)).toHaveLength(1);
+  });
+
+  it('a signed body with an unknown field is 400 naming it', async () => {
+    const body = JSON.stringify({
+      from: newPhone(),
+      text: '1 ABCD',
+      receivedAt: new Date().toISOString(),
+      sign: 'x',
+    });
+    const timestamp = Math.floor(Date.now() / 1000);
+    const res = await stack.api('POST', '/v1/sms/replies', {
+      body,
+      headers: {
+        'x-timestamp': String(timestamp),
+        'x-signature': signProviderBody(stack.local.smsProviderSecret, timestamp, body),
+      },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toMatch(/^sign: unknown field/);
+  });
+});

@@ -1,4 +1,4 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { documents } from '../clients/dynamodb.ts';
 import { table } from './table.ts';
 
@@ -6,13 +6,26 @@ import { table } from './table.ts';
  * Daily counters of requests, bucketed by the day a request was received. Each update
  * rides in the same transaction as the change it counts, so a retried or repeated
  * change that does not happen is not counted either.
+ *
+ * A day's counters are spread over COUNTER_SHARDS items (`STATS#<day>` / `DAY#<n>`), each
+ * update to one of them at random, and a read sums the day's items. On AWS, DynamoDB
+ * cancels a transaction that touches an item another transaction is writing
+ * (TransactionConflict): with one item per day, every intake, accept and delivery of the
+ * district would meet on it during a burst. DynamoDB Local does not model this.
  */
+export const COUNTER_SHARDS = 10;
+
 /** The bucket of district-wide totals that are not per day (volunteers registered, on duty). */
 export const ALL_TIME = 'all';
 
-export const counterKey = (day: string) => ({ pk: `STATS#${day}`, sk: 'DAY' });
+export const counterKey = (day: string, shard: number) => ({
+  pk: `STATS#${day}`,
+  sk: `DAY#${shard}`,
+});
 
-export function counterUpdate(day: string, adds: Record<string, number>) {
+const anyShard = () => Math.floor(Math.random() * COUNTER_SHARDS);
+
+export function counterUpdate(day: string, adds: Record<string, number>, shard = anyShard()) {
   const names: Record<string, string> = {};
   const values: Record<string, number> = {};
   const parts = Object.entries(adds).map(([field, n], i) => {
@@ -22,7 +35,7 @@ export function counterUpdate(day: string, adds: Record<string, number>) {
   });
   return {
     TableName: table(),
-    Key: counterKey(day),
+    Key: counterKey(day, shard),
     UpdateExpression: `ADD ${parts.join(', ')}`,
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
@@ -47,11 +60,25 @@ export function counterUpdates(changes: [day: string, adds: Record<string, numbe
 export const statusMove = (from: string | undefined, to: string): Record<string, number> =>
   from ? { [`status.${from}`]: -1, [`status.${to}`]: 1 } : { [`status.${to}`]: 1 };
 
+/** A day's counters: the sum of its items (the shards, and a `DAY` item written before them). */
 export async function readDay(day: string): Promise<Record<string, number>> {
-  const { Item } = await documents.send(
-    new GetCommand({ TableName: table(), Key: counterKey(day) }),
-  );
-  if (!Item) return {};
-  const { pk, sk, ...counts } = Item;
-  return counts as Record<string, number>;
+  const totals: Record<string, number> = {};
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await documents.send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `STATS#${day}` },
+        ExclusiveStartKey,
+      }),
+    );
+    for (const { pk, sk, ...counts } of page.Items ?? []) {
+      for (const [k, n] of Object.entries(counts)) {
+        if (typeof n === 'number') totals[k] = (totals[k] ?? 0) + n;
+      }
+    }
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  return totals;
 }

@@ -1,5 +1,10 @@
 import '../fixtures/env.ts';
-import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler as createPartner } from '../../functions/create-partner.ts';
 import { handler as getHealth } from '../../functions/get-health.ts';
@@ -257,24 +262,27 @@ describe('GET /v1/stats (get-stats)', () => {
   const stats = (query?: Record<string, string>, key = OPS_KEY) =>
     call(getStats, { path: '/v1/stats', key, query });
 
-  it('sums the daily counters of the period and reads the all-time ones', async () => {
-    ddb.on(GetCommand, { Key: { pk: 'STATS#2022-04-01' } }).resolves({
-      Item: {
+  it('sums the daily counters of the period, over every shard of each day, and reads the all-time ones', async () => {
+    const day = (pk: string, Items: Record<string, unknown>[]) =>
+      ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': pk } }).resolves({ Items });
+    // A day's counters are spread over shard items (and an older single `DAY` item): summed.
+    day('STATS#2022-04-01', [
+      { pk: 'STATS#2022-04-01', sk: 'DAY', 'status.received': 1, 'kind.groceries': 1 },
+      {
         pk: 'STATS#2022-04-01',
-        sk: 'DAY',
-        'status.received': 3,
+        sk: 'DAY#3',
+        'status.received': 2,
         'status.matched': 1,
-        'kind.groceries': 4,
+        'kind.groceries': 3,
         'community.east-garden': 4,
         personTimes: 2,
       },
-    });
-    ddb.on(GetCommand, { Key: { pk: 'STATS#2022-04-02' } }).resolves({
-      Item: { 'status.received': 1, 'kind.medicine': 1, serviceMinutes: 30 },
-    });
-    ddb.on(GetCommand, { Key: { pk: 'STATS#all' } }).resolves({
-      Item: { registered: 10, onDuty: 6 },
-    });
+    ]);
+    day('STATS#2022-04-02', [
+      { pk: 'STATS#2022-04-02', sk: 'DAY#0', 'status.received': 1, serviceMinutes: 10 },
+      { pk: 'STATS#2022-04-02', sk: 'DAY#7', 'kind.medicine': 1, serviceMinutes: 20 },
+    ]);
+    day('STATS#all', [{ pk: 'STATS#all', sk: 'DAY#1', registered: 10, onDuty: 6 }]);
 
     const res = await stats({ from: '2022-04-01T00:00:00Z', to: '2022-04-02T23:00:00Z' });
 

@@ -243,7 +243,11 @@ describe('match-request', () => {
             }),
           }),
         },
-        { Update: expect.objectContaining({ Key: { pk: 'STATS#all', sk: 'DAY' } }) },
+        {
+          Update: expect.objectContaining({
+            Key: { pk: 'STATS#all', sk: expect.stringMatching(/^DAY#\d$/) },
+          }),
+        },
       ],
     ]);
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {

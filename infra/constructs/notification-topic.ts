@@ -1,4 +1,10 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  type IAlarmAction,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { type IGrantable, Role } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -13,6 +19,8 @@ export interface NotificationTopicProps {
   district: District;
   /** The district's work queues; NOTIFICATION_TOPIC names the ones subscribed. */
   queues: ReadonlyMap<QueueName, IQueue>;
+  /** Where the alarm on failed deliveries goes (the ops alert topic). */
+  alarmAction: IAlarmAction;
 }
 
 /**
@@ -26,6 +34,8 @@ export interface NotificationTopicProps {
 export class NotificationTopic extends Construct {
   readonly topic: Topic;
   readonly key: Key;
+  /** Any event SNS could not deliver to a subscriber (a queue policy or key gone wrong). */
+  readonly failedAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: NotificationTopicProps) {
     super(scope, id);
@@ -47,6 +57,21 @@ export class NotificationTopic extends Construct {
         new SqsSubscription(queue, { rawMessageDelivery: sub.rawMessageDelivery }),
       );
     }
+    // SNS retries deliveries to SQS for days; what still fails is a broken policy or key,
+    // and no notification may be lost without ops knowing.
+    this.failedAlarm = new Alarm(this, 'DeliveriesFailed', {
+      alarmDescription: `${district.id}: notification events the topic could not deliver to its queue`,
+      metric: this.topic.metricNumberOfNotificationsFailed({
+        period: Duration.minutes(1),
+        statistic: 'Sum',
+      }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.failedAlarm.addAlarmAction(props.alarmAction);
+    this.failedAlarm.addOkAction(props.alarmAction);
   }
 
   /** sns:Publish on this topic only, plus the key actions SNS needs to encrypt the message. */

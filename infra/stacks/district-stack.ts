@@ -193,6 +193,7 @@ export class DistrictStack extends Stack {
     this.notifications = new NotificationTopic(this, 'Notifications', {
       district,
       queues: new Map([...workers].map(([q, w]) => [q, w.queue])),
+      alarmAction: this.alerts.alarmAction,
     });
 
     // HTTP functions.

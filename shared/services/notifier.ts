@@ -32,10 +32,15 @@ interface Recipient {
 
 /**
  * Who gets it, read eventually consistent (half the read units): the recipient was
- * written long before anything is sent to them; a read that finds nothing yet is
- * repeated strongly, so nobody is skipped for a lagging replica.
+ * written long before anything is sent to them; a read that finds nobody yet is
+ * repeated strongly, so nobody is skipped for a lagging replica. `strong` reads the
+ * volunteer strongly at once (an SMS decision: opt-out and quiet hours just changed must hold).
  */
-async function recipientOf(n: Notification, language: Language): Promise<Recipient | undefined> {
+async function recipientOf(
+  n: Notification,
+  language: Language,
+  strong = false,
+): Promise<Recipient | undefined> {
   if (n.to.kind === 'phone') return { phone: n.to.phone, language };
   if (n.to.kind === 'requester') {
     const { requestId } = n.to;
@@ -45,7 +50,7 @@ async function recipientOf(n: Notification, language: Language): Promise<Recipie
   }
   const { volunteerId } = n.to;
   const v =
-    (await volunteers.get(volunteerId, { consistent: false })) ??
+    (strong ? undefined : await volunteers.get(volunteerId, { consistent: false })) ??
     (await volunteers.get(volunteerId));
   return (
     v && {
@@ -128,14 +133,22 @@ export async function deliverNotification(
     logger.info('push endpoint disabled: SMS instead', { notificationId: n.notificationId });
   }
   if (n.channel === 'push-only') return log('skipped', 'sms', 'push-only');
-  if (n.to.kind === 'volunteer' && to.smsOptOut && !n.reply) {
+  // An SMS to a volunteer: their opt-out and quiet hours read strongly, not from a replica
+  // that may not have their last change yet ("opted out gets none").
+  const sms = n.to.kind === 'volunteer' && !n.reply ? await recipientOf(n, language, true) : to;
+  if (!sms) return log('skipped', 'none', 'no recipient');
+  if (n.to.kind === 'volunteer' && sms.smsOptOut && !n.reply) {
     return log('skipped', 'sms', 'opted out');
   }
-  if (n.to.kind === 'volunteer' && !n.reply && inQuietHours(to.quietHours, now, utcOffsetMinutes)) {
+  if (
+    n.to.kind === 'volunteer' &&
+    !n.reply &&
+    inQuietHours(sms.quietHours, now, utcOffsetMinutes)
+  ) {
     return log('skipped', 'sms', 'quiet hours');
   }
 
-  const delivery: Delivery = { channel: 'sms', phone: to.phone };
+  const delivery: Delivery = { channel: 'sms', phone: sms.phone };
   try {
     const outcome = await sendOnce(
       n.smsKey ?? n.notificationId,

@@ -38,6 +38,20 @@ describe.each(DISTRICT_IDS)('alarms of district %s', (id) => {
     },
   );
 
+  it('an alarm when the notifications topic fails to deliver any event to its queue', () => {
+    const topic = logicalId(stack.notifications.topic);
+    const found = alarms.filter(
+      (a) =>
+        a.Namespace === 'AWS/SNS' &&
+        a.MetricName === 'NumberOfNotificationsFailed' &&
+        a.Dimensions?.some(
+          (d: CfnJson) => d.Name === 'TopicName' && d.Value['Fn::GetAtt']?.[0] === topic,
+        ),
+    );
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+  });
+
   it('every alarm notifies the ops alert topic', () => {
     expect(alarms.length).toBeGreaterThanOrEqual(QUEUES.length * 2);
     for (const a of alarms) {

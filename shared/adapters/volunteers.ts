@@ -1,6 +1,7 @@
 import {
   GetCommand,
   QueryCommand,
+  ScanCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -9,6 +10,7 @@ import {
   type AvailableVolunteer,
   availabilityKeys,
   type SkillEntry,
+  skillEntries,
   skillEntryChanges,
   skillPartition,
   type Volunteer,
@@ -197,6 +199,60 @@ export const volunteers = {
       if (isConditionFailure(e) || isTransactionConflict(e)) return false;
       throw e;
     }
+  },
+
+  /**
+   * Upgrade backfill: writes every per-skill availability entry `v` should have
+   * (`skillEntries(v)`), in one transaction with the volunteer's own version-checked
+   * update to itself, so a volunteer changed since `v` was read cancels it: the caller
+   * re-reads and calls again. Puts overwrite, so a second run rewrites the same entries.
+   * Returns how many entries were written (0, and no write at all, when none is due: no
+   * skills, off duty or full; the writes that change that will add them), or 'changed'.
+   */
+  async restoreSkillEntries(v: Volunteer): Promise<number | 'changed'> {
+    const due = skillEntries(v).length;
+    if (due === 0) return 0;
+    try {
+      await documents.send(
+        new TransactWriteCommand({
+          TransactItems: [{ Update: volunteerUpdate(v, v) }, ...skillEntryWrites(undefined, v)],
+        }),
+      );
+      return due;
+    } catch (e) {
+      // Cancelled by the version check or by a concurrent transaction on one of the items.
+      const codes = cancellationCodes(e);
+      if (
+        isTransactionConflict(e) &&
+        codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')
+      ) {
+        return 'changed';
+      }
+      throw e;
+    }
+  },
+
+  /**
+   * Every volunteer of the district, a page at a time, for one-off ops migrations only
+   * (the skill-entry backfill): a Scan reads the whole table, every request, offer and
+   * counter included, and bills for all of it. No route may call this.
+   */
+  async *scanAll(pageSize?: number): AsyncGenerator<Volunteer[]> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await documents.send(
+        new ScanCommand({
+          TableName: table(),
+          FilterExpression: '#type = :volunteer AND sk = :vol',
+          ExpressionAttributeNames: { '#type': 'type' },
+          ExpressionAttributeValues: { ':volunteer': 'volunteer', ':vol': 'VOL' },
+          Limit: pageSize,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      yield (page.Items ?? []).map((i) => fromItem<Volunteer>(i));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
   },
 
   /**

@@ -1,7 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { TABLE } from '#shared/resources.ts';
-import { DISTRICT_IDS, resourcesOf, synthesized } from './support.ts';
+import { DISTRICT_IDS, logicalId, resourcesOf, synthesized } from './support.ts';
 
 describe.each(DISTRICT_IDS)('table of district %s', (id) => {
   const { stack, template } = synthesized(id);
@@ -46,6 +46,10 @@ describe.each(DISTRICT_IDS)('table of district %s', (id) => {
         }),
       ),
     );
+  });
+
+  it('outputs its name (TABLE_NAME of the upgrade backfill, docs/deploy.md)', () => {
+    expect(template.toJSON().Outputs.TableName.Value).toEqual({ Ref: logicalId(stack.table) });
   });
 
   it('is encrypted with the AWS-managed key', () => {

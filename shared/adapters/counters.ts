@@ -1,6 +1,4 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { documents } from '../clients/dynamodb.ts';
-import { table } from './table.ts';
+import { queryAll, table } from './table.ts';
 
 /**
  * Daily counters of requests, bucketed by the day a request was received. Each update
@@ -63,22 +61,15 @@ export const statusMove = (from: string | undefined, to: string): Record<string,
 /** A day's counters: the sum of its items (the shards, and a `DAY` item written before them). */
 export async function readDay(day: string): Promise<Record<string, number>> {
   const totals: Record<string, number> = {};
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await documents.send(
-      new QueryCommand({
-        TableName: table(),
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': `STATS#${day}` },
-        ExclusiveStartKey,
-      }),
-    );
-    for (const { pk, sk, ...counts } of page.Items ?? []) {
-      for (const [k, n] of Object.entries(counts)) {
-        if (typeof n === 'number') totals[k] = (totals[k] ?? 0) + n;
-      }
+  const items = await queryAll({
+    TableName: table(),
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': `STATS#${day}` },
+  });
+  for (const { pk, sk, ...counts } of items) {
+    for (const [k, n] of Object.entries(counts)) {
+      if (typeof n === 'number') totals[k] = (totals[k] ?? 0) + n;
     }
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey);
+  }
   return totals;
 }

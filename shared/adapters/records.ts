@@ -1,8 +1,6 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { documents } from '../clients/dynamodb.ts';
 import type { Task } from '../domain/request.ts';
 import type { Volunteer } from '../domain/volunteer.ts';
-import { fromItem, inbox, table } from './table.ts';
+import { fromItem, inbox, queryAll, table } from './table.ts';
 
 /**
  * Service records. Each credited task writes one record item under the day it was
@@ -64,28 +62,14 @@ export function recordItem(r: {
   };
 }
 
-async function queryAll(input: ConstructorParameters<typeof QueryCommand>[0], max: number) {
-  const items: Record<string, unknown>[] = [];
-  let ExclusiveStartKey: Record<string, unknown> | undefined;
-  do {
-    const page = await documents.send(new QueryCommand({ ...input, ExclusiveStartKey }));
-    items.push(...(page.Items ?? []));
-    ExclusiveStartKey = page.LastEvaluatedKey;
-  } while (ExclusiveStartKey && items.length < max);
-  return items;
-}
-
 export const records = {
   /** The records credited on one day (UTC), every page. */
   async ofDay(day: string): Promise<ServiceRecord[]> {
-    const items = await queryAll(
-      {
-        TableName: table(),
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': `RECORDS#${day}` },
-      },
-      Number.POSITIVE_INFINITY,
-    );
+    const items = await queryAll({
+      TableName: table(),
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `RECORDS#${day}` },
+    });
     return items.map((i) => fromItem<ServiceRecord>(i));
   },
 

@@ -24,6 +24,7 @@ import {
   isConditionFailure,
   isTransactionConflict,
   keys,
+  queryAll,
   table,
   type WATCHED,
   watchFragment,
@@ -137,24 +138,17 @@ export const requests = {
   /** The request, its offers and its tasks (`consistent` as for `get`). */
   async load(requestId: string, opts: Read = {}): Promise<RequestState | undefined> {
     const state: Partial<RequestState> = { offers: [], tasks: [] };
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await documents.send(
-        new QueryCommand({
-          TableName: table(),
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': keys.request(requestId).pk },
-          ConsistentRead: opts.consistent ?? true,
-          ExclusiveStartKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        if (item.type === 'request') state.request = fromItem<HelpRequest>(item);
-        else if (item.type === 'offer') state.offers?.push(fromItem<Offer>(item));
-        else if (item.type === 'task') state.tasks?.push(fromItem<Task>(item));
-      }
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    const items = await queryAll({
+      TableName: table(),
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.request(requestId).pk },
+      ConsistentRead: opts.consistent ?? true,
+    });
+    for (const item of items) {
+      if (item.type === 'request') state.request = fromItem<HelpRequest>(item);
+      else if (item.type === 'offer') state.offers?.push(fromItem<Offer>(item));
+      else if (item.type === 'task') state.tasks?.push(fromItem<Task>(item));
+    }
     return state.request ? (state as RequestState) : undefined;
   },
 

@@ -1,3 +1,5 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { documents } from '../clients/dynamodb.ts';
 import { tableName } from '../config.ts';
 
 /** Key layout of the single table (see docs/data-model.md). */
@@ -70,4 +72,19 @@ export const isTransactionConflict = (e: unknown) =>
 export function cancellationCodes(e: unknown): (string | undefined)[] {
   const reasons = (e as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
   return reasons.map((r) => r.Code);
+}
+
+/** Every item a query finds, page after page (stopping once `max` are read). */
+export async function queryAll(
+  input: ConstructorParameters<typeof QueryCommand>[0],
+  max = Number.POSITIVE_INFINITY,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let ExclusiveStartKey: Record<string, unknown> | undefined;
+  do {
+    const page = await documents.send(new QueryCommand({ ...input, ExclusiveStartKey }));
+    items.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey && items.length < max);
+  return items;
 }

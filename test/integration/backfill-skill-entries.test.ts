@@ -9,6 +9,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../scripts/backfill-skill-entries.ts';
 import { skillEntries, type Volunteer } from '../../shared/domain/volunteer.ts';
+import { dispatchActors } from './support/dispatch.ts';
 import { startTestStack, type TestStack } from './support/stack.ts';
 
 /**
@@ -27,33 +28,10 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
-let seq = 0;
-const phone = () =>
-  `+86135${String(process.pid % 1000).padStart(3, '0')}${String(seq++).padStart(5, '0')}`;
-
-async function volunteer(communityId: string, extra: Record<string, unknown> = {}) {
-  const res = await stack.api('POST', '/v1/volunteers', {
-    key: stack.opsKey,
-    body: { name: '志愿者', phone: phone(), communityId, ...extra },
-  });
-  expect(res.status).toBe(201);
-  return { id: res.body.volunteerId as string, token: res.body.token as string };
-}
-
-async function post(key: string, body: Record<string, unknown>) {
-  const res = await stack.api('POST', '/v1/requests', {
-    key,
-    body: {
-      kind: 'groceries',
-      address: '某小区1号楼',
-      requester: { name: '张', phone: '+8613800000001' },
-      ...body,
-    },
-    headers: { 'idempotency-key': `b-${seq++}-${Date.now()}` },
-  });
-  expect(res.status).toBe(202);
-  return res.body.requestId as string;
-}
+const { volunteer, post } = dispatchActors(() => stack, {
+  phonePrefix: '+86135',
+  keyPrefix: 'b',
+});
 
 async function offered(token: string, requestId: string) {
   const res = await stack.api('GET', '/v1/volunteers/me/offers', { key: token });

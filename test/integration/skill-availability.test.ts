@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dispatchActors } from './support/dispatch.ts';
 import { startTestStack, type TestStack } from './support/stack.ts';
 
 /**
@@ -43,44 +44,14 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-let seq = 0;
-const phone = () =>
-  `+86136${String(process.pid % 1000).padStart(3, '0')}${String(seq++).padStart(5, '0')}`;
+const { volunteer, post, offers } = dispatchActors(() => stack, {
+  phonePrefix: '+86136',
+  keyPrefix: 's',
+});
 
 async function partner() {
   const res = await stack.api('POST', '/v1/partners', { key: stack.opsKey, body: { name: 'app' } });
   return res.body.apiKey as string;
-}
-
-async function volunteer(communityId: string, extra: Record<string, unknown> = {}) {
-  const res = await stack.api('POST', '/v1/volunteers', {
-    key: stack.opsKey,
-    body: { name: '志愿者', phone: phone(), communityId, ...extra },
-  });
-  expect(res.status).toBe(201);
-  return { id: res.body.volunteerId as string, token: res.body.token as string };
-}
-
-async function post(key: string, body: Record<string, unknown>) {
-  const res = await stack.api('POST', '/v1/requests', {
-    key,
-    body: {
-      kind: 'groceries',
-      address: '某小区1号楼',
-      requester: { name: '张', phone: '+8613800000001' },
-      ...body,
-    },
-    headers: { 'idempotency-key': `s-${seq++}-${Date.now()}` },
-  });
-  expect(res.status).toBe(202);
-  return res.body.requestId as string;
-}
-
-async function offers(token: string) {
-  return (await stack.api('GET', '/v1/volunteers/me/offers', { key: token })).body.offers as {
-    offerId: string;
-    requestId: string;
-  }[];
 }
 
 const offerFor = (token: string, requestId: string) =>

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signProviderBody } from '../../shared/domain/signature.ts';
+import { smsScenario } from './support/sms-scenario.ts';
 import { startTestStack, type TestStack } from './support/stack.ts';
 
 let stack: TestStack;
@@ -24,42 +25,15 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
-let seq = 0;
-const newPhone = () =>
-  `+86136${String(Date.now() % 100000).padStart(5, '0')}${String(seq++).padStart(3, '0')}`;
-const newSkill = () => `hook-${seq++}-${Date.now() % 100000}`;
-const to = (phone: string) => stack.outbox().filter((n) => n.to === phone);
-
-async function volunteer(skill: string) {
-  const phone = newPhone();
-  const res = await stack.api('POST', '/v1/volunteers', {
-    key: stack.opsKey,
-    body: { name: '短信志愿者', phone, communityId: 'east-river', skills: [skill] },
-  });
-  expect(res.status).toBe(201);
-  return { id: res.body.volunteerId as string, token: res.body.token as string, phone };
-}
-
-async function post(skill: string) {
-  const res = await stack.api('POST', '/v1/requests', {
-    key: partnerKey,
-    headers: { 'idempotency-key': `hook-${seq++}-${Date.now()}` },
-    body: {
-      kind: 'medicine',
-      communityId: 'east-river',
-      address: '东河小区7号楼2单元501',
-      requester: { name: '钱奶奶', phone: newPhone() },
-      skills: [skill],
-    },
-  });
-  expect(res.status).toBe(202);
-  return res.body.requestId as string;
-}
-
-async function offerCode(phone: string): Promise<string> {
-  const sms = await stack.waitFor(() => to(phone).find((n) => /“1 [A-Z2-9]{4}”/.test(n.message)));
-  return /“1 ([A-Z2-9]{4})”/.exec(sms.message)![1];
-}
+const { newPhone, newSkill, to, volunteer, post, offerCode, answer, status } = smsScenario(
+  () => ({ stack, partnerKey }),
+  {
+    phonePrefix: '+86136',
+    prefix: 'hook',
+    address: '东河小区7号楼2单元501',
+    requesterName: '钱奶奶',
+  },
+);
 
 /** The provider delivering a reply: the body signed with `secret` at `timestamp`. */
 function webhook(
@@ -81,10 +55,6 @@ function webhook(
   });
 }
 
-const answer = (phone: string, pattern: RegExp) =>
-  stack.waitFor(() => to(phone).find((n) => pattern.test(n.message)));
-const status = async (id: string) =>
-  (await stack.api('GET', `/v1/requests/${id}`, { key: partnerKey })).body;
 const openOffers = async (token: string, requestId: string) =>
   (await stack.api('GET', '/v1/volunteers/me/offers', { key: token })).body.offers.filter(
     (o: { requestId: string }) => o.requestId === requestId,

@@ -6,6 +6,7 @@
  * door-drop delivery with "9 CODE" as the partner's confirm route would.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { smsScenario } from './support/sms-scenario.ts';
 import { startTestStack, type TestStack } from './support/stack.ts';
 
 let stack: TestStack;
@@ -19,49 +20,17 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
-let seq = 0;
-const newPhone = () =>
-  `+86134${String(Date.now() % 100000).padStart(5, '0')}${String(seq++).padStart(3, '0')}`;
-const newSkill = () => `sms-${seq++}-${Date.now() % 100000}`;
-const to = (phone: string) => stack.outbox().filter((n) => n.to === phone);
-
-async function volunteer(skill: string) {
-  const phone = newPhone();
-  const res = await stack.api('POST', '/v1/volunteers', {
-    key: stack.opsKey,
-    body: { name: '短信志愿者', phone, communityId: 'east-river', skills: [skill] },
-  });
-  expect(res.status).toBe(201);
-  return { id: res.body.volunteerId as string, token: res.body.token as string, phone };
-}
-
-async function post(skill: string, requesterPhone = newPhone()) {
-  const res = await stack.api('POST', '/v1/requests', {
-    key: partnerKey,
-    headers: { 'idempotency-key': `sms-${seq++}-${Date.now()}` },
-    body: {
-      kind: 'medicine',
-      communityId: 'east-river',
-      address: '东河小区5号楼1单元302',
-      requester: { name: '孙爷爷', phone: requesterPhone },
-      skills: [skill],
-    },
-  });
-  expect(res.status).toBe(202);
-  return res.body.requestId as string;
-}
-
-/** The reply code in the offer SMS a volunteer got. */
-async function offerCode(phone: string): Promise<string> {
-  const sms = await stack.waitFor(() => to(phone).find((n) => /“1 [A-Z2-9]{4}”/.test(n.message)));
-  return /“1 ([A-Z2-9]{4})”/.exec(sms.message)![1];
-}
+const { newPhone, newSkill, volunteer, post, offerCode, answer, status } = smsScenario(
+  () => ({ stack, partnerKey }),
+  {
+    phonePrefix: '+86134',
+    prefix: 'sms',
+    address: '东河小区5号楼1单元302',
+    requesterName: '孙爷爷',
+  },
+);
 
 const reply = (phone: string, text: string) => stack.local.receiveSms(phone, text);
-const answer = (phone: string, pattern: RegExp) =>
-  stack.waitFor(() => to(phone).find((n) => pattern.test(n.message)));
-const status = async (id: string) =>
-  (await stack.api('GET', `/v1/requests/${id}`, { key: partnerKey })).body;
 
 describe('two-way SMS', () => {
   it('"1 CODE" accepts the offer as the HTTP route does and answers with the address', async () => {

@@ -116,6 +116,8 @@ export const ENV = {
   districtConfig: 'DISTRICT_CONFIG',
   opsKeySecretArn: 'OPS_API_KEY_SECRET_ARN',
   opsKey: 'OPS_API_KEY',
+  /** How long a container trusts a key it looked up (seconds, default 30; 0: every call reads). */
+  keyCacheSeconds: 'KEY_CACHE_SECONDS',
   alertTopicArn: 'ALERT_TOPIC_ARN',
   notificationTopicArn: 'NOTIFICATION_TOPIC_ARN',
   /** The inbound SMS topic, for the provider's reply webhook (receive-sms-webhook). */

@@ -3,6 +3,7 @@ import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dy
 import { documents } from '../clients/dynamodb.ts';
 import { hashSecret } from '../ids.ts';
 import { ENV } from '../resources.ts';
+import { KeyCache } from './key-cache.ts';
 import { isConditionFailure, isTransactionConflict, keys, table } from './table.ts';
 
 export type Principal =
@@ -11,6 +12,11 @@ export type Principal =
   | { kind: 'volunteer'; id: string };
 
 let opsKeyHash: Promise<string | undefined> | undefined;
+
+/** Keys this container has looked up (by hash). */
+export const knownKeys = new KeyCache<{ principal: Principal; revokedAt?: string }>(
+  Number(process.env[ENV.keyCacheSeconds] ?? 30) * 1000,
+);
 
 /** The ops key's hash: from Secrets Manager on AWS, from OPS_API_KEY locally. Read once. */
 function loadOpsKeyHash(): Promise<string | undefined> {
@@ -42,16 +48,28 @@ export function keyPut(
 }
 
 export const principals = {
-  /** Who holds this key, or undefined for an unknown or revoked key. */
+  /**
+   * Who holds this key, or undefined for an unknown or revoked key. A key found is
+   * remembered by this container for `knownKeys.ttlMs` (see key-cache.ts for why).
+   */
   async resolve(secret: string): Promise<Principal | undefined> {
     const hash = hashSecret(secret);
     if (hash === (await loadOpsKeyHash())) return { kind: 'ops', id: 'ops' };
-    const { Item } = await documents.send(
-      new GetCommand({ TableName: table(), Key: keys.secret(hash) }),
-    );
+    let known = knownKeys.get(hash);
+    if (!known) {
+      const { Item } = await documents.send(
+        new GetCommand({ TableName: table(), Key: keys.secret(hash) }),
+      );
+      if (!Item) return undefined;
+      known = {
+        principal: { kind: Item.kind, id: Item.principalId } as Principal,
+        revokedAt: Item.revokedAt,
+      };
+      knownKeys.set(hash, known);
+    }
     // A rotated key may stay valid until a future `revokedAt` (the grace period).
-    if (!Item || (Item.revokedAt && Item.revokedAt <= new Date().toISOString())) return undefined;
-    return { kind: Item.kind, id: Item.principalId } as Principal;
+    if (known.revokedAt && known.revokedAt <= new Date().toISOString()) return undefined;
+    return known.principal;
   },
 
   /** Stores a partner and the hash of its key; the key itself is never stored. */
@@ -165,6 +183,8 @@ async function revokeKey(hash: string, at: string): Promise<boolean> {
         ExpressionAttributeValues: { ':at': at },
       }),
     );
+    // Other warm containers learn of it when their entry expires.
+    knownKeys.forget(hash);
     return true;
   } catch (e) {
     if (isConditionFailure(e)) return false;

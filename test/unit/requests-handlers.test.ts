@@ -94,16 +94,41 @@ describe('POST /v1/requests (post-request)', () => {
     expect(sentTo('timers')).toEqual([]);
   });
 
-  it('counts the partner against its per-minute limit with a conditional counter', async () => {
+  it('counts the partner against its per-minute limit a lease of 10 at a time', async () => {
     await post();
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       Key: {
         pk: expect.stringMatching(new RegExp(`^RATE#${PTN}#\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d$`)),
         sk: 'RATE',
       },
-      ConditionExpression: 'attribute_not_exists(n) OR n < :limit',
-      ExpressionAttributeValues: expect.objectContaining({ ':limit': 600 }),
+      ConditionExpression: 'attribute_not_exists(n) OR n <= :room',
+      ExpressionAttributeValues: expect.objectContaining({ ':n': 10, ':room': 590 }),
     });
+  });
+
+  it('spends a lease in memory: ten posts write the rate counter once', async () => {
+    for (let i = 0; i < 10; i++)
+      expect((await post(body, { 'idempotency-key': `k-${i}` })).statusCode).toBe(202);
+    expect(
+      ddb.commandCalls(UpdateCommand).filter((c) => c.args[0].input.Key?.sk === 'RATE'),
+    ).toHaveLength(1);
+    await post(body, { 'idempotency-key': 'k-10' });
+    expect(
+      ddb.commandCalls(UpdateCommand).filter((c) => c.args[0].input.Key?.sk === 'RATE'),
+    ).toHaveLength(2);
+  });
+
+  it('near the limit, takes one request when a whole lease no longer fits', async () => {
+    ddb.on(UpdateCommand).rejectsOnce(conditionFailed()).resolves({});
+    const res = await post();
+    expect(res.statusCode).toBe(202);
+    const rate = ddb
+      .commandCalls(UpdateCommand)
+      .map((c) => c.args[0].input.ExpressionAttributeValues);
+    expect(rate).toEqual([
+      expect.objectContaining({ ':n': 10, ':room': 590 }),
+      expect.objectContaining({ ':n': 1, ':room': 599 }),
+    ]);
   });
 
   it('answers 429 when the rate counter condition fails, storing nothing', async () => {

@@ -1,5 +1,6 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { documents } from '../clients/dynamodb.ts';
+import { TtlCache } from '../ttl-cache.ts';
 import { epochSeconds, isConditionFailure, keys, table } from './table.ts';
 
 export interface PartnerCallback {
@@ -10,6 +11,9 @@ export interface PartnerCallback {
 }
 
 const sentKey = (eventId: string) => ({ pk: `CBSENT#${eventId}`, sk: 'CBSENT' });
+
+/** Partners with and without a callback, as this container last read them. */
+export const configured = new TtlCache<boolean>(30_000);
 
 export const callbacks = {
   /** Sets the partner's callback; false for an unknown partner. */
@@ -24,11 +28,26 @@ export const callbacks = {
           ExpressionAttributeValues: { ':cb': callback },
         }),
       );
+      configured.forget(partnerId);
       return true;
     } catch (e) {
       if (isConditionFailure(e)) return false;
       throw e;
     }
+  },
+
+  /**
+   * Whether the partner has a callback, as this container saw it in the last 30 s: asked
+   * at every status change of every request, and the answer rarely changes. A URL just
+   * set reaches other warm containers within that time (this one forgets at once); the
+   * sender reads the URL and secret afresh, so a callback is never signed with an old one.
+   */
+  async configured(partnerId: string): Promise<boolean> {
+    const known = configured.get(partnerId);
+    if (known !== undefined) return known;
+    const has = Boolean(await callbacks.of(partnerId));
+    configured.set(partnerId, has);
+    return has;
   },
 
   async of(partnerId: string): Promise<PartnerCallback | undefined> {

@@ -3,7 +3,7 @@ import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dy
 import { documents } from '../clients/dynamodb.ts';
 import { hashSecret } from '../ids.ts';
 import { ENV } from '../resources.ts';
-import { KeyCache } from './key-cache.ts';
+import { TtlCache } from '../ttl-cache.ts';
 import { isConditionFailure, isTransactionConflict, keys, table } from './table.ts';
 
 export type Principal =
@@ -14,7 +14,7 @@ export type Principal =
 let opsKeyHash: Promise<string | undefined> | undefined;
 
 /** Keys this container has looked up (by hash). */
-export const knownKeys = new KeyCache<{ principal: Principal; revokedAt?: string }>(
+export const knownKeys = new TtlCache<{ principal: Principal; revokedAt?: string }>(
   Number(process.env[ENV.keyCacheSeconds] ?? 30) * 1000,
 );
 
@@ -50,7 +50,7 @@ export function keyPut(
 export const principals = {
   /**
    * Who holds this key, or undefined for an unknown or revoked key. A key found is
-   * remembered by this container for `knownKeys.ttlMs` (see key-cache.ts for why).
+   * remembered by this container for `knownKeys.ttlMs` (see ttl-cache.ts for why).
    */
   async resolve(secret: string): Promise<Principal | undefined> {
     const hash = hashSecret(secret);

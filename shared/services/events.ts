@@ -71,7 +71,7 @@ async function tellPartner(state: RequestState) {
   const messages = callbackFor(r.requestId, r.status, entry?.at ?? r.updatedAt, r.partnerId);
   // A partner without a callback URL gets no message to queue, receive and drop (the
   // sender reads the callback again at send time, so one set meanwhile is still used).
-  if (messages.length > 0 && (await callbacks.of(r.partnerId))) {
+  if (messages.length > 0 && (await callbacks.configured(r.partnerId))) {
     await enqueueAll('callbacks', messages);
   }
 }

@@ -1,7 +1,10 @@
 import { createHmac } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { callbacks } from '../../shared/adapters/callbacks.ts';
 import { signCallback, verifyCallback } from '../../shared/domain/signature.ts';
 import { backoffSeconds, callbackFor } from '../../shared/services/callbacks.ts';
+import { ddb, resetAws } from '../fixtures/aws.ts';
 
 describe('callback signatures', () => {
   const body = '{"eventId":"req_x:matched","status":"matched"}';
@@ -38,5 +41,29 @@ describe('callback retries and statuses', () => {
       ]);
     }
     expect(callbackFor('req_x', 'received', 'now')).toEqual([]);
+  });
+});
+
+describe('whether a partner has a callback, asked at every status change', () => {
+  const partnerReads = () =>
+    ddb.commandCalls(GetCommand).filter((c) => c.args[0].input.Key?.sk === 'PARTNER').length;
+  beforeEach(() => resetAws());
+
+  it('is read once per container and 30 s, with or without a callback', async () => {
+    expect(await callbacks.configured('ptn_a')).toBe(false);
+    expect(await callbacks.configured('ptn_a')).toBe(false);
+    expect(partnerReads()).toBe(1);
+  });
+
+  it('a callback set through this container counts at once', async () => {
+    expect(await callbacks.configured('ptn_a')).toBe(false);
+    expect(
+      await callbacks.set('ptn_a', { url: 'https://a.example/cb', secret: 's', updatedAt: 't' }),
+    ).toBe(true);
+    ddb.on(GetCommand, { Key: { pk: 'PARTNER#ptn_a', sk: 'PARTNER' } }).resolves({
+      Item: { callback: { url: 'https://a.example/cb', secret: 's', updatedAt: 't' } },
+    });
+    expect(await callbacks.configured('ptn_a')).toBe(true);
+    expect(partnerReads()).toBe(2);
   });
 });

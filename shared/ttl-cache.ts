@@ -7,7 +7,7 @@
  * a rotation's grace period still ends on time. Unknown keys are not remembered: a key
  * issued a moment ago must work at once, and a guessed key is read every time.
  */
-export class KeyCache<T> {
+export class TtlCache<T> {
   readonly #entries = new Map<string, { value: T; until: number }>();
 
   constructor(

@@ -1,14 +1,14 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { KeyCache } from '../../shared/adapters/key-cache.ts';
 import { principals } from '../../shared/adapters/principals.ts';
 import { hashSecret } from '../../shared/ids.ts';
+import { TtlCache } from '../../shared/ttl-cache.ts';
 import { ddb, givenKey, resetAws } from '../fixtures/aws.ts';
 
-describe('KeyCache', () => {
+describe('TtlCache', () => {
   it('forgets an entry once its time is up', () => {
     let now = 1_000;
-    const cache = new KeyCache<string>(30_000, 10, () => now);
+    const cache = new TtlCache<string>(30_000, 10, () => now);
     cache.set('h', 'partner');
     now += 29_999;
     expect(cache.get('h')).toBe('partner');
@@ -17,7 +17,7 @@ describe('KeyCache', () => {
   });
 
   it('keeps at most maxEntries, dropping the oldest', () => {
-    const cache = new KeyCache<number>(60_000, 2);
+    const cache = new TtlCache<number>(60_000, 2);
     cache.set('a', 1);
     cache.set('b', 2);
     cache.set('c', 3);
@@ -25,7 +25,7 @@ describe('KeyCache', () => {
   });
 
   it('remembers nothing with a time of 0', () => {
-    const cache = new KeyCache<number>(0);
+    const cache = new TtlCache<number>(0);
     cache.set('a', 1);
     expect(cache.get('a')).toBeUndefined();
   });

@@ -256,7 +256,11 @@ ${lc.offerTimeoutSeconds} s in this run so that every expiry timer fires inside 
 the bench waits until every queue (delayed messages included) is empty before reading the
 counters. Volunteers have push endpoints. Averages per request over the runs; one warm-up run
 first, not counted. HTTP calls per request: post, the accepting volunteers' inbox read and
-accept, delivered, confirm.
+accept, delivered, confirm. **Key lookups:** a warm function remembers a key for 30 s; this
+process shares one cache between all functions, where AWS gives each function its own
+containers, so the read units count one key read (0.5 RCU) per volunteer token and function
+it called in a run, and none for the partner's key (a partner posting many requests a
+minute keeps it cached); the "By function" table shows what this process read.
 
 | scenario | runs | HTTP calls | Lambda invocations | DynamoDB calls | WCU (AWS) | RCU (AWS) | WCU / RCU as Local reports | of the WCU: index writes | SQS messages sent | SQS requests by functions | SNS notification events (publish requests) | SNS SMS | SNS push | SNS topic (ops alert) | duplicate SMS | budgets |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |`);

@@ -44,6 +44,8 @@ export const requestEvent = z.object({
   ]),
   requestId: z.string().optional(),
   volunteerId: z.string().optional(),
+  /** task_taken: the volunteer's name for the requester's SMS (older events: read it). */
+  volunteerName: z.string().optional(),
   at: z.string(),
 });
 

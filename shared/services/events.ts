@@ -27,7 +27,7 @@ export async function applyEvent(event: RequestEvent, now: Date): Promise<void> 
   if (event.type !== 'offer_declined') await tellPartner(state);
   switch (event.type) {
     case 'task_taken':
-      return afterTaken(state, event.volunteerId!, now);
+      return afterTaken(state, event.volunteerId!, event.volunteerName, now);
     case 'task_delivered':
       return afterDelivered(state, now);
     case 'request_confirmed':
@@ -86,17 +86,23 @@ function labels(state: RequestState) {
   };
 }
 
-async function afterTaken(state: RequestState, volunteerId: string, now: Date) {
+async function afterTaken(
+  state: RequestState,
+  volunteerId: string,
+  volunteerName: string | undefined,
+  now: Date,
+) {
   const task = state.tasks.find((t) => t.volunteerId === volunteerId);
   if (!task || task.status === 'cancelled') return;
   // Only the name, which does not change with the volunteer's load: any copy will do.
-  const volunteer = await volunteers.get(volunteerId, { consistent: false });
+  const name =
+    volunteerName ?? (await volunteers.get(volunteerId, { consistent: false }))?.name ?? '';
   const messages: NotifyMessage[] = [
     {
       notificationId: `taken:${task.taskId}`,
       to: { kind: 'requester', requestId: task.requestId },
       template: 'volunteer_assigned',
-      params: { volunteerName: volunteer?.name ?? '' },
+      params: { volunteerName: name },
       requestId: task.requestId,
     },
   ];

@@ -74,7 +74,7 @@ export async function acceptOffer(
     });
     const existing = state.tasks.find((t) => t.volunteerId === volunteerId);
     if (offer.status === 'accepted' && existing && existing.status !== 'cancelled') {
-      await announceTaken(request.requestId, volunteerId, now);
+      await announceTaken(request.requestId, volunteer, now);
       return answer(existing.taskId);
     }
     if (request.status === 'cancelled' || request.status === 'expired') {
@@ -98,7 +98,7 @@ export async function acceptOffer(
       now,
     });
     if (result === 'ok') {
-      await announceTaken(request.requestId, volunteerId, now);
+      await announceTaken(request.requestId, volunteer, now);
       return answer(task.taskId);
     }
     return undefined;
@@ -133,16 +133,26 @@ export async function assignVolunteer(
       now,
     });
     if (result === 'ok') {
-      await announceTaken(requestId, volunteerId, now);
+      await announceTaken(requestId, volunteer, now);
       return task;
     }
   }
   throw tooBusy();
 }
 
-/** After a slot is taken: the requester is told, and a filled request's other offers withdrawn. */
-const announceTaken = (requestId: string, volunteerId: string, now: Date) =>
-  enqueue('events', { type: 'task_taken', requestId, volunteerId, at: now.toISOString() });
+/**
+ * After a slot is taken: the requester is told (with the volunteer's name, read here
+ * already, so the follow-up need not read the volunteer again), and a filled request's
+ * other offers withdrawn.
+ */
+const announceTaken = (requestId: string, volunteer: Volunteer, now: Date) =>
+  enqueue('events', {
+    type: 'task_taken',
+    requestId,
+    volunteerId: volunteer.volunteerId,
+    volunteerName: volunteer.name,
+    at: now.toISOString(),
+  });
 
 export async function declineOffer(offerId: string, volunteerId: string, now: Date) {
   const ids = parsePairId(offerId, 'off');

@@ -274,7 +274,13 @@ describe('receive-sms', () => {
       },
     ]);
     expect(sentTo('events')).toEqual([
-      { type: 'task_taken', requestId: REQ, volunteerId: VOL, at: expect.any(String) },
+      {
+        type: 'task_taken',
+        requestId: REQ,
+        volunteerId: VOL,
+        volunteerName: '李明',
+        at: expect.any(String),
+      },
     ]);
   });
 

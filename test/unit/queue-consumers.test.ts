@@ -516,6 +516,33 @@ describe('apply-request-event', () => {
     expect(sentTo('callbacks')).toEqual([]);
   });
 
+  it('tells the requester the name the taken event carries, without reading the volunteer', async () => {
+    givenRequest(
+      aRequest({ status: 'matched', filled: 1 }),
+      [anOffer({ status: 'accepted' })],
+      [aTask()],
+    );
+    await applyRequestEvent(
+      sqsEvent(
+        sqsRecord({
+          type: 'task_taken',
+          requestId: REQ,
+          volunteerId: VOL,
+          volunteerName: '王芳',
+          at: 'now',
+        }),
+      ),
+      ctx,
+    );
+    expect(published()).toEqual([
+      expect.objectContaining({
+        template: 'volunteer_assigned',
+        params: { volunteerName: '王芳' },
+      }),
+    ]);
+    expect(ddb).not.toHaveReceivedCommandWith(GetCommand, { Key: { pk: `VOL#${VOL}`, sk: 'VOL' } });
+  });
+
   it('reads eventually consistent first, and strongly when that read does not show the taken task yet', async () => {
     givenVolunteer(aVolunteer());
     ddb

@@ -84,7 +84,13 @@ describe('POST /v1/offers/{offerId}/accept (accept-offer)', () => {
       ExpressionAttributeValues: { ':prev': 1, ':active': 1 },
     });
     expect(sentTo('events')).toEqual([
-      { type: 'task_taken', requestId: REQ, volunteerId: VOL, at: expect.any(String) },
+      {
+        type: 'task_taken',
+        requestId: REQ,
+        volunteerId: VOL,
+        volunteerName: '李明',
+        at: expect.any(String),
+      },
     ]);
   });
 

@@ -70,10 +70,10 @@ Volunteer dispatch, local stack — up in ${((Date.now() - started) / 1000).toFi
   API        ${base}   (try: curl ${base}/v1/health)
   District   ${s.district.name} [${s.district.id}], ${communitiesOf(s.district).length} communities:
 ${towns}
-  Ops key    ${s.opsKey}${s.opsKeyIsDefault ? '   (development default: set OPS_API_KEY to choose one)' : '   (from OPS_API_KEY)'}
-             curl -H "Authorization: Bearer ${s.opsKey}" ${base}/v1/communities
+  Ops key    ${s.opsKeyIsDefault ? `${s.opsKey}   (development default: set OPS_API_KEY to choose one)` : '$OPS_API_KEY (yours: not printed)'}
+             curl -H "Authorization: Bearer ${s.opsKeyIsDefault ? s.opsKey : '$OPS_API_KEY'}" ${base}/v1/communities
   SMS replies POST ${base}/v1/sms/replies, signed with the SMS provider secret
-             ${s.smsProviderSecret}${s.smsProviderSecretIsDefault ? '   (development default: set SMS_PROVIDER_SECRET to choose one)' : '   (from SMS_PROVIDER_SECRET)'}
+             ${s.smsProviderSecretIsDefault ? `${s.smsProviderSecret}   (development default: set SMS_PROVIDER_SECRET to choose one)` : '$SMS_PROVIDER_SECRET (yours: not printed)'}
              (X-Timestamp: Unix seconds, X-Signature: sha256=<hex HMAC of "<timestamp>.<body>">;
              or unsigned: curl -d '{"from":"+86…","text":"1 CODE"}' ${base}/local/sms)
   SMS/push   not sent: printed here (numbers masked) and listed by

@@ -1,11 +1,22 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { documents } from '../clients/dynamodb.ts';
+import { LeasedCounter } from './leased-counter.ts';
 import { epochSeconds, isConditionFailure, table } from './table.ts';
 
 /** The clock hour an SMS counts in (UTC), e.g. `2026-11-23T09`. */
 export const hourOf = (now: Date) => now.toISOString().slice(0, 13);
 
 const counterKey = (scope: string) => ({ pk: `SMSCOUNT#${scope}`, sk: 'SMS' });
+
+/**
+ * The district's SMS per clock hour, leased by each warm container (a cost brake: never
+ * passed, possibly reached a few SMS early; see LeasedCounter).
+ */
+export const districtHours = new LeasedCounter({
+  key: counterKey,
+  ttlSeconds: 2 * 86400,
+  field: 'sent',
+});
 
 /** Adds one to a counter unless it reached `cap`; false when it had. */
 async function take(scope: string, cap: number, now: Date, ttlSeconds: number): Promise<boolean> {
@@ -53,9 +64,9 @@ export type Reservation =
   | { ok: false; cap: 'request' | 'hour' };
 
 /**
- * The district's SMS budget: conditional counters per request and per clock hour. A
- * reservation is taken just before Publish and given back if Publish fails, so a
- * retried message counts once. Counters expire by TTL.
+ * The district's SMS budget: a conditional counter per request and a leased one per
+ * clock hour. A reservation is taken just before Publish and given back if Publish
+ * fails, so a retried message counts once. Counters expire by TTL.
  */
 export async function reserveSms(
   requestId: string | undefined,
@@ -67,14 +78,14 @@ export async function reserveSms(
   if (request && !(await take(request, caps.maxPerRequest, now, 30 * 86400))) {
     return { ok: false, cap: 'request' };
   }
-  if (!(await take(hour, caps.maxPerHour, now, 2 * 86400))) {
+  if (!(await districtHours.take(hour, caps.maxPerHour, now))) {
     if (request) await giveBack(request);
     return { ok: false, cap: 'hour' };
   }
   return {
     ok: true,
     async release() {
-      await giveBack(hour);
+      districtHours.giveBack(hour);
       if (request) await giveBack(request);
     },
   };

@@ -429,7 +429,8 @@ describe('send-notification', () => {
     });
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       Key: { pk: expect.stringMatching(/^SMSCOUNT#HOUR#\d{4}-\d\d-\d\dT\d\d$/), sk: 'SMS' },
-      ExpressionAttributeValues: expect.objectContaining({ ':cap': 300 }),
+      // The hour's cap of 300 is leased 6 at a time (a fiftieth).
+      ExpressionAttributeValues: expect.objectContaining({ ':n': 6, ':room': 294 }),
     });
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
   });

@@ -101,7 +101,7 @@ describe('POST /v1/requests (post-request)', () => {
         pk: expect.stringMatching(new RegExp(`^RATE#${PTN}#\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d$`)),
         sk: 'RATE',
       },
-      ConditionExpression: 'attribute_not_exists(n) OR n <= :room',
+      ConditionExpression: 'attribute_not_exists(#n) OR #n <= :room',
       ExpressionAttributeValues: expect.objectContaining({ ':n': 10, ':room': 590 }),
     });
   });

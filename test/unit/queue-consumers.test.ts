@@ -399,7 +399,7 @@ describe('send-notification', () => {
     expect(sns).toHaveReceivedCommandWith(PublishCommand, { PhoneNumber: '+8613800138000' });
   });
 
-  it('push has its own marker; a disabled endpoint removes it and the SMS goes instead', async () => {
+  it('a disabled endpoint: push wrote no marker, and the SMS goes through its own marker', async () => {
     const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/gone';
     givenVolunteer(aVolunteer({ pushEndpoint: endpoint }));
     sns
@@ -407,16 +407,60 @@ describe('send-notification', () => {
       .rejects(new EndpointDisabledException({ message: 'Endpoint is disabled', $metadata: {} }));
     const out = await sendNotification(sqsEvent(sqsRecord(note())), ctx);
     expect(out.batchItemFailures).toEqual([]);
-    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
-      Item: expect.objectContaining({ pk: 'NOTE#offer:off_x:push' }),
-    });
-    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, {
-      Key: { pk: 'NOTE#offer:off_x:push', sk: 'NOTE' },
-    });
+    expect(ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item?.pk)).toEqual([
+      'NOTE#offer:off_x',
+    ]);
+    expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
     expect(sns).toHaveReceivedCommandWith(PublishCommand, {
       PhoneNumber: '+8613900139000',
       Message: expect.stringMatching(/^【社区志愿】东园社区/),
     });
+  });
+
+  it('a push carries the notification id as its collapse id (APNs attribute, FCM tag) and writes no marker', async () => {
+    const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/abc';
+    givenVolunteer(aVolunteer({ pushEndpoint: endpoint }));
+
+    const out = await sendNotification(sqsEvent(sqsRecord(note())), ctx);
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    const [publish] = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    expect(publish).toMatchObject({
+      TargetArn: endpoint,
+      MessageStructure: 'json',
+      MessageAttributes: {
+        'AWS.SNS.MOBILE.APNS.COLLAPSE_ID': { DataType: 'String', StringValue: 'offer:off_x' },
+      },
+    });
+    const payloads = JSON.parse(publish.Message ?? '{}');
+    expect(payloads.default).toMatch(/东园社区/);
+    const fcm = JSON.parse(payloads.GCM).fcmV1Message.message;
+    expect(fcm.notification.body).toBe(payloads.default);
+    expect(fcm.android.notification.tag).toBe('offer:off_x');
+    expect(fcm.data).toEqual({ notificationId: 'offer:off_x' });
+    expect(fcm.android).not.toHaveProperty('collapse_key');
+    expect(JSON.parse(payloads.APNS)).toEqual({
+      aps: { alert: payloads.default },
+      notificationId: 'offer:off_x',
+    });
+  });
+
+  it('a redelivered push publishes again with the same collapse id and writes no marker', async () => {
+    const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/APNS/app/abc';
+    givenVolunteer(aVolunteer({ pushEndpoint: endpoint }));
+    const message = note();
+
+    await sendNotification(sqsEvent(sqsRecord(message)), ctx);
+    await sendNotification(sqsEvent(sqsRecord(message)), ctx);
+
+    const collapseIds = sns
+      .commandCalls(PublishCommand)
+      .map(
+        (c) => c.args[0].input.MessageAttributes?.['AWS.SNS.MOBILE.APNS.COLLAPSE_ID']?.StringValue,
+      );
+    expect(collapseIds).toEqual(['offer:off_x', 'offer:off_x']);
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
   });
 
   it('takes one SMS from the per-request and per-hour counters, conditionally, before Publish', async () => {

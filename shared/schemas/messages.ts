@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { LANGUAGES } from '../district.ts';
 
 /** Queue message bodies. Each carries what its consumer needs to act idempotently. */
 
@@ -28,6 +29,13 @@ export const notifyMessage = z.object({
    * it (an offer and its urgent SMS reminder) send at most one SMS between them.
    */
   smsKey: z.string().optional(),
+  /**
+   * A volunteer's push endpoint and language as the producer read them (the matcher, from
+   * the availability entry it makes the offer from), so a push goes out without reading
+   * the volunteer. Only for push: an SMS decision always reads the volunteer strongly, and
+   * a carried endpoint that SNS says is disabled is replaced by a read.
+   */
+  push: z.object({ endpoint: z.string(), language: z.enum(LANGUAGES).optional() }).optional(),
   requestId: z.string().optional(),
   /** An answer to the person's own SMS: sent by SMS whatever their quiet hours. */
   reply: z.boolean().default(false),

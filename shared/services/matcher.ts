@@ -158,6 +158,9 @@ async function makeOffers(
       createdAt: now.toISOString(),
       expiresAt,
       code,
+      ...(v.pushEndpoint
+        ? { push: { endpoint: v.pushEndpoint, ...(v.language ? { language: v.language } : {}) } }
+        : {}),
     };
     if (await offers.create(offer, district.retentionDays)) made.push(offer);
   }
@@ -188,6 +191,8 @@ export function offerNotice(
       ...(o.code ? { code: o.code } : {}),
     },
     channel,
+    // The offer itself goes push first, to the endpoint the offer was made with: no read.
+    ...(channel === 'auto' && o.push ? { push: o.push } : {}),
     requestId: request.requestId,
   };
 }

@@ -89,7 +89,8 @@ function count(name: string) {
  * SMS never twice: its marker (`<smsKey or id>`) is written before Publish, so a
  * redelivered message never sends a second SMS. Push at least once, without a marker: a
  * redelivery publishes it again, with the same collapse id (the notification id), and the
- * device shows it once (`pushPublish`).
+ * device shows it once (`pushPublish`). A push whose producer carried the endpoint (`push`)
+ * needs no read of the volunteer at all.
  */
 export async function deliverNotification(
   n: Notification,
@@ -127,17 +128,28 @@ export async function deliverNotification(
   // The recipient as read (eventually consistent) when push needed the read; reused for
   // an SMS that needs no strong read (requesters, unknown numbers, replies).
   let to: Recipient | undefined;
+  let disabled: string | undefined;
   if (n.channel !== 'sms') {
-    to = await recipientOf(n, language);
-    if (!to) return log('skipped', 'none', 'no recipient');
-    if (to.pushEndpoint) {
-      const outcome = await push(to.pushEndpoint, to.language);
+    const carried = n.to.kind === 'volunteer' ? n.push : undefined;
+    if (carried) {
+      const outcome = await push(carried.endpoint, carried.language ?? language);
       if (outcome !== 'disabled') return outcome;
+      disabled = carried.endpoint;
+    } else {
+      to = await recipientOf(n, language);
+      if (!to) return log('skipped', 'none', 'no recipient');
+      if (to.pushEndpoint) {
+        const outcome = await push(to.pushEndpoint, to.language);
+        if (outcome !== 'disabled') return outcome;
+        disabled = to.pushEndpoint;
+      }
+    }
+    if (disabled) {
       logger.info('push endpoint disabled: SMS instead', { notificationId: n.notificationId });
     }
   }
 
-  if (n.channel === 'push-only') return log('skipped', 'sms', 'push-only');
+  if (n.channel === 'push-only' && !disabled) return log('skipped', 'sms', 'push-only');
   // An SMS to a volunteer: their opt-out and quiet hours read strongly, not from a replica
   // that may not have their last change yet ("opted out gets none").
   const strong = n.to.kind === 'volunteer' && !n.reply;
@@ -145,6 +157,13 @@ export async function deliverNotification(
     ? await recipientOf(n, language, true)
     : (to ?? (await recipientOf(n, language)));
   if (!sms) return log('skipped', 'none', 'no recipient');
+  // The endpoint carried by the producer was disabled, but the volunteer has registered
+  // another since (a new phone): push there rather than pay for an SMS.
+  if (disabled && sms.pushEndpoint && sms.pushEndpoint !== disabled) {
+    const outcome = await push(sms.pushEndpoint, sms.language);
+    if (outcome !== 'disabled') return outcome;
+  }
+  if (n.channel === 'push-only') return log('skipped', 'sms', 'push-only');
   if (strong && sms.smsOptOut) return log('skipped', 'sms', 'opted out');
   if (strong && inQuietHours(sms.quietHours, now, utcOffsetMinutes)) {
     return log('skipped', 'sms', 'quiet hours');

@@ -266,3 +266,44 @@ describe('no duplicate', () => {
     expect(markers.Item).toBeUndefined();
   });
 });
+
+describe('push addressed by the matcher', () => {
+  it('an offer push goes to the endpoint and language of the volunteer’s availability entry, its offer id as collapse id', async () => {
+    const key = await partner();
+    const skill = newSkill();
+    const endpoint = `arn:aws:sns:ap-east-1:000000000000:endpoint/APNS/dispatch/${skill}`;
+    const v = await volunteer(skill, { pushEndpoint: endpoint, language: 'en' });
+    const id = await post(key, skill);
+    const offer = await offerOf(v.token, id);
+    const push = await stack.waitFor(() => to(endpoint)[0]);
+    expect(push.message).toMatch(/^\[Vol\] groceries, 东园社区: open the app within 1 min/);
+    expect(push.messageAttributes?.['AWS.SNS.MOBILE.APNS.COLLAPSE_ID']?.StringValue).toBe(
+      `offer:${offer.offerId}`,
+    );
+    expect(JSON.parse(push.payloads?.APNS ?? '{}').aps.alert).toBe(push.message);
+  });
+
+  it('a disabled endpoint carried with the offer: the offer falls back to one SMS, its withdrawal (push only) to nothing', async () => {
+    const key = await partner();
+    const skill = newSkill();
+    const endpoint = `arn:aws:sns:ap-east-1:000000000000:endpoint/GCM/dispatch/${skill}`;
+    const taker = await volunteer(skill);
+    const v = await volunteer(skill, { pushEndpoint: endpoint });
+    stack.outbox.disableEndpoint(endpoint);
+    const id = await post(key, skill);
+    await offerOf(v.token, id);
+    const offer = await offerOf(taker.token, id);
+    await stack.waitFor(() => to(v.phone)[0]);
+    const accepted = await stack.api('POST', `/v1/offers/${offer.offerId}/accept`, {
+      key: taker.token,
+    });
+    expect(accepted.status).toBe(200);
+    await stack.waitFor(async () => {
+      const res = await stack.api('GET', '/v1/volunteers/me/offers', { key: v.token });
+      return res.body.offers.length === 0 || undefined;
+    });
+    await sleep(1000);
+    expect(to(v.phone)).toHaveLength(1);
+    expect(to(endpoint)).toEqual([]);
+  });
+});

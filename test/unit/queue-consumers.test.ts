@@ -99,6 +99,31 @@ describe('match-request', () => {
     });
   });
 
+  it('an offer to a volunteer with push carries the entry’s endpoint and language, in the offer and its notice', async () => {
+    const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/abc';
+    givenRequest(aRequest());
+    ddb
+      .on(QueryCommand, {
+        IndexName: 'gsi2',
+        ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
+      })
+      .resolves({
+        Items: [volunteerItem(aVolunteer({ pushEndpoint: endpoint, language: 'en' }))],
+      });
+
+    await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
+
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({
+        sk: `OFFER#${VOL}`,
+        push: { endpoint, language: 'en' },
+      }),
+    });
+    expect(published()).toEqual([
+      expect.objectContaining({ channel: 'auto', push: { endpoint, language: 'en' } }),
+    ]);
+  });
+
   it('claims no reply code for a volunteer reached by push (unless the request is urgent)', async () => {
     givenRequest(aRequest());
     ddb
@@ -448,8 +473,7 @@ describe('send-notification', () => {
 
   it('a redelivered push publishes again with the same collapse id and writes no marker', async () => {
     const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/APNS/app/abc';
-    givenVolunteer(aVolunteer({ pushEndpoint: endpoint }));
-    const message = note();
+    const message = note({ push: { endpoint } });
 
     await sendNotification(sqsEvent(sqsRecord(message)), ctx);
     await sendNotification(sqsEvent(sqsRecord(message)), ctx);
@@ -460,7 +484,88 @@ describe('send-notification', () => {
         (c) => c.args[0].input.MessageAttributes?.['AWS.SNS.MOBILE.APNS.COLLAPSE_ID']?.StringValue,
       );
     expect(collapseIds).toEqual(['offer:off_x', 'offer:off_x']);
+    expect(ddb).not.toHaveReceivedAnyCommand();
+  });
+
+  it('a push the producer addressed goes to the carried endpoint in the carried language, without reading the volunteer', async () => {
+    const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/carried';
+    givenVolunteer(aVolunteer({ pushEndpoint: 'arn:aws:sns:endpoint/other' }));
+
+    const out = await sendNotification(
+      sqsEvent(sqsRecord(note({ push: { endpoint, language: 'en' } }))),
+      ctx,
+    );
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(ddb).not.toHaveReceivedCommand(GetCommand);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    const [publish] = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    expect(publish.TargetArn).toBe(endpoint);
+    expect(JSON.parse(publish.Message ?? '{}').default).toMatch(/^\[Vol\] /);
+  });
+
+  it('a carried endpoint SNS says is disabled: the volunteer is read strongly and the SMS goes through its marker', async () => {
+    const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/gone';
+    givenVolunteer(aVolunteer({ pushEndpoint: endpoint }));
+    sns
+      .on(PublishCommand, { TargetArn: endpoint })
+      .rejects(new EndpointDisabledException({ message: 'Endpoint is disabled', $metadata: {} }));
+
+    const out = await sendNotification(sqsEvent(sqsRecord(note({ push: { endpoint } }))), ctx);
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input.ConsistentRead)).toEqual([true]);
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({ pk: 'NOTE#offer:off_x' }),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { PhoneNumber: '+8613900139000' });
+  });
+
+  it('a carried endpoint disabled since the volunteer registered a new one: push to the new one, no SMS', async () => {
+    const old = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/old-phone';
+    const current = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/new-phone';
+    givenVolunteer(aVolunteer({ pushEndpoint: current }));
+    sns
+      .on(PublishCommand, { TargetArn: old })
+      .rejects(new EndpointDisabledException({ message: 'Endpoint is disabled', $metadata: {} }));
+
+    const out = await sendNotification(sqsEvent(sqsRecord(note({ push: { endpoint: old } }))), ctx);
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { TargetArn: current });
+    expect(sns).not.toHaveReceivedCommandWith(PublishCommand, {
+      PhoneNumber: '+8613900139000',
+    });
     expect(ddb).not.toHaveReceivedCommand(PutCommand);
+  });
+
+  it('a disabled carried endpoint of a volunteer who opted out of SMS: no SMS', async () => {
+    const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/gone';
+    givenVolunteer(aVolunteer({ pushEndpoint: endpoint, smsOptOut: true }));
+    sns
+      .on(PublishCommand, { TargetArn: endpoint })
+      .rejects(new EndpointDisabledException({ message: 'Endpoint is disabled', $metadata: {} }));
+
+    const out = await sendNotification(sqsEvent(sqsRecord(note({ push: { endpoint } }))), ctx);
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(sns).not.toHaveReceivedCommandWith(PublishCommand, {
+      PhoneNumber: '+8613900139000',
+    });
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+  });
+
+  it('an SMS-channel notice ignores a carried endpoint and reads the volunteer strongly', async () => {
+    givenVolunteer(aVolunteer({ smsOptOut: true }));
+    await sendNotification(
+      sqsEvent(
+        sqsRecord(note({ channel: 'sms', push: { endpoint: 'arn:aws:sns:endpoint/carried' } })),
+      ),
+      ctx,
+    );
+    expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input.ConsistentRead)).toEqual([true]);
+    expect(sns).not.toHaveReceivedAnyCommand();
   });
 
   it('takes one SMS from the per-request and per-hour counters, conditionally, before Publish', async () => {
@@ -608,6 +713,30 @@ describe('apply-request-event', () => {
     );
     expect(sentTo('match')).toEqual([{ requestId: REQ }]);
     expect(sentTo('callbacks')).toEqual([]);
+  });
+
+  it('a filled request’s open offers are withdrawn by push to the endpoint each offer was made with', async () => {
+    const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/v2';
+    givenVolunteer(aVolunteer());
+    givenRequest(
+      aRequest({ status: 'matched', filled: 1 }),
+      [anOffer({ status: 'accepted' }), anOffer({ volunteerId: VOL2, push: { endpoint } })],
+      [aTask()],
+    );
+    ddb.on(UpdateCommand).resolves({});
+
+    await applyRequestEvent(
+      sqsEvent(sqsRecord({ type: 'task_taken', requestId: REQ, volunteerId: VOL, at: 'now' })),
+      ctx,
+    );
+
+    expect(published()).toContainEqual(
+      expect.objectContaining({
+        notificationId: `withdrawn:off_${REQ.slice(4)}_${VOL2.slice(4)}`,
+        channel: 'push-only',
+        push: { endpoint },
+      }),
+    );
   });
 
   it('a confirmed request credits its delivered task once, conditionally', async () => {

@@ -92,7 +92,9 @@ describe('match-request', () => {
       }),
       ConditionExpression: 'attribute_not_exists(pk) OR expiresAtEpoch < :now',
     });
-    expect(sentTo('timers')).toEqual([{ type: 'offer_expiry', requestId: REQ, volunteerId: VOL }]);
+    expect(sentTo('timers')).toEqual([
+      { type: 'offer_expiry', requestId: REQ, volunteerIds: [VOL] },
+    ]);
     expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, {
       QueueUrl: QUEUE_URLS.timers,
       DelaySeconds: 120,
@@ -121,6 +123,35 @@ describe('match-request', () => {
     });
     expect(published()).toEqual([
       expect.objectContaining({ channel: 'auto', push: { endpoint, language: 'en' } }),
+    ]);
+  });
+
+  it('queues one expiry timer for a batch of three offers, and for an urgent request one SMS timer', async () => {
+    const VOL3 = 'vol_cccccccccccccccc';
+    givenRequest(aRequest({ urgency: 'urgent' }));
+    ddb
+      .on(QueryCommand, {
+        IndexName: 'gsi2',
+        ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
+      })
+      .resolves({
+        Items: [VOL, VOL2, VOL3].map((volunteerId) =>
+          volunteerItem(
+            aVolunteer({ volunteerId, pushEndpoint: `arn:aws:sns:endpoint/${volunteerId}` }),
+          ),
+        ),
+      });
+
+    await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
+
+    expect(published()).toHaveLength(3);
+    const batch = expect.arrayContaining([VOL, VOL2, VOL3]);
+    expect(sentTo('timers')).toEqual([
+      { type: 'offer_expiry', requestId: REQ, volunteerIds: batch },
+      { type: 'offer_sms', requestId: REQ, volunteerIds: batch },
+    ]);
+    expect(sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input.DelaySeconds)).toEqual([
+      120, 60,
     ]);
   });
 
@@ -182,7 +213,9 @@ describe('match-request', () => {
         target: { kind: 'offer', requestId: REQ, volunteerId: VOL },
       }),
     });
-    expect(sentTo('timers')).toEqual([{ type: 'offer_expiry', requestId: REQ, volunteerId: VOL }]);
+    expect(sentTo('timers')).toEqual([
+      { type: 'offer_expiry', requestId: REQ, volunteerIds: [VOL] },
+    ]);
   });
 
   it('a skilled volunteer reached by push gets no reply code: the skill entry says how to reach them', async () => {
@@ -242,7 +275,9 @@ describe('match-request', () => {
     );
 
     expect(out.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['bad', 'garbage']);
-    expect(sentTo('timers')).toEqual([{ type: 'offer_expiry', requestId: REQ, volunteerId: VOL }]);
+    expect(sentTo('timers')).toEqual([
+      { type: 'offer_expiry', requestId: REQ, volunteerIds: [VOL] },
+    ]);
   });
 
   it('with nobody anywhere, widens scope by scope and alerts ops once', async () => {
@@ -759,7 +794,82 @@ describe('apply-request-event', () => {
 });
 
 describe('handle-timer', () => {
-  it('an offer expiry closes the offer only if past its time, notes it, and matches again', async () => {
+  it('a batch’s expiry expires each open offer past its time in its own conditional write, from one read, and matches once', async () => {
+    const VOL3 = 'vol_cccccccccccccccc';
+    const past = new Date(Date.now() - 1000).toISOString();
+    givenRequest(aRequest(), [
+      anOffer({ status: 'open', expiresAt: past }),
+      anOffer({ volunteerId: VOL2, status: 'open', expiresAt: past }),
+      anOffer({ volunteerId: VOL3, status: 'accepted', expiresAt: past }),
+    ]);
+
+    const out = await handleTimer(
+      sqsEvent(
+        sqsRecord({ type: 'offer_expiry', requestId: REQ, volunteerIds: [VOL, VOL2, VOL3] }),
+      ),
+      ctx,
+    );
+
+    expect(out.batchItemFailures).toEqual([]);
+    // One eventually consistent Query of the request's offers, no GetItem per offer.
+    expect(ddb).not.toHaveReceivedCommand(GetCommand);
+    expect(ddb).toHaveReceivedCommandExactlyOnceWith(QueryCommand, {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :offer)',
+      ConsistentRead: false,
+    });
+    // Each expiry is its own transaction: the offer closes and the history notes it, or neither.
+    const expiries = ddb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input);
+    expect(expiries.map((t) => t.TransactItems?.[0].Update?.Key)).toEqual([
+      { pk: `REQ#${REQ}`, sk: `OFFER#${VOL}` },
+      { pk: `REQ#${REQ}`, sk: `OFFER#${VOL2}` },
+    ]);
+    for (const t of expiries) {
+      expect(t.TransactItems?.[0].Update).toMatchObject({
+        ConditionExpression: '#status = :open AND expiresAt <= :at',
+        ExpressionAttributeValues: expect.objectContaining({ ':to': 'expired' }),
+      });
+      expect(t.TransactItems?.[1].Update).toMatchObject({
+        Key: { pk: `REQ#${REQ}`, sk: 'REQ' },
+        ExpressionAttributeValues: { ':h': [expect.objectContaining({ event: 'offer_expired' })] },
+      });
+    }
+    expect(sentTo('match')).toEqual([{ requestId: REQ }]);
+  });
+
+  it('a redelivered batch expiry finds its offers expired: no write, the match queued again (idempotent)', async () => {
+    givenRequest(aRequest(), [
+      anOffer({ status: 'expired' }),
+      anOffer({ volunteerId: VOL2, status: 'expired' }),
+    ]);
+    await handleTimer(
+      sqsEvent(sqsRecord({ type: 'offer_expiry', requestId: REQ, volunteerIds: [VOL, VOL2] })),
+      ctx,
+    );
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(sentTo('match')).toEqual([{ requestId: REQ }]);
+  });
+
+  it('a batch with one offer not yet due expires the others and waits for it alone', async () => {
+    givenRequest(aRequest(), [
+      anOffer({ status: 'open', expiresAt: new Date(Date.now() - 1000).toISOString() }),
+      anOffer({
+        volunteerId: VOL2,
+        status: 'open',
+        expiresAt: new Date(Date.now() + 30_000).toISOString(),
+      }),
+    ]);
+    await handleTimer(
+      sqsEvent(sqsRecord({ type: 'offer_expiry', requestId: REQ, volunteerIds: [VOL, VOL2] })),
+      ctx,
+    );
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    expect(sentTo('timers')).toEqual([
+      { type: 'offer_expiry', requestId: REQ, volunteerIds: [VOL2] },
+    ]);
+    expect(sentTo('match')).toEqual([{ requestId: REQ }]);
+  });
+
+  it('an expiry timer queued before batching (one volunteerId) still closes its offer, notes it, and matches again', async () => {
     givenRequest(aRequest(), [
       anOffer({ status: 'open', expiresAt: new Date(Date.now() - 1000).toISOString() }),
     ]);
@@ -768,20 +878,38 @@ describe('handle-timer', () => {
       ctx,
     );
     expect(out.batchItemFailures).toEqual([]);
-    // One transaction: the offer closes and the history notes it, or neither.
     const [expiry] = ddb.commandCalls(TransactWriteCommand);
     expect(expiry.args[0].input.TransactItems?.[0].Update).toMatchObject({
       Key: { pk: `REQ#${REQ}`, sk: `OFFER#${VOL}` },
       ConditionExpression: '#status = :open AND expiresAt <= :at',
-      ExpressionAttributeValues: expect.objectContaining({ ':to': 'expired' }),
-    });
-    expect(expiry.args[0].input.TransactItems?.[1].Update).toMatchObject({
-      Key: { pk: `REQ#${REQ}`, sk: 'REQ' },
-      ExpressionAttributeValues: {
-        ':h': [expect.objectContaining({ event: 'offer_expired', volunteerId: VOL })],
-      },
     });
     expect(sentTo('match')).toEqual([{ requestId: REQ }]);
+  });
+
+  it('an urgent batch’s SMS timer sends an SMS notice for each offer still open, from one strong read', async () => {
+    const soon = new Date(Date.now() + 60_000).toISOString();
+    givenRequest(aRequest({ urgency: 'urgent' }), [
+      anOffer({ status: 'open', expiresAt: soon }),
+      anOffer({ volunteerId: VOL2, status: 'accepted', expiresAt: soon }),
+    ]);
+    await handleTimer(
+      sqsEvent(sqsRecord({ type: 'offer_sms', requestId: REQ, volunteerIds: [VOL, VOL2] })),
+      ctx,
+    );
+    expect(ddb).not.toHaveReceivedCommand(GetCommand);
+    expect(ddb).toHaveReceivedCommandExactlyOnceWith(QueryCommand, {
+      KeyConditionExpression: 'pk = :pk',
+      ConsistentRead: true,
+    });
+    const offerId = `off_${REQ.slice(4)}_${VOL.slice(4)}`;
+    expect(published()).toEqual([
+      expect.objectContaining({
+        notificationId: `offer-urgent:${offerId}`,
+        smsKey: `offer:${offerId}`,
+        channel: 'sms',
+        to: { kind: 'volunteer', volunteerId: VOL },
+      }),
+    ]);
   });
 
   it('the expiry of an offer already accepted writes nothing and matches nothing', async () => {
@@ -803,7 +931,9 @@ describe('handle-timer', () => {
       ctx,
     );
     expect(sentTo('match')).toEqual([]);
-    expect(sentTo('timers')).toEqual([{ type: 'offer_expiry', requestId: REQ, volunteerId: VOL }]);
+    expect(sentTo('timers')).toEqual([
+      { type: 'offer_expiry', requestId: REQ, volunteerIds: [VOL] },
+    ]);
   });
 
   it('at a window’s end a waiting request expires, ops are alerted once and the close-out is queued', async () => {

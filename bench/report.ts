@@ -280,7 +280,7 @@ minute keeps it cached); the "By function" table shows what this process read.
             `WCU ≤ 25: ${verdict('write units per single-slot lifecycle', s.writeUnits.aws <= 25, f1(s.writeUnits.aws))}`,
             `RCU ≤ 10: ${verdict('read units per single-slot lifecycle', s.readUnits.aws <= 10, f1(s.readUnits.aws))}`,
             `SMS ≤ 3: ${verdict('SMS per single-slot request', s.snsSms <= 3, f1(s.snsSms))}`,
-            `no SMS twice: ${verdict('no SMS sent twice', s.duplicateSms === 0 && s.noteDuplicates === 0, `${s.duplicateSms} repeated SMS, ${f1(s.noteMarkers)} markers for ${f1(s.snsSms + s.snsPush)} sends`)}`,
+            `no SMS twice: ${verdict('no SMS sent twice', s.duplicateSms === 0 && s.noteDuplicates === 0, `${s.duplicateSms} repeated SMS, ${f1(s.noteMarkers)} markers for ${f1(s.snsSms)} SMS; push has none`)}`,
           ].join('; ')
         : '';
       out.push(

@@ -3,8 +3,9 @@ import { timerMessage } from '#shared/schemas/messages.ts';
 import { handleTimer } from '#shared/services/timers.ts';
 
 /**
- * Idempotency: conditional writes, not Powertools idempotency. An offer expires (with its
- * history note, one transaction) only while open and past its time; a request expires on
+ * Idempotency: conditional writes, not Powertools idempotency. One timer per offer batch;
+ * each offer of it expires (with its history note, one transaction per offer) only while
+ * open and past its time; a request expires on
  * `#status = :received`; the ops alert has its own marker. A repeat re-queues a match,
  * which is itself idempotent.
  */

@@ -8,7 +8,7 @@ import { matchRequest } from '#shared/services/matcher.ts';
  * re-reads the request; offers are conditional puts keyed by request and volunteer, the
  * scope widens on `#scope = :from`, the dispatch alert has its own marker. A redelivered
  * message (receive count > 1) re-announces the open offers: their SMS are deduplicated
- * by marker, their expiry timers are conditional. Proven by test/integration/faults-*.
+ * by marker, their pushes collapse on the device, their expiry timer is conditional. Proven by test/integration/faults-*.
  */
 export const { handler, processor } = queueConsumer(matchMessage, (m, info) =>
   matchRequest(m.requestId, new Date(), { retry: info.receiveCount > 1 }),

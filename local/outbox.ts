@@ -20,7 +20,10 @@ export interface Notification {
   channel: Channel;
   /** The phone number (E.164) or the push endpoint ARN. */
   to: string;
+  /** The text (for a push published with per-platform payloads, their `default`). */
   message: string;
+  /** A push's per-platform payloads (`APNS`, `GCM`…), as SNS would hand them on. */
+  payloads?: Record<string, string>;
   /** ISO 8601 time it was published. */
   at: string;
   messageAttributes?: Record<string, { DataType?: string; StringValue?: string }>;
@@ -96,6 +99,7 @@ interface PublishInput {
   PhoneNumber?: string;
   TargetArn?: string;
   Message?: string;
+  MessageStructure?: string;
   MessageAttributes?: Notification['messageAttributes'];
 }
 
@@ -121,12 +125,18 @@ export function recordSnsDeliveries(
       if (!channel) return next(args);
       const to = (channel === 'sms' ? input.PhoneNumber : input.TargetArn) ?? '';
       const shown = channel === 'sms' ? maskPhone(to) : to;
+      // MessageStructure json: a payload per platform, `default` for the others (SNS's rule).
+      const payloads =
+        input.MessageStructure === 'json'
+          ? (JSON.parse(input.Message ?? '{}') as Record<string, string>)
+          : undefined;
       let n: Notification;
       try {
         n = outbox.record({
           channel,
           to,
-          message: input.Message ?? '',
+          message: payloads ? (payloads.default ?? '') : (input.Message ?? ''),
+          ...(payloads ? { payloads } : {}),
           messageAttributes: input.MessageAttributes,
         });
       } catch (error) {

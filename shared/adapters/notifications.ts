@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { documents } from '../clients/dynamodb.ts';
@@ -5,8 +6,13 @@ import { sns } from '../clients/sns.ts';
 import { alertTopicArn } from '../config.ts';
 import { epochSeconds, isConditionFailure, keys, table } from './table.ts';
 
-/** How a message reaches a person: SMS to a phone number, or push to a platform endpoint. */
-export type Delivery = { channel: 'sms'; phone: string } | { channel: 'push'; endpoint: string };
+/**
+ * How a message reaches a person: SMS to a phone number, or push to a platform endpoint.
+ * A push carries its notification id, which the device collapses repeats by.
+ */
+export type Delivery =
+  | { channel: 'sms'; phone: string }
+  | { channel: 'push'; endpoint: string; notificationId: string };
 
 /** The one interface every notification goes through. */
 export interface Sender {
@@ -32,6 +38,52 @@ function smsAttributes() {
   return attributes;
 }
 
+/** APNs takes a collapse id of at most 64 bytes; ours are shorter, a longer one is hashed. */
+export const collapseIdOf = (notificationId: string) =>
+  Buffer.byteLength(notificationId) <= 64
+    ? notificationId
+    : createHash('sha256').update(notificationId).digest('hex');
+
+/**
+ * A push, built so that the device shows a repeat of the same notification once: push goes
+ * out without a marker (at least once), and a redelivered notify message publishes it again.
+ * - APNs: the `apns-collapse-id` header, which SNS sets from the reserved message attribute
+ *   `AWS.SNS.MOBILE.APNS.COLLAPSE_ID` ("Reserved message attributes for mobile push",
+ *   https://docs.aws.amazon.com/sns/latest/dg/sns-message-attributes.html).
+ * - FCM (SNS `GCM` key, HTTP v1 payload, https://docs.aws.amazon.com/sns/latest/dg/sns-fcm-v1-payloads.html):
+ *   `android.notification.tag`, which replaces a notification with the same tag in the
+ *   drawer (AndroidNotification.tag, https://firebase.google.com/docs/reference/fcm/rest/v1/projects.messages),
+ *   and `apns-collapse-id` for iOS apps on FCM. Not `collapse_key`: FCM keeps at most four
+ *   collapse keys per device while it is offline and drops the others without saying which
+ *   (collapseKey, https://firebase.google.com/docs/reference/admin/node/firebase-admin.messaging.messagingoptions),
+ *   so a key per notification could lose an offer to a phone that was off for a while.
+ * `default` is the text, as a plain-string Publish sent before; `data.notificationId` lets
+ * the app tell repeats apart itself. One payload for every platform, per
+ * https://docs.aws.amazon.com/sns/latest/dg/mobile-push-send-custommessage.html.
+ */
+export function pushPublish(endpoint: string, notificationId: string, text: string) {
+  const collapseId = collapseIdOf(notificationId);
+  const apns = JSON.stringify({ aps: { alert: text }, notificationId });
+  const fcm = JSON.stringify({
+    fcmV1Message: {
+      message: {
+        notification: { body: text },
+        data: { notificationId },
+        android: { notification: { tag: collapseId } },
+        apns: { headers: { 'apns-collapse-id': collapseId } },
+      },
+    },
+  });
+  return new PublishCommand({
+    TargetArn: endpoint,
+    MessageStructure: 'json',
+    Message: JSON.stringify({ default: text, APNS: apns, APNS_SANDBOX: apns, GCM: fcm }),
+    MessageAttributes: {
+      'AWS.SNS.MOBILE.APNS.COLLAPSE_ID': { DataType: 'String', StringValue: collapseId },
+    },
+  });
+}
+
 /** SMS through SNS Publish to a phone number; push through Publish to a platform endpoint. */
 export const snsSender: Sender = {
   async send(delivery, text) {
@@ -44,7 +96,7 @@ export const snsSender: Sender = {
         }),
       );
     } else {
-      await sns.send(new PublishCommand({ TargetArn: delivery.endpoint, Message: text }));
+      await sns.send(pushPublish(delivery.endpoint, delivery.notificationId, text));
     }
   },
 };
@@ -76,7 +128,9 @@ export function districtSender(): Sender {
  * Guards a send with its own marker, written before Publish: the same notification id
  * never goes out twice, even when its queue message is delivered twice. If Publish
  * fails the marker is removed so the retry sends it. A crash between Publish and the
- * end leaves the marker: at most once, never twice.
+ * end leaves the marker: at most once, never twice. For SMS (each one costs money and
+ * a repeat reaches the person twice) and ops alerts; push goes without one (at least
+ * once, collapsed on the device: `pushPublish`).
  */
 export async function sendOnce(
   notificationId: string,

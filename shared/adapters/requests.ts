@@ -353,6 +353,29 @@ export const offers = {
   },
 
   /**
+   * Some offers of one request. One offer: a GetItem. More: one Query of the request's
+   * offers (`OFFER#` keys only), billed by their total size (a 4 KB read unit holds about
+   * ten offers) rather than a unit per offer as a GetItem each would be.
+   */
+  async getMany(requestId: string, volunteerIds: string[], opts: Read = {}): Promise<Offer[]> {
+    if (volunteerIds.length === 1) {
+      const one = await offers.get(requestId, volunteerIds[0], opts);
+      return one ? [one] : [];
+    }
+    const wanted = new Set(volunteerIds);
+    const items = await queryAll({
+      TableName: table(),
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :offer)',
+      ExpressionAttributeValues: { ':pk': keys.request(requestId).pk, ':offer': 'OFFER#' },
+      ConsistentRead: opts.consistent ?? true,
+    });
+    return items
+      .filter((i) => i.type === 'offer')
+      .map((i) => fromItem<Offer>(i))
+      .filter((o) => wanted.has(o.volunteerId));
+  },
+
+  /**
    * Closes an open offer (declined, expired, withdrawn) and takes it out of the
    * volunteer's inbox. False when it was no longer open.
    */

@@ -1,4 +1,4 @@
-import type { Kind } from '../district.ts';
+import type { Kind, Language } from '../district.ts';
 
 export const STATUSES = [
   'received',
@@ -62,6 +62,13 @@ export interface Offer {
   expiresAt: string;
   /** Short code the volunteer may answer the offer SMS with ("1 CODE" / "0 CODE"). */
   code?: string;
+  /**
+   * The volunteer's push endpoint and language, copied from the availability entry the
+   * offer was made from: the offer's notices (the offer, its withdrawal) go by push without
+   * reading the volunteer. A stale copy is harmless: a disabled endpoint makes the notifier
+   * read the volunteer, and SMS decisions always read them.
+   */
+  push?: { endpoint: string; language?: Language };
 }
 
 export type TaskStatus = 'accepted' | 'delivered' | 'cancelled';

@@ -80,9 +80,11 @@ export const AVAILABLE_FIELDS = [
   'credentials',
   'tasksDay',
   'tasksToday',
-  // How the offer will reach them: matching claims an SMS reply code only when needed.
+  // How the offer will reach them: matching claims an SMS reply code only when needed,
+  // and hands the endpoint and language to the notifier, so a push needs no read.
   'pushEndpoint',
   'smsOptOut',
+  'language',
 ] as const;
 
 export type AvailableVolunteer = Pick<Volunteer, (typeof AVAILABLE_FIELDS)[number]>;

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { LANGUAGES } from '../district.ts';
 
 /** Queue message bodies. Each carries what its consumer needs to act idempotently. */
 
@@ -28,6 +29,13 @@ export const notifyMessage = z.object({
    * it (an offer and its urgent SMS reminder) send at most one SMS between them.
    */
   smsKey: z.string().optional(),
+  /**
+   * A volunteer's push endpoint and language as the producer read them (the matcher, from
+   * the availability entry it makes the offer from), so a push goes out without reading
+   * the volunteer. Only for push: an SMS decision always reads the volunteer strongly, and
+   * a carried endpoint that SNS says is disabled is replaced by a read.
+   */
+  push: z.object({ endpoint: z.string(), language: z.enum(LANGUAGES).optional() }).optional(),
   requestId: z.string().optional(),
   /** An answer to the person's own SMS: sent by SMS whatever their quiet hours. */
   reply: z.boolean().default(false),
@@ -49,10 +57,21 @@ export const requestEvent = z.object({
   at: z.string(),
 });
 
+/**
+ * The offers of one batch (made together, so they share their expiry): one timer for the
+ * batch, not one per offer. `volunteerId` is the one offer of a timer queued before
+ * batching (still in flight, up to 15 minutes, across a deploy).
+ */
+const offerBatch = {
+  requestId: z.string(),
+  volunteerIds: z.array(z.string()).min(1).optional(),
+  volunteerId: z.string().optional(),
+};
+
 export const timerMessage = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('offer_expiry'), requestId: z.string(), volunteerId: z.string() }),
-  /** An urgent offer sent by push: SMS it if it is still open. */
-  z.object({ type: z.literal('offer_sms'), requestId: z.string(), volunteerId: z.string() }),
+  z.object({ type: z.literal('offer_expiry'), ...offerBatch }),
+  /** An urgent batch sent by push: SMS each offer still open. */
+  z.object({ type: z.literal('offer_sms'), ...offerBatch }),
   z.object({ type: z.literal('window_end'), requestId: z.string(), at: z.string() }),
 ]);
 

@@ -142,6 +142,8 @@ async function withdrawOffers(
     template,
     params: labels(state),
     channel: 'push-only',
+    // The endpoint the offer was made with, so the withdrawal needs no read of the volunteer.
+    ...(o.push ? { push: o.push } : {}),
     requestId: o.requestId,
   }));
 }

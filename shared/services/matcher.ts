@@ -1,5 +1,6 @@
 import { notify } from '../adapters/notification-topic.ts';
 import { alertOps, sendOnce } from '../adapters/notifications.ts';
+import { enqueue } from '../adapters/queues.ts';
 import { replyCodes } from '../adapters/reply-codes.ts';
 import { offers, type RequestState, requests } from '../adapters/requests.ts';
 import { volunteers } from '../adapters/volunteers.ts';
@@ -9,9 +10,8 @@ import { KIND_LABELS } from '../domain/texts.ts';
 import type { AvailableVolunteer } from '../domain/volunteer.ts';
 import { offerIdOf } from '../ids.ts';
 import { logger } from '../observability.ts';
-import type { NotifyMessage, TimerMessage } from '../schemas/messages.ts';
+import type { NotifyMessage } from '../schemas/messages.ts';
 import { districtView } from './context.ts';
-import { enqueueTimers } from './timers.ts';
 
 /** Most index items read in one community per match (pages stop earlier when enough are found). */
 const MAX_READ_PER_COMMUNITY = 200;
@@ -158,6 +158,9 @@ async function makeOffers(
       createdAt: now.toISOString(),
       expiresAt,
       code,
+      ...(v.pushEndpoint
+        ? { push: { endpoint: v.pushEndpoint, ...(v.language ? { language: v.language } : {}) } }
+        : {}),
     };
     if (await offers.create(offer, district.retentionDays)) made.push(offer);
   }
@@ -188,40 +191,28 @@ export function offerNotice(
       ...(o.code ? { code: o.code } : {}),
     },
     channel,
+    // The offer itself goes push first, to the endpoint the offer was made with: no read.
+    ...(channel === 'auto' && o.push ? { push: o.push } : {}),
     requestId: request.requestId,
   };
 }
 
 /**
- * Publishes each offer's notification and queues its expiry timer; for an urgent request
- * also a timer that sends the offer by SMS if it is still open after push had its chance.
+ * Publishes each offer's notification and queues one expiry timer for the batch (its
+ * offers share their expiry); for an urgent request also one timer that sends the batch's
+ * offers still open by SMS after push had its chance. A timer per batch, not per offer:
+ * each SQS message is a send, a receive, a delete and an invocation.
  */
 async function announceOffers(state: RequestState, made: Offer[]): Promise<void> {
+  if (made.length === 0) return;
   const { district } = districtView();
   const { request } = state;
   const timeout = district.offers.timeoutSeconds;
   await notify.publishAll(made.map((o) => offerNotice(request, o)));
-  await enqueueTimers(
-    made.map(
-      (o): TimerMessage => ({
-        type: 'offer_expiry',
-        requestId: o.requestId,
-        volunteerId: o.volunteerId,
-      }),
-    ),
-    timeout,
-  );
+  const batch = { requestId: request.requestId, volunteerIds: made.map((o) => o.volunteerId) };
+  await enqueue('timers', { type: 'offer_expiry', ...batch }, timeout);
   const smsAfter = district.notifications.urgentSmsAfterSeconds;
   if (request.urgency === 'urgent' && smsAfter < timeout) {
-    await enqueueTimers(
-      made.map(
-        (o): TimerMessage => ({
-          type: 'offer_sms',
-          requestId: o.requestId,
-          volunteerId: o.volunteerId,
-        }),
-      ),
-      smsAfter,
-    );
+    await enqueue('timers', { type: 'offer_sms', ...batch }, smsAfter);
   }
 }

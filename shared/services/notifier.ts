@@ -80,13 +80,17 @@ function count(name: string) {
 }
 
 /**
- * Sends one notification, once, however often its message arrives. Push first: a
- * volunteer with a push endpoint gets push; SMS when there is none, when SNS says the
- * endpoint is disabled, or when asked (`channel: sms`, an urgent offer still open). No
- * SMS to a volunteer who opted out or is in their quiet hours, and none over the
- * district's caps per request and per hour (then push if there is an endpoint, else
- * nothing, and ops are alerted once per hour). Each channel's send is guarded by its
- * own marker written before Publish: `<id>:push` for push, `<smsKey or id>` for SMS.
+ * Sends one notification. Push first: a volunteer with a push endpoint gets push; SMS when
+ * there is none, when SNS says the endpoint is disabled, or when asked (`channel: sms`, an
+ * urgent offer still open). No SMS to a volunteer who opted out or is in their quiet
+ * hours, and none over the district's caps per request and per hour (then push if there
+ * is an endpoint, else nothing, and ops are alerted once per hour).
+ *
+ * SMS never twice: its marker (`<smsKey or id>`) is written before Publish, so a
+ * redelivered message never sends a second SMS. Push at least once, without a marker: a
+ * redelivery publishes it again, with the same collapse id (the notification id), and the
+ * device shows it once (`pushPublish`). A push whose producer carried the endpoint (`push`)
+ * needs no read of the volunteer at all.
  */
 export async function deliverNotification(
   n: Notification,
@@ -95,56 +99,73 @@ export async function deliverNotification(
 ): Promise<Outcome> {
   const { district } = districtView();
   const { language, utcOffsetMinutes, templates } = district.notifications;
-  const to = await recipientOf(n, language);
-  const log = (outcome: Outcome, channel: string, reason?: string) => {
+  const log = (outcome: Outcome, channel: string, reason?: string, phone?: string) => {
     logger.info('notification', {
       notificationId: n.notificationId,
       channel,
-      to: channel === 'sms' && to ? maskPhone(to.phone) : channel,
+      to: phone ? maskPhone(phone) : channel,
       outcome,
       reason,
     });
     return outcome;
   };
-  if (!to) return log('skipped', 'none', 'no recipient');
-  const text = (via: Delivery['channel']) =>
-    renderText(n.template, { ...n.params, via }, to.language, templates);
+  const text = (via: Delivery['channel'], lang: Language) =>
+    renderText(n.template, { ...n.params, via }, lang, templates);
 
-  const push = async (): Promise<Outcome | 'disabled'> => {
-    const delivery: Delivery = { channel: 'push', endpoint: to.pushEndpoint! };
+  /** One push, no marker; 'disabled' when SNS says the endpoint no longer works. */
+  const push = async (endpoint: string, lang: Language): Promise<Outcome | 'disabled'> => {
+    const delivery: Delivery = { channel: 'push', endpoint, notificationId: n.notificationId };
     try {
-      const outcome = await sendOnce(
-        `${n.notificationId}:push`,
-        () => sender.send(delivery, text('push')),
-        now,
-      );
-      if (outcome === 'sent') count('PushSent');
-      return log(outcome, 'push');
+      await sender.send(delivery, text('push', lang));
     } catch (e) {
-      // The marker was removed: a redelivery tries push again, then the SMS marker holds.
       if (isEndpointDisabled(e)) return 'disabled';
       throw e;
     }
+    count('PushSent');
+    return log('sent', 'push');
   };
 
-  if (to.pushEndpoint && n.channel !== 'sms') {
-    const outcome = await push();
-    if (outcome !== 'disabled') return outcome;
-    logger.info('push endpoint disabled: SMS instead', { notificationId: n.notificationId });
+  // The recipient as read (eventually consistent) when push needed the read; reused for
+  // an SMS that needs no strong read (requesters, unknown numbers, replies).
+  let to: Recipient | undefined;
+  let disabled: string | undefined;
+  if (n.channel !== 'sms') {
+    const carried = n.to.kind === 'volunteer' ? n.push : undefined;
+    if (carried) {
+      const outcome = await push(carried.endpoint, carried.language ?? language);
+      if (outcome !== 'disabled') return outcome;
+      disabled = carried.endpoint;
+    } else {
+      to = await recipientOf(n, language);
+      if (!to) return log('skipped', 'none', 'no recipient');
+      if (to.pushEndpoint) {
+        const outcome = await push(to.pushEndpoint, to.language);
+        if (outcome !== 'disabled') return outcome;
+        disabled = to.pushEndpoint;
+      }
+    }
+    if (disabled) {
+      logger.info('push endpoint disabled: SMS instead', { notificationId: n.notificationId });
+    }
   }
-  if (n.channel === 'push-only') return log('skipped', 'sms', 'push-only');
+
+  if (n.channel === 'push-only' && !disabled) return log('skipped', 'sms', 'push-only');
   // An SMS to a volunteer: their opt-out and quiet hours read strongly, not from a replica
   // that may not have their last change yet ("opted out gets none").
-  const sms = n.to.kind === 'volunteer' && !n.reply ? await recipientOf(n, language, true) : to;
+  const strong = n.to.kind === 'volunteer' && !n.reply;
+  const sms = strong
+    ? await recipientOf(n, language, true)
+    : (to ?? (await recipientOf(n, language)));
   if (!sms) return log('skipped', 'none', 'no recipient');
-  if (n.to.kind === 'volunteer' && sms.smsOptOut && !n.reply) {
-    return log('skipped', 'sms', 'opted out');
+  // The endpoint carried by the producer was disabled, but the volunteer has registered
+  // another since (a new phone): push there rather than pay for an SMS.
+  if (disabled && sms.pushEndpoint && sms.pushEndpoint !== disabled) {
+    const outcome = await push(sms.pushEndpoint, sms.language);
+    if (outcome !== 'disabled') return outcome;
   }
-  if (
-    n.to.kind === 'volunteer' &&
-    !n.reply &&
-    inQuietHours(sms.quietHours, now, utcOffsetMinutes)
-  ) {
+  if (n.channel === 'push-only') return log('skipped', 'sms', 'push-only');
+  if (strong && sms.smsOptOut) return log('skipped', 'sms', 'opted out');
+  if (strong && inQuietHours(sms.quietHours, now, utcOffsetMinutes)) {
     return log('skipped', 'sms', 'quiet hours');
   }
 
@@ -156,7 +177,7 @@ export async function deliverNotification(
         const reservation = await reserveSms(n.requestId, district.sms, now);
         if (!reservation.ok) throw new OverCap(reservation.cap);
         try {
-          await sender.send(delivery, text('sms'));
+          await sender.send(delivery, text('sms', sms.language));
         } catch (e) {
           await reservation.release();
           throw e;
@@ -165,17 +186,17 @@ export async function deliverNotification(
       now,
     );
     if (outcome === 'sent') count('SmsSent');
-    return log(outcome, 'sms');
+    return log(outcome, 'sms', undefined, sms.phone);
   } catch (e) {
     if (!(e instanceof OverCap)) throw e;
     count('SmsOverCap');
     if (e.cap === 'hour') await alertSmsCap(now, district.sms.maxPerHour);
     // Push is free: use it when there is an endpoint this message did not use yet.
-    if (to.pushEndpoint && n.channel === 'sms') {
-      const outcome = await push();
+    if (sms.pushEndpoint && n.channel === 'sms') {
+      const outcome = await push(sms.pushEndpoint, sms.language);
       if (outcome !== 'disabled') return outcome;
     }
-    return log('skipped', 'sms', `over the SMS cap per ${e.cap}`);
+    return log('skipped', 'sms', `over the SMS cap per ${e.cap}`, sms.phone);
   }
 }
 

@@ -9,12 +9,10 @@ import { offerNotice } from './matcher.ts';
 /** SQS holds a message back for at most 15 minutes; longer timers hop. */
 const MAX_DELAY = 900;
 
-export async function enqueueTimers(timers: TimerMessage[], delaySeconds: number): Promise<void> {
-  if (timers.length === 0) return;
-  if (timers.length === 1) return enqueue('timers', timers[0], delaySeconds);
-  // Batches carry no per-message delay in our helper; send one by one with the delay.
-  await Promise.all(timers.map((t) => enqueue('timers', t, delaySeconds)));
-}
+type OfferTimer = Extract<TimerMessage, { type: 'offer_expiry' | 'offer_sms' }>;
+
+/** The offers a timer is for: its batch, or the one offer of a timer queued before batches. */
+const volunteerIdsOf = (t: OfferTimer) => t.volunteerIds ?? (t.volunteerId ? [t.volunteerId] : []);
 
 export async function scheduleWindowEnd(requestId: string, end: string, now: Date) {
   const seconds = (Date.parse(end) - now.getTime()) / 1000;
@@ -22,38 +20,14 @@ export async function scheduleWindowEnd(requestId: string, end: string, now: Dat
 }
 
 /**
- * A timer fired. Offer expiry: close the offer if it is still open and past its time,
- * note it in the history, and match again (which widens the scope when nobody is left).
+ * A timer fired. Offer expiry: close every offer of the batch still open and past its time,
+ * note each in the history, and match again (which widens the scope when nobody is left).
  * Window end: a request still waiting for volunteers expires; its offers are withdrawn
- * and ops are told. Both are conditional writes, so a repeated timer does nothing.
+ * and ops are told. All are conditional writes, so a repeated timer does nothing.
  */
 export async function handleTimer(timer: TimerMessage, now: Date): Promise<void> {
-  if (timer.type === 'offer_sms') return urgentOfferSms(timer.requestId, timer.volunteerId, now);
-  if (timer.type === 'offer_expiry') {
-    // Read first: most expiry timers find their offer accepted or withdrawn, and a
-    // failed conditional transaction would still be billed for every item in it.
-    // Eventually consistent: the timer fires a whole offer timeout after the offer was
-    // made, and the expiry below is conditional on the offer being open.
-    const offer = await offers.get(timer.requestId, timer.volunteerId, { consistent: false });
-    if (!offer) return;
-    if (offer.status === 'open') {
-      const left = (Date.parse(offer.expiresAt) - now.getTime()) / 1000;
-      if (left > 0) {
-        // Fired early (clock skew): wait for the rest of the offer's time.
-        await enqueue('timers', timer, Math.max(1, left));
-        return;
-      }
-      // The offer's close and its history note are one transaction (conditional on the
-      // offer being open and past its time): a repeat or a crash cannot lose or double it.
-      await offers.expire(timer.requestId, timer.volunteerId, now);
-    } else if (offer.status !== 'expired') {
-      // Accepted, declined (its own event re-matches) or withdrawn: nothing to free.
-      return;
-    }
-    // Expired now, or by an earlier run that died before queueing: match again.
-    await enqueue('match', { requestId: timer.requestId });
-    return;
-  }
+  if (timer.type === 'offer_sms') return urgentOfferSms(timer, now);
+  if (timer.type === 'offer_expiry') return expireOffers(timer, now);
 
   const left = (Date.parse(timer.at) - now.getTime()) / 1000;
   if (left > 0) {
@@ -84,15 +58,58 @@ export async function handleTimer(timer: TimerMessage, now: Date): Promise<void>
 }
 
 /**
- * An urgent offer, sent by push, is still open: send it by SMS too. Its SMS shares the
- * offer's SMS marker, so a volunteer already reached by SMS gets no second one.
+ * The batch's expiry. Read first: most expiry timers find their offers accepted or
+ * withdrawn, and a failed conditional transaction would still be billed for every item in
+ * it. Eventually consistent: the timer fires a whole offer timeout after the offers were
+ * made, and each expiry below is conditional on its offer being open and past its time
+ * (its own transaction with its history note: a repeat or a crash can neither lose nor
+ * double one).
  */
-async function urgentOfferSms(requestId: string, volunteerId: string, now: Date) {
-  const [offer, request] = await Promise.all([
-    offers.get(requestId, volunteerId),
-    requests.get(requestId),
-  ]);
-  if (!offer || !request || offer.status !== 'open' || request.status !== 'received') return;
-  if (Date.parse(offer.expiresAt) <= now.getTime()) return;
-  await notify.publish(offerNotice(request, offer, 'sms'));
+async function expireOffers(timer: OfferTimer, now: Date): Promise<void> {
+  const { requestId } = timer;
+  const batch = await offers.getMany(requestId, volunteerIdsOf(timer), { consistent: false });
+  const early: string[] = [];
+  let soonest = Number.POSITIVE_INFINITY;
+  let freed = false;
+  for (const offer of batch) {
+    if (offer.status === 'open') {
+      const left = (Date.parse(offer.expiresAt) - now.getTime()) / 1000;
+      if (left > 0) {
+        // Fired early (clock skew, or offers of several batches announced again together).
+        early.push(offer.volunteerId);
+        soonest = Math.min(soonest, left);
+        continue;
+      }
+      await offers.expire(requestId, offer.volunteerId, now);
+      freed = true;
+    } else if (offer.status === 'expired') {
+      // Expired by an earlier run that died before queueing the match.
+      freed = true;
+    }
+    // Accepted, declined (its own event re-matches) or withdrawn: nothing to free.
+  }
+  if (early.length > 0) {
+    await enqueue(
+      'timers',
+      { type: 'offer_expiry', requestId, volunteerIds: early },
+      Math.min(MAX_DELAY, Math.max(1, soonest)),
+    );
+  }
+  // One match for the batch, however many of its offers expired.
+  if (freed) await enqueue('match', { requestId });
+}
+
+/**
+ * An urgent batch, sent by push, may still be open: send its open offers by SMS too. Each
+ * SMS shares its offer's SMS marker, so a volunteer already reached by SMS gets no second
+ * one. One strong read of the request's partition for the whole batch.
+ */
+async function urgentOfferSms(timer: OfferTimer, now: Date) {
+  const state = await requests.load(timer.requestId);
+  if (state?.request.status !== 'received') return;
+  const ids = new Set(volunteerIdsOf(timer));
+  const open = state.offers.filter(
+    (o) => ids.has(o.volunteerId) && o.status === 'open' && Date.parse(o.expiresAt) > now.getTime(),
+  );
+  await notify.publishAll(open.map((o) => offerNotice(state.request, o, 'sms')));
 }

@@ -138,6 +138,31 @@ describe('decline, expiry and escalation', () => {
     expect((await offers(holders[0].v.token)).some((o) => o.requestId === id)).toBe(false);
   });
 
+  it('a batch nobody answers expires by one timer: each offer expired and noted once, then the next volunteers are offered', async () => {
+    const key = await partner();
+    const skill = `batch-${Date.now() % 100000}`;
+    const vs = await Promise.all(
+      [0, 1, 2, 3].map(() => volunteer('west-hill', { skills: [skill] })),
+    );
+    const id = await post(key, { communityId: 'west-hill', skills: [skill] });
+    // Two offers per slot: a batch of two, then (after it expires) the other two.
+    const firstBatch = await stack.waitFor(async () => {
+      const holders = [];
+      for (const v of vs)
+        if ((await offers(v.token)).some((o) => o.requestId === id)) holders.push(v);
+      return holders.length === 2 ? holders : undefined;
+    });
+    const rest = vs.filter((v) => !firstBatch.includes(v));
+    for (const v of rest) await offerFor(v.token, id);
+    const r = await request(key, id);
+    const expired = r.history
+      .filter((h: { event?: string }) => h.event === 'offer_expired')
+      .map((h: { volunteerId: string }) => h.volunteerId);
+    expect(expired.filter((v: string) => firstBatch.some((f) => f.id === v)).sort()).toEqual(
+      firstBatch.map((f) => f.id).sort(),
+    );
+  });
+
   it('widens community → town → district when offers expire, then alerts ops', async () => {
     const key = await partner();
     const town = await volunteer('east-river', { skills: ['esc'] });

@@ -5,6 +5,7 @@
  * Each test gives its volunteers and request a skill of its own, so offers from one test
  * never reach another's volunteers.
  */
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from './support/stack.ts';
@@ -219,7 +220,7 @@ describe('opt-out, quiet hours and language', () => {
 });
 
 describe('no duplicate', () => {
-  it('the same notification event delivered three times sends one SMS and one push', async () => {
+  it('the same notification event delivered three times sends one SMS; its push may repeat, always with the same collapse id, and writes no marker', async () => {
     const skill = newSkill();
     const endpoint = `arn:aws:sns:ap-east-1:000000000000:endpoint/GCM/dispatch/${skill}`;
     const sms = await volunteer(skill);
@@ -240,9 +241,69 @@ describe('no duplicate', () => {
     await stack.waitFor(() => to(sms.phone)[0] && to(endpoint)[0]);
     await sleep(1500);
     expect(to(sms.phone)).toHaveLength(1);
-    expect(to(endpoint)).toHaveLength(1);
     expect(to(sms.phone)[0].message).toBe(
       '【社区志愿】东园社区的代购生活物资求助已满员，无需前往，谢谢！',
     );
+    // At least once: each copy may publish, and the device shows one (same collapse id).
+    const pushes = to(endpoint);
+    expect(pushes.length).toBeGreaterThanOrEqual(1);
+    expect(pushes.length).toBeLessThanOrEqual(3);
+    for (const p of pushes) {
+      expect(p.messageAttributes?.['AWS.SNS.MOBILE.APNS.COLLAPSE_ID']?.StringValue).toBe(
+        `dup-test:${push.id}`,
+      );
+      expect(
+        JSON.parse(p.payloads?.GCM ?? '{}').fcmV1Message.message.android.notification.tag,
+      ).toBe(`dup-test:${push.id}`);
+    }
+    const markers = await stack.local.clients.dynamodb.send(
+      new GetItemCommand({
+        TableName: stack.local.tableName,
+        Key: { pk: { S: `NOTE#dup-test:${push.id}:push` }, sk: { S: 'NOTE' } },
+        ConsistentRead: true,
+      }),
+    );
+    expect(markers.Item).toBeUndefined();
+  });
+});
+
+describe('push addressed by the matcher', () => {
+  it('an offer push goes to the endpoint and language of the volunteer’s availability entry, its offer id as collapse id', async () => {
+    const key = await partner();
+    const skill = newSkill();
+    const endpoint = `arn:aws:sns:ap-east-1:000000000000:endpoint/APNS/dispatch/${skill}`;
+    const v = await volunteer(skill, { pushEndpoint: endpoint, language: 'en' });
+    const id = await post(key, skill);
+    const offer = await offerOf(v.token, id);
+    const push = await stack.waitFor(() => to(endpoint)[0]);
+    expect(push.message).toMatch(/^\[Vol\] groceries, 东园社区: open the app within 1 min/);
+    expect(push.messageAttributes?.['AWS.SNS.MOBILE.APNS.COLLAPSE_ID']?.StringValue).toBe(
+      `offer:${offer.offerId}`,
+    );
+    expect(JSON.parse(push.payloads?.APNS ?? '{}').aps.alert).toBe(push.message);
+  });
+
+  it('a disabled endpoint carried with the offer: the offer falls back to one SMS, its withdrawal (push only) to nothing', async () => {
+    const key = await partner();
+    const skill = newSkill();
+    const endpoint = `arn:aws:sns:ap-east-1:000000000000:endpoint/GCM/dispatch/${skill}`;
+    const taker = await volunteer(skill);
+    const v = await volunteer(skill, { pushEndpoint: endpoint });
+    stack.outbox.disableEndpoint(endpoint);
+    const id = await post(key, skill);
+    await offerOf(v.token, id);
+    const offer = await offerOf(taker.token, id);
+    await stack.waitFor(() => to(v.phone)[0]);
+    const accepted = await stack.api('POST', `/v1/offers/${offer.offerId}/accept`, {
+      key: taker.token,
+    });
+    expect(accepted.status).toBe(200);
+    await stack.waitFor(async () => {
+      const res = await stack.api('GET', '/v1/volunteers/me/offers', { key: v.token });
+      return res.body.offers.length === 0 || undefined;
+    });
+    await sleep(1000);
+    expect(to(v.phone)).toHaveLength(1);
+    expect(to(endpoint)).toEqual([]);
   });
 });

@@ -297,6 +297,13 @@ describe('skillEntries', () => {
     expect(e.entry).toMatchObject({ pushEndpoint: 'arn:aws:sns:endpoint/x', smsOptOut: true });
   });
 
+  it('carries the volunteer’s language, so an offer’s push is rendered without reading them; a language change rewrites the entries', () => {
+    const before = aVolunteer({ skills: ['medic'], pushEndpoint: 'arn:aws:sns:endpoint/x' });
+    const after = { ...before, language: 'en' as const };
+    expect(skillEntries(after)[0].entry).toMatchObject({ language: 'en' });
+    expect(skillEntryChanges(before, after).put.map((e) => e.skill)).toEqual(['medic']);
+  });
+
   it('is none off duty or at capacity, like the community entry', () => {
     expect(skillEntries(aVolunteer({ skills: ['medic'], onDuty: false }))).toEqual([]);
     expect(skillEntries(aVolunteer({ skills: ['medic'], active: 3, capacity: 3 }))).toEqual([]);

@@ -92,11 +92,67 @@ describe('match-request', () => {
       }),
       ConditionExpression: 'attribute_not_exists(pk) OR expiresAtEpoch < :now',
     });
-    expect(sentTo('timers')).toEqual([{ type: 'offer_expiry', requestId: REQ, volunteerId: VOL }]);
+    expect(sentTo('timers')).toEqual([
+      { type: 'offer_expiry', requestId: REQ, volunteerIds: [VOL] },
+    ]);
     expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, {
       QueueUrl: QUEUE_URLS.timers,
       DelaySeconds: 120,
     });
+  });
+
+  it('an offer to a volunteer with push carries the entry’s endpoint and language, in the offer and its notice', async () => {
+    const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/abc';
+    givenRequest(aRequest());
+    ddb
+      .on(QueryCommand, {
+        IndexName: 'gsi2',
+        ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
+      })
+      .resolves({
+        Items: [volunteerItem(aVolunteer({ pushEndpoint: endpoint, language: 'en' }))],
+      });
+
+    await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
+
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({
+        sk: `OFFER#${VOL}`,
+        push: { endpoint, language: 'en' },
+      }),
+    });
+    expect(published()).toEqual([
+      expect.objectContaining({ channel: 'auto', push: { endpoint, language: 'en' } }),
+    ]);
+  });
+
+  it('queues one expiry timer for a batch of three offers, and for an urgent request one SMS timer', async () => {
+    const VOL3 = 'vol_cccccccccccccccc';
+    givenRequest(aRequest({ urgency: 'urgent' }));
+    ddb
+      .on(QueryCommand, {
+        IndexName: 'gsi2',
+        ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
+      })
+      .resolves({
+        Items: [VOL, VOL2, VOL3].map((volunteerId) =>
+          volunteerItem(
+            aVolunteer({ volunteerId, pushEndpoint: `arn:aws:sns:endpoint/${volunteerId}` }),
+          ),
+        ),
+      });
+
+    await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
+
+    expect(published()).toHaveLength(3);
+    const batch = expect.arrayContaining([VOL, VOL2, VOL3]);
+    expect(sentTo('timers')).toEqual([
+      { type: 'offer_expiry', requestId: REQ, volunteerIds: batch },
+      { type: 'offer_sms', requestId: REQ, volunteerIds: batch },
+    ]);
+    expect(sqs.commandCalls(SendMessageCommand).map((c) => c.args[0].input.DelaySeconds)).toEqual([
+      120, 60,
+    ]);
   });
 
   it('claims no reply code for a volunteer reached by push (unless the request is urgent)', async () => {
@@ -157,7 +213,9 @@ describe('match-request', () => {
         target: { kind: 'offer', requestId: REQ, volunteerId: VOL },
       }),
     });
-    expect(sentTo('timers')).toEqual([{ type: 'offer_expiry', requestId: REQ, volunteerId: VOL }]);
+    expect(sentTo('timers')).toEqual([
+      { type: 'offer_expiry', requestId: REQ, volunteerIds: [VOL] },
+    ]);
   });
 
   it('a skilled volunteer reached by push gets no reply code: the skill entry says how to reach them', async () => {
@@ -217,7 +275,9 @@ describe('match-request', () => {
     );
 
     expect(out.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['bad', 'garbage']);
-    expect(sentTo('timers')).toEqual([{ type: 'offer_expiry', requestId: REQ, volunteerId: VOL }]);
+    expect(sentTo('timers')).toEqual([
+      { type: 'offer_expiry', requestId: REQ, volunteerIds: [VOL] },
+    ]);
   });
 
   it('with nobody anywhere, widens scope by scope and alerts ops once', async () => {
@@ -399,7 +459,7 @@ describe('send-notification', () => {
     expect(sns).toHaveReceivedCommandWith(PublishCommand, { PhoneNumber: '+8613800138000' });
   });
 
-  it('push has its own marker; a disabled endpoint removes it and the SMS goes instead', async () => {
+  it('a disabled endpoint: push wrote no marker, and the SMS goes through its own marker', async () => {
     const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/gone';
     givenVolunteer(aVolunteer({ pushEndpoint: endpoint }));
     sns
@@ -407,16 +467,140 @@ describe('send-notification', () => {
       .rejects(new EndpointDisabledException({ message: 'Endpoint is disabled', $metadata: {} }));
     const out = await sendNotification(sqsEvent(sqsRecord(note())), ctx);
     expect(out.batchItemFailures).toEqual([]);
-    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
-      Item: expect.objectContaining({ pk: 'NOTE#offer:off_x:push' }),
-    });
-    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, {
-      Key: { pk: 'NOTE#offer:off_x:push', sk: 'NOTE' },
-    });
+    expect(ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item?.pk)).toEqual([
+      'NOTE#offer:off_x',
+    ]);
+    expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
     expect(sns).toHaveReceivedCommandWith(PublishCommand, {
       PhoneNumber: '+8613900139000',
       Message: expect.stringMatching(/^【社区志愿】东园社区/),
     });
+  });
+
+  it('a push carries the notification id as its collapse id (APNs attribute, FCM tag) and writes no marker', async () => {
+    const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/abc';
+    givenVolunteer(aVolunteer({ pushEndpoint: endpoint }));
+
+    const out = await sendNotification(sqsEvent(sqsRecord(note())), ctx);
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+    const [publish] = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    expect(publish).toMatchObject({
+      TargetArn: endpoint,
+      MessageStructure: 'json',
+      MessageAttributes: {
+        'AWS.SNS.MOBILE.APNS.COLLAPSE_ID': { DataType: 'String', StringValue: 'offer:off_x' },
+      },
+    });
+    const payloads = JSON.parse(publish.Message ?? '{}');
+    expect(payloads.default).toMatch(/东园社区/);
+    const fcm = JSON.parse(payloads.GCM).fcmV1Message.message;
+    expect(fcm.notification.body).toBe(payloads.default);
+    expect(fcm.android.notification.tag).toBe('offer:off_x');
+    expect(fcm.data).toEqual({ notificationId: 'offer:off_x' });
+    expect(fcm.android).not.toHaveProperty('collapse_key');
+    expect(JSON.parse(payloads.APNS)).toEqual({
+      aps: { alert: payloads.default },
+      notificationId: 'offer:off_x',
+    });
+  });
+
+  it('a redelivered push publishes again with the same collapse id and writes no marker', async () => {
+    const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/APNS/app/abc';
+    const message = note({ push: { endpoint } });
+
+    await sendNotification(sqsEvent(sqsRecord(message)), ctx);
+    await sendNotification(sqsEvent(sqsRecord(message)), ctx);
+
+    const collapseIds = sns
+      .commandCalls(PublishCommand)
+      .map(
+        (c) => c.args[0].input.MessageAttributes?.['AWS.SNS.MOBILE.APNS.COLLAPSE_ID']?.StringValue,
+      );
+    expect(collapseIds).toEqual(['offer:off_x', 'offer:off_x']);
+    expect(ddb).not.toHaveReceivedAnyCommand();
+  });
+
+  it('a push the producer addressed goes to the carried endpoint in the carried language, without reading the volunteer', async () => {
+    const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/carried';
+    givenVolunteer(aVolunteer({ pushEndpoint: 'arn:aws:sns:endpoint/other' }));
+
+    const out = await sendNotification(
+      sqsEvent(sqsRecord(note({ push: { endpoint, language: 'en' } }))),
+      ctx,
+    );
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(ddb).not.toHaveReceivedCommand(GetCommand);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
+    const [publish] = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    expect(publish.TargetArn).toBe(endpoint);
+    expect(JSON.parse(publish.Message ?? '{}').default).toMatch(/^\[Vol\] /);
+  });
+
+  it('a carried endpoint SNS says is disabled: the volunteer is read strongly and the SMS goes through its marker', async () => {
+    const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/gone';
+    givenVolunteer(aVolunteer({ pushEndpoint: endpoint }));
+    sns
+      .on(PublishCommand, { TargetArn: endpoint })
+      .rejects(new EndpointDisabledException({ message: 'Endpoint is disabled', $metadata: {} }));
+
+    const out = await sendNotification(sqsEvent(sqsRecord(note({ push: { endpoint } }))), ctx);
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input.ConsistentRead)).toEqual([true]);
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({ pk: 'NOTE#offer:off_x' }),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { PhoneNumber: '+8613900139000' });
+  });
+
+  it('a carried endpoint disabled since the volunteer registered a new one: push to the new one, no SMS', async () => {
+    const old = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/old-phone';
+    const current = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/new-phone';
+    givenVolunteer(aVolunteer({ pushEndpoint: current }));
+    sns
+      .on(PublishCommand, { TargetArn: old })
+      .rejects(new EndpointDisabledException({ message: 'Endpoint is disabled', $metadata: {} }));
+
+    const out = await sendNotification(sqsEvent(sqsRecord(note({ push: { endpoint: old } }))), ctx);
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { TargetArn: current });
+    expect(sns).not.toHaveReceivedCommandWith(PublishCommand, {
+      PhoneNumber: '+8613900139000',
+    });
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+  });
+
+  it('a disabled carried endpoint of a volunteer who opted out of SMS: no SMS', async () => {
+    const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/gone';
+    givenVolunteer(aVolunteer({ pushEndpoint: endpoint, smsOptOut: true }));
+    sns
+      .on(PublishCommand, { TargetArn: endpoint })
+      .rejects(new EndpointDisabledException({ message: 'Endpoint is disabled', $metadata: {} }));
+
+    const out = await sendNotification(sqsEvent(sqsRecord(note({ push: { endpoint } }))), ctx);
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(sns).not.toHaveReceivedCommandWith(PublishCommand, {
+      PhoneNumber: '+8613900139000',
+    });
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
+  });
+
+  it('an SMS-channel notice ignores a carried endpoint and reads the volunteer strongly', async () => {
+    givenVolunteer(aVolunteer({ smsOptOut: true }));
+    await sendNotification(
+      sqsEvent(
+        sqsRecord(note({ channel: 'sms', push: { endpoint: 'arn:aws:sns:endpoint/carried' } })),
+      ),
+      ctx,
+    );
+    expect(ddb.commandCalls(GetCommand).map((c) => c.args[0].input.ConsistentRead)).toEqual([true]);
+    expect(sns).not.toHaveReceivedAnyCommand();
   });
 
   it('takes one SMS from the per-request and per-hour counters, conditionally, before Publish', async () => {
@@ -594,6 +778,30 @@ describe('apply-request-event', () => {
     expect(sentTo('callbacks')).toEqual([]);
   });
 
+  it('a filled request’s open offers are withdrawn by push to the endpoint each offer was made with', async () => {
+    const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/v2';
+    givenVolunteer(aVolunteer());
+    givenRequest(
+      aRequest({ status: 'matched', filled: 1 }),
+      [anOffer({ status: 'accepted' }), anOffer({ volunteerId: VOL2, push: { endpoint } })],
+      [aTask()],
+    );
+    ddb.on(UpdateCommand).resolves({});
+
+    await applyRequestEvent(
+      sqsEvent(sqsRecord({ type: 'task_taken', requestId: REQ, volunteerId: VOL, at: 'now' })),
+      ctx,
+    );
+
+    expect(published()).toContainEqual(
+      expect.objectContaining({
+        notificationId: `withdrawn:off_${REQ.slice(4)}_${VOL2.slice(4)}`,
+        channel: 'push-only',
+        push: { endpoint },
+      }),
+    );
+  });
+
   it('a confirmed request credits its delivered task once, conditionally', async () => {
     givenVolunteer(aVolunteer());
     givenRequest(
@@ -614,7 +822,82 @@ describe('apply-request-event', () => {
 });
 
 describe('handle-timer', () => {
-  it('an offer expiry closes the offer only if past its time, notes it, and matches again', async () => {
+  it('a batch’s expiry expires each open offer past its time in its own conditional write, from one read, and matches once', async () => {
+    const VOL3 = 'vol_cccccccccccccccc';
+    const past = new Date(Date.now() - 1000).toISOString();
+    givenRequest(aRequest(), [
+      anOffer({ status: 'open', expiresAt: past }),
+      anOffer({ volunteerId: VOL2, status: 'open', expiresAt: past }),
+      anOffer({ volunteerId: VOL3, status: 'accepted', expiresAt: past }),
+    ]);
+
+    const out = await handleTimer(
+      sqsEvent(
+        sqsRecord({ type: 'offer_expiry', requestId: REQ, volunteerIds: [VOL, VOL2, VOL3] }),
+      ),
+      ctx,
+    );
+
+    expect(out.batchItemFailures).toEqual([]);
+    // One eventually consistent Query of the request's offers, no GetItem per offer.
+    expect(ddb).not.toHaveReceivedCommand(GetCommand);
+    expect(ddb).toHaveReceivedCommandExactlyOnceWith(QueryCommand, {
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :offer)',
+      ConsistentRead: false,
+    });
+    // Each expiry is its own transaction: the offer closes and the history notes it, or neither.
+    const expiries = ddb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input);
+    expect(expiries.map((t) => t.TransactItems?.[0].Update?.Key)).toEqual([
+      { pk: `REQ#${REQ}`, sk: `OFFER#${VOL}` },
+      { pk: `REQ#${REQ}`, sk: `OFFER#${VOL2}` },
+    ]);
+    for (const t of expiries) {
+      expect(t.TransactItems?.[0].Update).toMatchObject({
+        ConditionExpression: '#status = :open AND expiresAt <= :at',
+        ExpressionAttributeValues: expect.objectContaining({ ':to': 'expired' }),
+      });
+      expect(t.TransactItems?.[1].Update).toMatchObject({
+        Key: { pk: `REQ#${REQ}`, sk: 'REQ' },
+        ExpressionAttributeValues: { ':h': [expect.objectContaining({ event: 'offer_expired' })] },
+      });
+    }
+    expect(sentTo('match')).toEqual([{ requestId: REQ }]);
+  });
+
+  it('a redelivered batch expiry finds its offers expired: no write, the match queued again (idempotent)', async () => {
+    givenRequest(aRequest(), [
+      anOffer({ status: 'expired' }),
+      anOffer({ volunteerId: VOL2, status: 'expired' }),
+    ]);
+    await handleTimer(
+      sqsEvent(sqsRecord({ type: 'offer_expiry', requestId: REQ, volunteerIds: [VOL, VOL2] })),
+      ctx,
+    );
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(sentTo('match')).toEqual([{ requestId: REQ }]);
+  });
+
+  it('a batch with one offer not yet due expires the others and waits for it alone', async () => {
+    givenRequest(aRequest(), [
+      anOffer({ status: 'open', expiresAt: new Date(Date.now() - 1000).toISOString() }),
+      anOffer({
+        volunteerId: VOL2,
+        status: 'open',
+        expiresAt: new Date(Date.now() + 30_000).toISOString(),
+      }),
+    ]);
+    await handleTimer(
+      sqsEvent(sqsRecord({ type: 'offer_expiry', requestId: REQ, volunteerIds: [VOL, VOL2] })),
+      ctx,
+    );
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    expect(sentTo('timers')).toEqual([
+      { type: 'offer_expiry', requestId: REQ, volunteerIds: [VOL2] },
+    ]);
+    expect(sentTo('match')).toEqual([{ requestId: REQ }]);
+  });
+
+  it('an expiry timer queued before batching (one volunteerId) still closes its offer, notes it, and matches again', async () => {
     givenRequest(aRequest(), [
       anOffer({ status: 'open', expiresAt: new Date(Date.now() - 1000).toISOString() }),
     ]);
@@ -623,20 +906,38 @@ describe('handle-timer', () => {
       ctx,
     );
     expect(out.batchItemFailures).toEqual([]);
-    // One transaction: the offer closes and the history notes it, or neither.
     const [expiry] = ddb.commandCalls(TransactWriteCommand);
     expect(expiry.args[0].input.TransactItems?.[0].Update).toMatchObject({
       Key: { pk: `REQ#${REQ}`, sk: `OFFER#${VOL}` },
       ConditionExpression: '#status = :open AND expiresAt <= :at',
-      ExpressionAttributeValues: expect.objectContaining({ ':to': 'expired' }),
-    });
-    expect(expiry.args[0].input.TransactItems?.[1].Update).toMatchObject({
-      Key: { pk: `REQ#${REQ}`, sk: 'REQ' },
-      ExpressionAttributeValues: {
-        ':h': [expect.objectContaining({ event: 'offer_expired', volunteerId: VOL })],
-      },
     });
     expect(sentTo('match')).toEqual([{ requestId: REQ }]);
+  });
+
+  it('an urgent batch’s SMS timer sends an SMS notice for each offer still open, from one strong read', async () => {
+    const soon = new Date(Date.now() + 60_000).toISOString();
+    givenRequest(aRequest({ urgency: 'urgent' }), [
+      anOffer({ status: 'open', expiresAt: soon }),
+      anOffer({ volunteerId: VOL2, status: 'accepted', expiresAt: soon }),
+    ]);
+    await handleTimer(
+      sqsEvent(sqsRecord({ type: 'offer_sms', requestId: REQ, volunteerIds: [VOL, VOL2] })),
+      ctx,
+    );
+    expect(ddb).not.toHaveReceivedCommand(GetCommand);
+    expect(ddb).toHaveReceivedCommandExactlyOnceWith(QueryCommand, {
+      KeyConditionExpression: 'pk = :pk',
+      ConsistentRead: true,
+    });
+    const offerId = `off_${REQ.slice(4)}_${VOL.slice(4)}`;
+    expect(published()).toEqual([
+      expect.objectContaining({
+        notificationId: `offer-urgent:${offerId}`,
+        smsKey: `offer:${offerId}`,
+        channel: 'sms',
+        to: { kind: 'volunteer', volunteerId: VOL },
+      }),
+    ]);
   });
 
   it('the expiry of an offer already accepted writes nothing and matches nothing', async () => {
@@ -658,7 +959,9 @@ describe('handle-timer', () => {
       ctx,
     );
     expect(sentTo('match')).toEqual([]);
-    expect(sentTo('timers')).toEqual([{ type: 'offer_expiry', requestId: REQ, volunteerId: VOL }]);
+    expect(sentTo('timers')).toEqual([
+      { type: 'offer_expiry', requestId: REQ, volunteerIds: [VOL] },
+    ]);
   });
 
   it('at a window’s end a waiting request expires, ops are alerted once and the close-out is queued', async () => {

@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
@@ -22,7 +23,14 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { type District, parseDistrict } from '../shared/district.ts';
-import { ENV, QUEUES, type QueueName, ROUTES, SCHEDULED } from '../shared/resources.ts';
+import {
+  ENV,
+  QUEUES,
+  type QueueName,
+  ROUTES,
+  SCHEDULED,
+  STREAM_CONSUMER,
+} from '../shared/resources.ts';
 import { type LocalResponse, startGateway } from './gateway.ts';
 import { functionExists, type Handler, invoke, loadHandler } from './lambda.ts';
 import { Outbox, recordSnsDeliveries } from './outbox.ts';
@@ -42,6 +50,7 @@ import {
   startDynamoDbLocal,
   startSqsSns,
 } from './servers.ts';
+import { type StreamPoller, startStreamPoller } from './stream-poller.ts';
 
 export const DEV_OPS_KEY = 'dev-ops-key-change-me';
 /** Signs local calls of the SMS provider's reply webhook (POST /v1/sms/replies). */
@@ -97,6 +106,11 @@ export interface LocalStackOptions {
    * poller died comes back this soon (crash tests). Default: the queue's, as in Lambda.
    */
   receiveVisibilityTimeoutSeconds?: number;
+  /**
+   * The table stream's batching window (ms) for the stream consumer; default 250 (Lambda's
+   * is STREAM_CONSUMER.batchingWindowSeconds: locally, counters should not lag seconds).
+   */
+  streamBatchingWindowMs?: number;
 }
 
 export interface Alert {
@@ -136,10 +150,17 @@ export interface LocalStack {
   /** Ops alerts published to the alert topic, oldest first (reads the subscribed queue). */
   alerts(): Promise<Alert[]>;
   pollers: Partial<Record<QueueName, Poller>>;
+  /** Reads the table's stream into its consumer (count-transitions), as its mapping would. */
+  stream?: StreamPoller;
   /** Invokes a scheduled function (e.g. `sweep-stuck-requests`) now, as its rule would. */
   runScheduled(handler: string): Promise<unknown>;
   /** The stack's own SDK clients (not the functions' ones), pointed at the local servers. */
-  clients: { dynamodb: DynamoDBClient; sqs: SQSClient; sns: SNSClient };
+  clients: {
+    dynamodb: DynamoDBClient;
+    streams: DynamoDBStreamsClient;
+    sqs: SQSClient;
+    sns: SNSClient;
+  };
   stop(): Promise<void>;
 }
 
@@ -233,6 +254,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
     const clients = {
       dynamodb: new DynamoDBClient({ ...clientConfig, endpoint: endpoints.dynamodb }),
+      streams: new DynamoDBStreamsClient({ ...clientConfig, endpoint: endpoints.dynamodb }),
       sqs: new SQSClient({ ...clientConfig, endpoint: endpoints.sqs }),
       sns: new SNSClient({ ...clientConfig, endpoint: endpoints.sns }),
     };
@@ -482,6 +504,38 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stoppers.push(poller.stop);
     }
 
+    // The table's stream and its consumer, as the DynamoDB event source mapping runs it.
+    let stream: StreamPoller | undefined;
+    const streamHandler = STREAM_CONSUMER.handler;
+    if (options.functions?.[streamHandler] || functionExists(streamHandler)) {
+      stream = startStreamPoller({
+        dynamodb: clients.dynamodb,
+        streams: clients.streams,
+        tableName,
+        region: LOCAL_REGION,
+        consumer: () => handlerOf(streamHandler),
+        functionName: `${prefix}-${streamHandler}`,
+        functionTimeoutSeconds: STREAM_CONSUMER.functionTimeoutSeconds,
+        batchSize: STREAM_CONSUMER.batchSize,
+        batchingWindowMs: options.streamBatchingWindowMs ?? 250,
+        tumblingWindowSeconds: STREAM_CONSUMER.tumblingWindowSeconds,
+        // The mapping's filter (infra): request items only.
+        filter: (r) =>
+          r.dynamodb?.Keys?.sk?.S === STREAM_CONSUMER.keys.sk &&
+          (r.dynamodb?.Keys?.pk?.S ?? '').startsWith(STREAM_CONSUMER.keys.pkPrefix),
+        retryDelayMs:
+          options.retryDelaySeconds !== undefined ? options.retryDelaySeconds * 1000 : undefined,
+        maxRetries: STREAM_CONSUMER.retryAttempts,
+        log,
+        logError,
+      });
+      stoppers.push(stream.stop);
+    } else {
+      console.warn(
+        `[local] functions/${streamHandler}.ts is missing: the table stream is not read`,
+      );
+    }
+
     // Scheduled functions: an EventBridge rule on AWS, a timer here.
     const runScheduled = async (handler: string) => {
       const def = SCHEDULED.find((s) => s.handler === handler);
@@ -544,6 +598,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       outbox,
       alerts,
       pollers,
+      stream,
       runScheduled,
       clients,
       stop: () => {

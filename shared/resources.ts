@@ -10,6 +10,11 @@ export const TABLE = {
   partitionKey: 'pk',
   sortKey: 'sk',
   ttlAttribute: 'expiresAtEpoch',
+  /**
+   * The table's change stream, with both images: the request counters are kept from it
+   * (STREAM_CONSUMER), so a request's transitions write no counter themselves.
+   */
+  stream: 'NEW_AND_OLD_IMAGES',
   indexes: [
     /** Per-volunteer inbox: open offers (`VOLOFFER#id`) and tasks (`VOLTASK#id`), by time. */
     { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
@@ -88,6 +93,30 @@ export const QUEUES: readonly QueueDef[] = [
 ];
 
 export const visibilityTimeoutSeconds = (q: QueueDef) => q.functionTimeoutSeconds * 6;
+
+/**
+ * The consumer of the table's stream (TABLE.stream): counts request transitions into the
+ * district's counters, batched, exactly once per record (functions/count-transitions.ts).
+ * The event source mapping on AWS and the local stream poller both take these settings.
+ */
+export const STREAM_CONSUMER = {
+  handler: 'count-transitions',
+  /** Only request items (`REQ#<id>` / `REQ`) are delivered to it. */
+  keys: { pkPrefix: 'REQ#', sk: 'REQ' },
+  batchSize: 100,
+  /** Lambda gathers records this long before invoking (fewer, fuller batches: fewer writes). */
+  batchingWindowSeconds: 5,
+  /**
+   * The mapping's tumbling window: unused as a window, but with one Lambda puts the shard
+   * id in the event, and the counters are kept per shard (docs/data-model.md, counters).
+   */
+  tumblingWindowSeconds: 900,
+  functionTimeoutSeconds: 30,
+  /** Retries of a failing batch (bisected) before it goes to the failure queue. */
+  retryAttempts: 10,
+  /** Alarm when the consumer is this far behind the stream (IteratorAge). */
+  maxIteratorAgeSeconds: 300,
+} as const;
 
 /**
  * The one notification path: producers publish each notification event (NotifyMessage in
@@ -269,11 +298,18 @@ export const SCHEDULED: readonly { handler: string; everyMinutes: number }[] = [
 export const HTTP_HANDLERS = [...new Set([...ROUTES.map((r) => r.handler), FALLBACK_HANDLER])];
 export const QUEUE_HANDLERS = QUEUES.map((q) => q.consumer);
 export const SCHEDULED_HANDLERS = SCHEDULED.map((s) => s.handler);
-export const ALL_HANDLERS = [...HTTP_HANDLERS, ...QUEUE_HANDLERS, ...SCHEDULED_HANDLERS];
+export const STREAM_HANDLERS = [STREAM_CONSUMER.handler];
+export const ALL_HANDLERS = [
+  ...HTTP_HANDLERS,
+  ...QUEUE_HANDLERS,
+  ...SCHEDULED_HANDLERS,
+  ...STREAM_HANDLERS,
+];
 
 /** What each function may touch: the CDK stack grants exactly this and nothing more. */
 export interface FunctionAccess {
-  table: 'none' | 'read' | 'readwrite';
+  /** `count`: the stream consumer: reads the table's stream and UpdateItem on the table, nothing else. */
+  table: 'none' | 'read' | 'readwrite' | 'count';
   sends: QueueName[];
   /**
    * `deliver`: SNS Publish to phone numbers and platform endpoints; `alert`: the ops alert
@@ -355,4 +391,5 @@ export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
     sns: ['alert', 'notify'],
     opsKey: false,
   },
+  'count-transitions': { table: 'count', sends: [], sns: [], opsKey: false },
 };

@@ -15,7 +15,7 @@ import type {
   Scope,
   Task,
 } from '../domain/request.ts';
-import { ALL_TIME, counterUpdate, counterUpdates, statusMove } from './counters.ts';
+import type { CreditTotals } from '../domain/request-counts.ts';
 import {
   cancellationCodes,
   epochSeconds,
@@ -51,11 +51,11 @@ export interface IdempotencyRecord {
 
 export const requests = {
   /**
-   * Stores a new request, counted on its day, in one transaction. Its id is derived from
-   * the partner and the Idempotency-Key (`requestIdOf`), so the request's own
-   * `attribute_not_exists` condition is the idempotency check: a repeated key finds the
-   * stored request, whose body hash is returned to compare. The key is remembered as long
-   * as the request is kept (its TTL).
+   * Stores a new request with one conditional put. Its id is derived from the partner and
+   * the Idempotency-Key (`requestIdOf`), so the put's `attribute_not_exists` condition is
+   * the idempotency check: a repeated key finds the stored request, whose body hash is
+   * returned to compare. The key is remembered as long as the request is kept (its TTL).
+   * Counted by the table's stream consumer (functions/count-transitions.ts), not here.
    */
   async create(
     request: HelpRequest,
@@ -66,37 +66,23 @@ export const requests = {
     const expiresAtEpoch = epochSeconds(now) + retentionDays * 86400;
     try {
       await documents.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Put: {
-                TableName: table(),
-                Item: {
-                  ...keys.request(request.requestId),
-                  type: 'request',
-                  ...request,
-                  idempotency: { key: idempotency.key, bodyHash: idempotency.bodyHash },
-                  gsi1pk: watchKey(request.status),
-                  gsi1sk: request.createdAt,
-                  expiresAtEpoch,
-                },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
-            {
-              Update: counterUpdate(request.createdAt.slice(0, 10), {
-                ...statusMove(undefined, 'received'),
-                [`kind.${request.kind}`]: 1,
-                [`community.${request.communityId}`]: 1,
-                [`town.${request.townId}`]: 1,
-              }),
-            },
-          ],
+        new PutCommand({
+          TableName: table(),
+          Item: {
+            ...keys.request(request.requestId),
+            type: 'request',
+            ...request,
+            idempotency: { key: idempotency.key, bodyHash: idempotency.bodyHash },
+            gsi1pk: watchKey(request.status),
+            gsi1sk: request.createdAt,
+            expiresAtEpoch,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
       return { created: true };
     } catch (e) {
-      if (isTransactionConflict(e) && cancellationCodes(e)[0] === 'ConditionalCheckFailed') {
+      if (isConditionFailure(e)) {
         const existing = await requests.findIdempotent(request.requestId);
         if (existing) return { created: false, existing };
       }
@@ -153,31 +139,20 @@ export const requests = {
   },
 
   /**
-   * Moves a request from `from` to `to`, appending to its history and counting it, with
-   * `counts` (more adds to the request's day counters) in the same write. Returns false
-   * when the request was not in `from` (a race or a repeat).
+   * Moves a request from `from` to `to`, appending to its history. A confirm writes the
+   * `credit` its tasks are credited with onto the request, so the stream consumer counts
+   * the minutes and points with the move. Returns false when the request was not in
+   * `from` (a race or a repeat).
    */
   async transition(
-    request: Pick<HelpRequest, 'requestId' | 'createdAt'> & Partial<Pick<HelpRequest, 'scope'>>,
+    request: Pick<HelpRequest, 'requestId'>,
     from: RequestStatus,
     to: RequestStatus,
     now: Date,
     events: HistoryEntry[] = [],
-    counts: Record<string, number> = {},
+    credit?: CreditTotals,
   ): Promise<boolean> {
-    if (from !== 'received') return moveStatus(request, from, to, now, events, counts);
-    // Leaving `received`: a request waiting for manual dispatch (scope `ops`) stops
-    // waiting. The write is conditional on the scope read; if matching widened it
-    // meanwhile, read it again (the status condition still decides the outcome).
-    let scope = request.scope ?? (await requests.get(request.requestId))?.scope;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      if (scope === undefined) return false;
-      if (await moveStatus(request, from, to, now, events, counts, scope)) return true;
-      const fresh = await requests.get(request.requestId);
-      if (!fresh || fresh.status !== from || fresh.scope === scope) return false;
-      scope = fresh.scope;
-    }
-    return false;
+    return moveStatus(request, from, to, now, events, credit);
   },
 
   /** Widens the matching scope, once: false when another worker already moved it on. */
@@ -202,20 +177,11 @@ export const requests = {
       },
     };
     try {
-      if (to === 'ops') {
-        // Now waiting for manual dispatch: counted with the move, once.
-        await documents.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Update: update },
-              { Update: counterUpdate(ALL_TIME, { waitingForDispatch: 1 }) },
-            ],
-          }),
-        );
-      } else await documents.send(new UpdateCommand(update));
+      // Reaching `ops` (waiting for manual dispatch) is counted from the stream.
+      await documents.send(new UpdateCommand(update));
       return true;
     } catch (e) {
-      if (isConditionFailure(e) || isTransactionConflict(e)) return false;
+      if (isConditionFailure(e)) return false;
       throw e;
     }
   },
@@ -235,18 +201,17 @@ export const requests = {
 };
 
 /**
- * The status write of `transition`: request and day counter in one transaction. With
- * `scope` (leaving `received`), conditional on it, and a request leaving scope `ops`
- * stops counting as waiting for manual dispatch.
+ * The status write of `transition`: one update, conditional on the status read. What it
+ * counts (the status move, a request leaving manual dispatch, the credit) the stream
+ * consumer reads from the item's images before and after.
  */
 async function moveStatus(
-  request: Pick<HelpRequest, 'requestId' | 'createdAt'>,
+  request: Pick<HelpRequest, 'requestId'>,
   from: RequestStatus,
   to: RequestStatus,
   now: Date,
   events: HistoryEntry[],
-  counts: Record<string, number>,
-  scope?: Scope,
+  credit: CreditTotals | undefined,
 ): Promise<boolean> {
   const at = now.toISOString();
   const values: Record<string, unknown> = {
@@ -262,38 +227,25 @@ async function moveStatus(
     'history = list_append(history, :h)',
     ...watch.set,
   ];
+  if (credit) {
+    sets.push('credit = :credit');
+    values[':credit'] = credit;
+  }
   const remove = watch.remove.length ? ` REMOVE ${watch.remove.join(', ')}` : '';
   try {
     await documents.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: table(),
-              Key: keys.request(request.requestId),
-              UpdateExpression: `SET ${sets.join(', ')}${remove}`,
-              ConditionExpression:
-                scope === undefined ? '#status = :from' : '#status = :from AND #scope = :scope',
-              ExpressionAttributeNames:
-                scope === undefined
-                  ? { '#status': 'status' }
-                  : { '#status': 'status', '#scope': 'scope' },
-              ExpressionAttributeValues:
-                scope === undefined ? values : { ...values, ':scope': scope },
-            },
-          },
-          ...counterUpdates([
-            [request.createdAt.slice(0, 10), { ...statusMove(from, to), ...counts }],
-            ...(scope === 'ops'
-              ? [[ALL_TIME, { waitingForDispatch: -1 }] as [string, Record<string, number>]]
-              : []),
-          ]).map((Update) => ({ Update })),
-        ],
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.request(request.requestId),
+        UpdateExpression: `SET ${sets.join(', ')}${remove}`,
+        ConditionExpression: '#status = :from',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: values,
       }),
     );
     return true;
   } catch (e) {
-    if (isTransactionConflict(e)) return false;
+    if (isConditionFailure(e)) return false;
     throw e;
   }
 }

@@ -3,8 +3,7 @@ import { documents } from '../clients/dynamodb.ts';
 import type { HelpRequest, HistoryEntry, Task } from '../domain/request.ts';
 import { dayOf, tasksTodayOf, type Volunteer } from '../domain/volunteer.ts';
 import { taskIdOf } from '../ids.ts';
-import { ALL_TIME, counterUpdate, counterUpdates, statusMove } from './counters.ts';
-import { durationAdds } from './histograms.ts';
+import { counterUpdate } from './counters.ts';
 import { recordItem } from './records.ts';
 import { epochSeconds, inbox, isTransactionConflict, keys, table, watchFragment } from './table.ts';
 import { skillEntryWrites, volunteerUpdate } from './volunteers.ts';
@@ -66,18 +65,12 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
     ':h': history,
   };
   const requestSets = ['filled = :next', 'updatedAt = :at', 'history = list_append(history, :h)'];
-  const requestNames: Record<string, string> = { '#status': 'status' };
-  let requestCondition = '#status = :received AND filled = :filled';
   let requestRemoves: string[] = [];
   if (matched) {
     requestValues[':matched'] = 'matched';
     const watch = watchFragment('matched', at, requestValues);
     requestSets.push('#status = :matched', ...watch.set);
     requestRemoves = watch.remove;
-    // Leaving `received`: the waiting-for-dispatch count moves with the scope read.
-    requestNames['#scope'] = 'scope';
-    requestValues[':scope'] = request.scope;
-    requestCondition += ' AND #scope = :scope';
   }
   const loaded: Volunteer = {
     ...volunteer,
@@ -106,8 +99,8 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
         TableName: table(),
         Key: keys.request(request.requestId),
         UpdateExpression: `SET ${requestSets.join(', ')}${requestRemoves.length ? ` REMOVE ${requestRemoves.join(', ')}` : ''}`,
-        ConditionExpression: requestCondition,
-        ExpressionAttributeNames: requestNames,
+        ConditionExpression: '#status = :received AND filled = :filled',
+        ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: requestValues,
       },
     },
@@ -127,20 +120,11 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
     },
     { Update: volunteerUpdate(volunteer, loaded) },
   );
-  const counts: [string, Record<string, number>][] = [];
-  // The volunteer's first task today: counted once per volunteer and day.
-  if (volunteer.tasksDay !== dayOf(now)) counts.push([dayOf(now), { volunteersActive: 1 }]);
-  if (matched) {
-    counts.push([
-      request.createdAt.slice(0, 10),
-      {
-        ...statusMove('received', 'matched'),
-        ...durationAdds('toMatched', request.createdAt, now),
-      },
-    ]);
-    if (request.scope === 'ops') counts.push([ALL_TIME, { waitingForDispatch: -1 }]);
-  }
-  for (const Update of counterUpdates(counts)) items.push({ Update });
+  // The volunteer's first task today: a volunteer counter, counted once per volunteer and
+  // day with the volunteer's own write. The request's move to `matched` and its time to
+  // match are counted from the table's stream.
+  if (volunteer.tasksDay !== dayOf(now))
+    items.push({ Update: counterUpdate(dayOf(now), { volunteersActive: 1 }) });
   // A skilled volunteer's entries move with their tasks today (their sort key), or go
   // when the task fills their capacity: the price of reading only skilled volunteers.
   items.push(...skillEntryWrites(volunteer, loaded));
@@ -149,7 +133,8 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
 
 /**
  * Marks a task delivered, counts it on the request (which becomes `delivered` with its
- * last task) and frees the volunteer's slot, all or nothing.
+ * last task) and frees the volunteer's slot, all or nothing. The person-time and the
+ * request's move are counted from the table's stream (the request's `delivered` goes up).
  */
 export async function deliverTask(
   request: HelpRequest,
@@ -209,17 +194,6 @@ export async function deliverTask(
       },
     },
     { Update: volunteerUpdate(volunteer, freed) },
-    {
-      Update: counterUpdate(request.createdAt.slice(0, 10), {
-        personTimes: 1,
-        ...(requestDelivered
-          ? {
-              ...statusMove('matched', 'delivered'),
-              ...durationAdds('toDelivered', request.createdAt, now),
-            }
-          : {}),
-      }),
-    },
     // Entries are written only if the volunteer was full and is free again.
     ...skillEntryWrites(volunteer, freed),
   ]);
@@ -262,7 +236,8 @@ export async function releaseTask(
  * Credits a confirmed task's volunteer with service minutes and points, once, and writes
  * the day's service record of it (for the certificate export) in the same transaction.
  * The district's counters of minutes and points are not here: the confirm that makes
- * the request creditable adds them (`creditCounts`), in its own write, once per request.
+ * the request creditable writes them onto the request (`creditTotals`), and the stream
+ * consumer counts them with the move to `confirmed`, once per request.
  */
 export async function creditTask(
   task: Task,

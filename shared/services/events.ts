@@ -6,6 +6,7 @@ import { offers, type RequestState, requests } from '../adapters/requests.ts';
 import { creditTask, releaseTask } from '../adapters/slots.ts';
 import { volunteers } from '../adapters/volunteers.ts';
 import { type HelpRequest, liveTasks, type Offer, type Task } from '../domain/request.ts';
+import type { CreditTotals } from '../domain/request-counts.ts';
 import { KIND_LABELS } from '../domain/texts.ts';
 import type { Volunteer } from '../domain/volunteer.ts';
 import type { NotifyMessage, RequestEvent } from '../schemas/messages.ts';
@@ -213,12 +214,12 @@ async function creditVolunteers(state: RequestState, now: Date) {
 const pointsPerTask = (kind: HelpRequest['kind']) => districtView().district.points[kind] ?? 0;
 
 /**
- * The day counters' share of crediting a request: its delivered tasks' minutes and
- * points, added by the confirm transition itself (one counter write per request, exactly
- * once since the transition happens once) rather than by each task's credit. Each task
- * is then credited with the same figures (`creditVolunteers`).
+ * What crediting a confirmed request's delivered tasks adds up to: their minutes and
+ * points. The confirm writes it onto the request (one write per request, exactly once
+ * since the move happens once) and the stream consumer counts it; each task is then
+ * credited with the same figures (`creditVolunteers`).
  */
-export function creditCounts(state: RequestState): Record<string, number> {
+export function creditTotals(state: RequestState): CreditTotals {
   const delivered = state.tasks.filter((t) => t.status === 'delivered' && !t.credited);
   return {
     serviceMinutes: delivered.reduce((n, t) => n + serviceMinutes(t), 0),

@@ -3,7 +3,7 @@ import { enqueue } from '../adapters/queues.ts';
 import { requests } from '../adapters/requests.ts';
 import type { HelpRequest, RequestStatus } from '../domain/request.ts';
 import { conflict, notFound } from '../errors.ts';
-import { creditCounts } from './events.ts';
+import { creditTotals } from './events.ts';
 
 /** A partner sees only its own requests; anything else is 404, as if it did not exist. */
 export async function requestFor(principal: Principal, requestId: string): Promise<HelpRequest> {
@@ -65,9 +65,9 @@ async function finish(
       if (consistent) throw refuse(request.status);
       continue;
     }
-    // A confirm adds the credit's minutes and points to the day counters in its own write.
-    const counts = to === 'confirmed' ? creditCounts(state) : {};
-    if (await requests.transition(request, request.status, to, now, [], counts)) {
+    // A confirm writes the credit's minutes and points onto the request, for the counters.
+    const credit = to === 'confirmed' ? creditTotals(state) : undefined;
+    if (await requests.transition(request, request.status, to, now, [], credit)) {
       await followUp(requestId, to, now);
       return { requestId, status: to };
     }

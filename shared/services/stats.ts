@@ -1,5 +1,5 @@
 import { ALL_TIME, readDay } from '../adapters/counters.ts';
-import { BUCKET_BOUNDS_SECONDS, summarize } from '../adapters/histograms.ts';
+import { BUCKET_BOUNDS_SECONDS, summarize } from '../domain/histograms.ts';
 import { STATUSES } from '../domain/request.ts';
 import { badRequest } from '../errors.ts';
 

@@ -3,7 +3,7 @@ import { requests, watched } from '../adapters/requests.ts';
 import { windowPassed } from '../domain/request.ts';
 import { logger } from '../observability.ts';
 import { districtView } from './context.ts';
-import { creditCounts } from './events.ts';
+import { creditTotals } from './events.ts';
 
 export interface SweepReport {
   rematched: number;
@@ -37,7 +37,7 @@ export async function sweep(now: Date): Promise<SweepReport> {
     // two writes, the credit still follows (a confirmed request leaves the watch index,
     // so no later sweep would find it). Crediting is conditional, so two events are safe.
     await enqueue('events', { type: 'request_confirmed', requestId: r.requestId, at }, 60);
-    // The confirm carries the credit's minutes and points to the counters: read the tasks.
+    // The confirm writes the credit's minutes and points onto the request: read the tasks.
     const state = await requests.load(r.requestId);
     if (!state) continue;
     const done = await requests.transition(
@@ -46,7 +46,7 @@ export async function sweep(now: Date): Promise<SweepReport> {
       'confirmed',
       now,
       [{ event: 'auto_confirmed', at, afterHours: district.autoConfirmHours }],
-      creditCounts(state),
+      creditTotals(state),
     );
     if (done) {
       await enqueue('events', { type: 'request_confirmed', requestId: r.requestId, at });

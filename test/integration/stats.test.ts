@@ -82,6 +82,8 @@ async function queuesIdle() {
     },
     { timeoutMs: 20_000 },
   );
+  // The counters are kept from the table's stream: wait until it has been read up to now.
+  await stack.countersCaughtUp();
 }
 
 async function send(queue: QueueName, body: unknown) {

@@ -1,6 +1,6 @@
 import '../fixtures/env.ts';
 import { describe, expect, it } from 'vitest';
-import { COUNTER_SHARDS, counterUpdate, counterUpdates } from '../../shared/adapters/counters.ts';
+import { COUNTER_SHARDS, counterUpdate } from '../../shared/adapters/counters.ts';
 
 describe('day counters', () => {
   it('spread their updates over the day’s shard items, so concurrent transactions rarely meet on one', () => {
@@ -19,18 +19,5 @@ describe('day counters', () => {
     expect(u.UpdateExpression).toBe('ADD #c0 :c0, #c1 :c1');
     expect(u.ExpressionAttributeNames).toEqual({ '#c0': 'status.received', '#c1': 'kind.meal' });
     expect(u.ExpressionAttributeValues).toEqual({ ':c0': 1, ':c1': 1 });
-  });
-
-  it('merge several changes of one day into one update (a transaction may touch an item once)', () => {
-    const updates = counterUpdates([
-      ['2026-12-03', { 'status.matched': -1 }],
-      ['2026-12-03', { 'status.delivered': 1 }],
-      ['2026-12-02', { personTimes: 1 }],
-    ]);
-    expect(updates.map((u) => u.Key.pk)).toEqual(['STATS#2026-12-03', 'STATS#2026-12-02']);
-    expect(updates[0].ExpressionAttributeNames).toEqual({
-      '#c0': 'status.matched',
-      '#c1': 'status.delivered',
-    });
   });
 });

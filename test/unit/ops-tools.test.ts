@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkCsv, normalizePhone } from '../../scripts/ops/import.ts';
 import { formatDuration } from '../../scripts/ops/report.ts';
-import { bucketField, summarize } from '../../shared/adapters/histograms.ts';
 import { maskPhone } from '../../shared/adapters/records.ts';
+import { bucketField, summarize } from '../../shared/domain/histograms.ts';
 import { recordsCsv } from '../../shared/services/records.ts';
 
 describe('duration histograms', () => {

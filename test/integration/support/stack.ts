@@ -53,6 +53,12 @@ export interface TestStack {
   ): Promise<Exclude<T, undefined | null | false>>;
   outbox: OutboxView;
   alerts(): Promise<Alert[]>;
+  /**
+   * Resolves once the table stream's consumer has counted every change made before the
+   * call (the counters read by GET /v1/stats are kept from the stream); throws after the
+   * timeout.
+   */
+  countersCaughtUp(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -145,6 +151,10 @@ export async function startTestStack(
     waitFor,
     outbox,
     alerts: local.alerts,
+    countersCaughtUp: async (timeoutMs = 20_000) => {
+      if (!local.stream) throw new Error('the local stack reads no table stream');
+      await local.stream.settled(timeoutMs);
+    },
     stop: local.stop,
   };
 }

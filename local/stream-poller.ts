@@ -1,0 +1,415 @@
+/**
+ * The table's stream, read the way Lambda's event source mapping reads a DynamoDB stream
+ * for a function (STREAM_CONSUMER in shared/resources.ts):
+ *  - finds the table's latest stream and lists its shards (again every second, and
+ *    whenever a shard ends), reading a child shard only once its parent is read to the end;
+ *  - reads each shard from TRIM_HORIZON on start, then on from where it left off;
+ *  - gathers up to `batchSize` records, waiting up to the batching window for more once
+ *    the first arrived, keeps those the filter passes (the others still advance the
+ *    shard, as a filtered mapping does) and invokes the handler with a Lambda-shaped
+ *    DynamoDBStreamEvent, with the tumbling-window fields (`shardId`, `window`, `state`);
+ *  - on an error or a timeout, invokes again with the same records after a delay (a
+ *    response's `batchItemFailures` retries from the first record it names), up to
+ *    `maxRetries`, then logs the batch as discarded (Lambda's on-failure destination) and
+ *    goes on; the shard does not advance past a batch before it succeeded or was discarded.
+ * One batch at a time per stream, shards in turn. Lambda does not bisect a batch here,
+ * and makes no final window invocation. Errors are logged, never thrown.
+ */
+import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  DescribeStreamCommand,
+  type DynamoDBStreamsClient,
+  GetRecordsCommand,
+  type GetRecordsCommandOutput,
+  GetShardIteratorCommand,
+  type _Record as StreamRecord,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBRecord, AttributeValue as LambdaAttributeValue } from 'aws-lambda';
+import { type Handler, invoke } from './lambda.ts';
+
+export interface StreamPollerOptions {
+  dynamodb: DynamoDBClient;
+  streams: DynamoDBStreamsClient;
+  tableName: string;
+  region: string;
+  /** What Lambda would call: resolves the handler (imported on first use), or a test double. */
+  consumer: () => Promise<Handler>;
+  functionName: string;
+  functionTimeoutSeconds: number;
+  batchSize: number;
+  /** Wait this long for more records once a batch has its first (Lambda's batching window). */
+  batchingWindowMs: number;
+  tumblingWindowSeconds: number;
+  /** Records the mapping's filter passes; the others are skipped. Default: all. */
+  filter?: (record: DynamoDBRecord) => boolean;
+  /** Wait between reads of a stream with nothing new. */
+  idleWaitMs?: number;
+  retryDelayMs?: number;
+  maxRetries?: number;
+  log?: (line: string) => void;
+  logError?: (line: string, error: unknown) => void;
+}
+
+export interface StreamBatchOutcome {
+  shardId: string;
+  records: number;
+  attempts: number;
+  discarded: boolean;
+}
+
+export interface StreamPoller {
+  readonly functionName: string;
+  /** Batches handled (succeeded or discarded) so far. */
+  readonly batches: number;
+  /** Resolves after the next batch this poller finishes (for tests). */
+  nextBatch(): Promise<StreamBatchOutcome>;
+  /**
+   * Resolves once every record written before the call has been handled: a full pass over
+   * the shards, started after the call, found nothing new. Rejects after `timeoutMs`.
+   */
+  settled(timeoutMs?: number): Promise<void>;
+  /** Stops reading and waits for the batch in flight. */
+  stop(): Promise<void>;
+}
+
+interface ShardState {
+  id: string;
+  parent?: string;
+  iterator?: string;
+  /** Sequence number of the last record handled: the next read starts after it. */
+  checkpoint?: string;
+  /** The shard is closed and every record of it was handled. */
+  done: boolean;
+}
+
+/** A stream attribute value as Lambda's event has it: binary as base64 text. */
+function lambdaValue(v: AttributeValue): LambdaAttributeValue {
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+  if (v.B !== undefined) return { B: b64(v.B) };
+  if (v.BS !== undefined) return { BS: v.BS.map(b64) };
+  if (v.M !== undefined) return { M: lambdaImage(v.M) ?? {} };
+  if (v.L !== undefined) return { L: v.L.map(lambdaValue) };
+  return v as LambdaAttributeValue;
+}
+
+function lambdaImage(image: Record<string, AttributeValue> | undefined) {
+  if (!image) return undefined;
+  return Object.fromEntries(Object.entries(image).map(([k, v]) => [k, lambdaValue(v)]));
+}
+
+export function toLambdaRecord(r: StreamRecord, streamArn: string, region: string): DynamoDBRecord {
+  const d = r.dynamodb ?? {};
+  const created = d.ApproximateCreationDateTime;
+  return {
+    eventID: r.eventID,
+    eventName: r.eventName,
+    eventVersion: r.eventVersion ?? '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: region,
+    dynamodb: {
+      ApproximateCreationDateTime: created ? Math.floor(created.getTime() / 1000) : undefined,
+      Keys: lambdaImage(d.Keys),
+      NewImage: lambdaImage(d.NewImage),
+      OldImage: lambdaImage(d.OldImage),
+      SequenceNumber: d.SequenceNumber,
+      SizeBytes: d.SizeBytes,
+      StreamViewType: d.StreamViewType,
+    },
+    eventSourceARN: streamArn,
+  };
+}
+
+/** The index of the first record a response names as failed; undefined when none did. */
+function firstFailure(response: unknown, records: DynamoDBRecord[]): number | undefined {
+  const failures = (response as { batchItemFailures?: unknown } | null)?.batchItemFailures;
+  if (!Array.isArray(failures) || failures.length === 0) return undefined;
+  const indexes = failures.map((f) =>
+    records.findIndex((r) => r.dynamodb?.SequenceNumber === f?.itemIdentifier),
+  );
+  // An identifier that is not in the batch fails the whole batch, as in Lambda.
+  return indexes.some((i) => i < 0) ? 0 : Math.min(...indexes);
+}
+
+export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
+  const {
+    dynamodb,
+    streams,
+    tableName,
+    region,
+    functionName,
+    batchSize,
+    batchingWindowMs,
+    idleWaitMs = 100,
+    retryDelayMs = 500,
+    maxRetries = 10,
+  } = options;
+  const log = options.log ?? (() => {});
+  const logError =
+    options.logError ?? ((line: string, error: unknown) => console.error(line, error));
+  const filter = options.filter ?? (() => true);
+  let running = true;
+  let batches = 0;
+  let rounds = 0;
+  let batchWaiters: ((o: StreamBatchOutcome) => void)[] = [];
+  let settleWaiters: { after: number; resolve: () => void }[] = [];
+  const shards = new Map<string, ShardState>();
+  let wake: (() => void) | undefined;
+
+  /** Sleeps, cut short by stop() or by a caller waiting for the poller to settle. */
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      }
+      wake = done;
+    });
+
+  async function findStream(): Promise<string | undefined> {
+    while (running) {
+      try {
+        const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+        if (Table?.LatestStreamArn) return Table.LatestStreamArn;
+        logError(`[${functionName}] table ${tableName} has no stream`, undefined);
+      } catch (error) {
+        logError(`[${functionName}] DescribeTable failed`, error);
+      }
+      await sleep(1000);
+    }
+    return undefined;
+  }
+
+  async function refreshShards(streamArn: string) {
+    let start: string | undefined;
+    do {
+      const out = await streams.send(
+        new DescribeStreamCommand({ StreamArn: streamArn, ExclusiveStartShardId: start }),
+      );
+      for (const s of out.StreamDescription?.Shards ?? []) {
+        if (s.ShardId && !shards.has(s.ShardId)) {
+          shards.set(s.ShardId, { id: s.ShardId, parent: s.ParentShardId, done: false });
+        }
+      }
+      start = out.StreamDescription?.LastEvaluatedShardId;
+    } while (start);
+  }
+
+  /** Shards to read now: not finished, and their parent (if still listed) finished. */
+  const readable = () =>
+    [...shards.values()].filter((s) => {
+      if (s.done) return false;
+      const parent = s.parent ? shards.get(s.parent) : undefined;
+      return !parent || parent.done;
+    });
+
+  async function iteratorOf(streamArn: string, shard: ShardState) {
+    const out = await streams.send(
+      new GetShardIteratorCommand({
+        StreamArn: streamArn,
+        ShardId: shard.id,
+        ...(shard.checkpoint
+          ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: shard.checkpoint }
+          : { ShardIteratorType: 'TRIM_HORIZON' }),
+      }),
+    );
+    return out.ShardIterator;
+  }
+
+  /**
+   * Reads the next batch of a shard: up to batchSize records, waiting up to the batching
+   * window after the first. `closed`: the shard has ended and this batch is its last.
+   */
+  async function readBatch(streamArn: string, shard: ShardState) {
+    const records: StreamRecord[] = [];
+    let closed = false;
+    let deadline: number | undefined;
+    while (running && records.length < batchSize) {
+      shard.iterator ??= await iteratorOf(streamArn, shard);
+      if (!shard.iterator) {
+        closed = true;
+        break;
+      }
+      let out: GetRecordsCommandOutput;
+      try {
+        out = await streams.send(
+          new GetRecordsCommand({
+            ShardIterator: shard.iterator,
+            Limit: batchSize - records.length,
+          }),
+        );
+      } catch (error) {
+        const name = (error as Error).name;
+        if (name === 'ExpiredIteratorException' || name === 'TrimmedDataAccessException') {
+          // Read again from the checkpoint (or the oldest record still kept).
+          if (name === 'TrimmedDataAccessException') shard.checkpoint = undefined;
+          shard.iterator = undefined;
+          continue;
+        }
+        throw error;
+      }
+      records.push(...(out.Records ?? []));
+      shard.iterator = out.NextShardIterator;
+      if (!shard.iterator) {
+        closed = true;
+        break;
+      }
+      if (records.length === 0) break;
+      deadline ??= Date.now() + batchingWindowMs;
+      if (Date.now() >= deadline) break;
+      if (!out.Records?.length) await sleep(Math.min(25, deadline - Date.now()));
+    }
+    return { records, closed };
+  }
+
+  /** Invokes the handler with a batch until it succeeds or the retries run out. */
+  async function deliver(streamArn: string, shard: ShardState, batch: DynamoDBRecord[]) {
+    let pending = batch;
+    let attempts = 0;
+    while (pending.length > 0) {
+      attempts++;
+      const windowStart =
+        Math.floor(Date.now() / 1000 / options.tumblingWindowSeconds) *
+        options.tumblingWindowSeconds;
+      const event = {
+        Records: pending,
+        shardId: shard.id,
+        eventSourceARN: streamArn,
+        window: {
+          start: new Date(windowStart * 1000).toISOString(),
+          end: new Date((windowStart + options.tumblingWindowSeconds) * 1000).toISOString(),
+        },
+        state: {},
+        isFinalInvokeForWindow: false,
+        isWindowTerminatedEarly: false,
+      };
+      let failedAt: number | undefined;
+      try {
+        const handler = await options.consumer();
+        const response = await invoke(handler, event, {
+          functionName,
+          timeoutSeconds: options.functionTimeoutSeconds,
+          region,
+        });
+        failedAt = firstFailure(response, pending);
+        if (failedAt === undefined) break;
+        logError(
+          `[${functionName}] ${pending.length - failedAt} of ${pending.length} records failed; retrying them`,
+          undefined,
+        );
+      } catch (error) {
+        failedAt = 0;
+        logError(
+          `[${functionName}] invocation failed; ${pending.length} records will be retried`,
+          error,
+        );
+      }
+      pending = pending.slice(failedAt);
+      if (attempts > maxRetries) {
+        logError(
+          `[${functionName}] ${pending.length} records discarded after ${maxRetries} retries (on AWS: the on-failure queue)`,
+          pending.map((r) => r.dynamodb?.SequenceNumber),
+        );
+        return { attempts, discarded: true };
+      }
+      if (!running) return { attempts, discarded: false, stopped: true };
+      await sleep(retryDelayMs);
+    }
+    return { attempts, discarded: false };
+  }
+
+  const loop = (async () => {
+    const streamArn = await findStream();
+    if (!streamArn) return;
+    let described = 0;
+    let forceDescribe = true;
+    while (running) {
+      const round = ++rounds;
+      let sawRecords = false;
+      try {
+        if (forceDescribe || Date.now() - described > 1000 || settleWaiters.length > 0) {
+          await refreshShards(streamArn);
+          described = Date.now();
+          forceDescribe = false;
+        }
+        for (const shard of readable()) {
+          if (!running) break;
+          const { records, closed } = await readBatch(streamArn, shard);
+          if (records.length > 0) sawRecords = true;
+          const lastSeq = records.at(-1)?.dynamodb?.SequenceNumber;
+          const batch = records
+            .map((r) => toLambdaRecord(r, streamArn, region))
+            .filter((r) => filter(r));
+          if (batch.length > 0) {
+            const outcome = await deliver(streamArn, shard, batch);
+            if ('stopped' in outcome) break;
+            batches++;
+            const result: StreamBatchOutcome = {
+              shardId: shard.id,
+              records: batch.length,
+              attempts: outcome.attempts,
+              discarded: outcome.discarded,
+            };
+            log(`[${functionName}] batch of ${batch.length} from ${shard.id}`);
+            const waiting = batchWaiters;
+            batchWaiters = [];
+            for (const w of waiting) w(result);
+          }
+          if (lastSeq) shard.checkpoint = lastSeq;
+          if (closed) {
+            shard.done = true;
+            forceDescribe = true;
+          }
+        }
+      } catch (error) {
+        if (!running) break;
+        logError(`[${functionName}] reading the stream failed`, error);
+        // Start the shards again from their checkpoints.
+        for (const s of shards.values()) s.iterator = undefined;
+        sawRecords = true;
+        await sleep(1000);
+        continue;
+      }
+      if (!sawRecords) {
+        const ready = settleWaiters.filter((w) => w.after < round);
+        settleWaiters = settleWaiters.filter((w) => w.after >= round);
+        for (const w of ready) w.resolve();
+        await sleep(idleWaitMs);
+      }
+    }
+  })();
+
+  return {
+    functionName,
+    get batches() {
+      return batches;
+    },
+    nextBatch: () => new Promise((ok) => batchWaiters.push(ok)),
+    settled(timeoutMs = 15_000) {
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          settleWaiters = settleWaiters.filter((w) => w !== waiter);
+          reject(new Error(`${functionName}: stream not caught up after ${timeoutMs} ms`));
+        }, timeoutMs);
+        const waiter = {
+          after: rounds,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        };
+        settleWaiters.push(waiter);
+        wake?.();
+      });
+    },
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+      for (const w of settleWaiters) w.resolve();
+      settleWaiters = [];
+    },
+  };
+}

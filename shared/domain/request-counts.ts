@@ -1,0 +1,105 @@
+/**
+ * What a change of one request adds to the district's counters, computed from the request
+ * as it was before the change and as it is after (the two images of a stream record).
+ * Pure: the stream consumer (functions/count-transitions.ts) sums these per counter item.
+ *
+ * Requests count on the day they were received (`createdAt`), so a request received
+ * yesterday and delivered today moves yesterday's counts. `waitingForDispatch` is a
+ * district-wide "now" figure and counts in the `all` bucket.
+ */
+import { durationAdds } from './histograms.ts';
+import type { HelpRequest } from './request.ts';
+
+/** The bucket of district-wide figures that are not per day. */
+export const ALL_TIME = 'all';
+
+/**
+ * The minutes and points a confirm credits (the request's delivered tasks), written onto
+ * the request by the confirm so the stream image carries them to the counters.
+ */
+export interface CreditTotals {
+  serviceMinutes: number;
+  points: number;
+}
+
+/** The fields of a request the counters read; everything else in an image is ignored. */
+export type CountedRequest = Pick<
+  HelpRequest,
+  'status' | 'kind' | 'communityId' | 'townId' | 'scope' | 'createdAt' | 'updatedAt'
+> & {
+  delivered?: number;
+  credit?: CreditTotals;
+};
+
+export type CounterAdds = Record<string, number>;
+
+/** One change of a request, as a stream record carries it. */
+export interface RequestChange {
+  /** The record's stream sequence number. */
+  seq: string;
+  before?: CountedRequest;
+  after?: CountedRequest;
+}
+
+/** Counter fields for a status move: into `to`, out of `from`. */
+export const statusMove = (from: string | undefined, to: string): CounterAdds =>
+  from ? { [`status.${from}`]: -1, [`status.${to}`]: 1 } : { [`status.${to}`]: 1 };
+
+/** Received and left to ops: the requests ops must dispatch by hand. */
+const waiting = (r: CountedRequest | undefined) => r?.status === 'received' && r.scope === 'ops';
+
+/**
+ * The adds of one change, by bucket (a day `yyyy-mm-dd`, or ALL_TIME). `before` is
+ * undefined for a new request; `after` undefined for a deleted one (TTL), which counts
+ * nothing: counts are history, not the table's current contents. A change that moves
+ * nothing the counters follow (an offer noted in the history, a slot taken that is not
+ * the last) gives no adds.
+ */
+export function requestCounts(
+  before: CountedRequest | undefined,
+  after: CountedRequest | undefined,
+): Map<string, CounterAdds> {
+  const out = new Map<string, CounterAdds>();
+  if (!after) return out;
+  const day: CounterAdds = {};
+  const add = (adds: CounterAdds) => {
+    for (const [k, n] of Object.entries(adds)) day[k] = (day[k] ?? 0) + n;
+  };
+  if (!before) {
+    add(statusMove(undefined, after.status));
+    add({
+      [`kind.${after.kind}`]: 1,
+      [`community.${after.communityId}`]: 1,
+      [`town.${after.townId}`]: 1,
+    });
+  } else if (before.status !== after.status) {
+    add(statusMove(before.status, after.status));
+    const at = new Date(after.updatedAt);
+    if (before.status === 'received' && after.status === 'matched')
+      add(durationAdds('toMatched', after.createdAt, at));
+    if (before.status === 'matched' && after.status === 'delivered')
+      add(durationAdds('toDelivered', after.createdAt, at));
+    if (after.status === 'confirmed' && after.credit) {
+      add({ serviceMinutes: after.credit.serviceMinutes, points: after.credit.points });
+    }
+  }
+  // Each task reported delivered is one person-time, whether or not it completes the request.
+  const deliveredTasks = (after.delivered ?? 0) - (before?.delivered ?? 0);
+  if (deliveredTasks > 0) add({ personTimes: deliveredTasks });
+
+  const nonZero = Object.entries(day).filter(([, n]) => n !== 0);
+  if (nonZero.length) out.set(after.createdAt.slice(0, 10), Object.fromEntries(nonZero));
+  const waitingNow = Number(waiting(after)) - Number(waiting(before));
+  if (waitingNow !== 0) out.set(ALL_TIME, { waitingForDispatch: waitingNow });
+  return out;
+}
+
+/** Sums adds into `into` (per field), dropping fields that sum to zero. */
+export function mergeAdds(into: CounterAdds, adds: CounterAdds): CounterAdds {
+  for (const [k, n] of Object.entries(adds)) {
+    const sum = (into[k] ?? 0) + n;
+    if (sum === 0) delete into[k];
+    else into[k] = sum;
+  }
+  return into;
+}

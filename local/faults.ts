@@ -7,6 +7,9 @@
  * - `crashBeforeDelete(name)`: runs the real consumer, then throws (at most once per
  *   message), as if Lambda was killed after the handler's writes and before the poller
  *   deleted the records: every record comes back (receive count 2) and is handled again.
+ * - `streamDeliveredTwice(name)` / `streamCrashAfterWrite(name)`: the same two faults for the
+ *   table stream's consumer: every stream batch handled twice, or the consumer killed after
+ *   its writes the first time it sees a batch, so the stream poller delivers it again.
  * - `injectDynamoFaults(client, …)`: an SDK middleware that fails a fraction of DynamoDB
  *   calls before they are sent: throttling and 5xx (which the SDK retries) and failures
  *   that are not retried (so handlers fail and SQS redelivers, or the API answers 500).
@@ -15,7 +18,7 @@
  * the functions' shared client (`shared/clients/dynamodb.ts`) after the stack started.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { type Handler, loadHandler } from './lambda.ts';
 
 function failuresOf(response: unknown): string[] {
@@ -60,6 +63,35 @@ export function crashBeforeDelete(name: string, log: CrashLog = { crashes: 0 }):
     if (!returning) {
       log.crashes += 1;
       throw new Error(`fault injection: ${name} killed after its writes, before the delete`);
+    }
+    return response;
+  };
+}
+
+/** Every stream batch handled twice, one run after the other (a shard is never read in parallel). */
+export function streamDeliveredTwice(name: string, log: CrashLog = { crashes: 0 }): Handler {
+  return async (event: DynamoDBStreamEvent, context) => {
+    const real = await loadHandler(name);
+    await real(event, context);
+    log.crashes += 1;
+    return real(event, context);
+  };
+}
+
+/**
+ * The real stream consumer runs; then, the first time a batch starting at a record is
+ * seen, the invocation dies after its writes: the poller delivers the batch again.
+ */
+export function streamCrashAfterWrite(name: string, log: CrashLog = { crashes: 0 }): Handler {
+  const seen = new Set<string>();
+  return async (event: DynamoDBStreamEvent, context) => {
+    const real = await loadHandler(name);
+    const response = await real(event, context);
+    const first = event.Records[0]?.dynamodb?.SequenceNumber ?? '';
+    if (!seen.has(first)) {
+      seen.add(first);
+      log.crashes += 1;
+      throw new Error(`fault injection: ${name} killed after its writes`);
     }
     return response;
   };

@@ -240,6 +240,8 @@ describe('fuzzing every route', () => {
   it('nothing was written for a rejected call', async () => {
     // Let matching settle for whatever was accepted.
     await new Promise((r) => setTimeout(r, 1500));
+    // Requests are counted from the table's stream: wait until it is read up to now.
+    await stack.countersCaughtUp();
     const items = await scanAll(stack.local.clients.dynamodb, stack.local.tableName);
     const requests = items.filter((i) => i.type === 'request').map((i) => i.requestId);
     expect(new Set(requests)).toEqual(created.requests);

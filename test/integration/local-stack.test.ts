@@ -158,7 +158,7 @@ describe('the HTTP gateway', () => {
 });
 
 describe('resources', () => {
-  it('creates the table with its keys, both indexes (ALL) and TTL', async () => {
+  it('creates the table with its keys, both indexes (ALL), TTL and its stream of both images', async () => {
     const { Table } = await stack.local.clients.dynamodb.send(
       new DescribeTableCommand({ TableName: stack.local.tableName }),
     );
@@ -171,6 +171,11 @@ describe('resources', () => {
     const indexes = Table?.GlobalSecondaryIndexes ?? [];
     expect(indexes.map((i) => i.IndexName).sort()).toEqual(TABLE.indexes.map((i) => i.name).sort());
     for (const i of indexes) expect(i.Projection?.ProjectionType).toBe('ALL');
+    expect(Table?.StreamSpecification).toEqual({
+      StreamEnabled: true,
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    });
+    expect(Table?.LatestStreamArn).toEqual(expect.any(String));
     const ttl = await stack.local.clients.dynamodb.send(
       new DescribeTimeToLiveCommand({ TableName: stack.local.tableName }),
     );

@@ -197,6 +197,8 @@ describe('npm run ops -- records export and stats', () => {
     expect(csv.startsWith('\uFEFF')).toBe(true);
     expect(csv).toContain(`${v.body.volunteerId},周杰,+86139****7777,东城街道,东河社区,1,1,0.0,10`);
 
+    // Requests are counted from the table's stream: wait until it is read up to now.
+    await stack.countersCaughtUp();
     const report = await ops('stats');
     expect(report.code).toBe(0);
     expect(report.out).toContain('Daily report — 示范区 (demo)');

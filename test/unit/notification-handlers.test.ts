@@ -13,6 +13,7 @@ import {
   givenRequest,
   givenVolunteer,
   published,
+  requestUpdates,
   resetAws,
   sentTo,
   sqs,
@@ -353,8 +354,8 @@ describe('receive-sms', () => {
     const out = await receiveSms(sqsEvent(sqsRecord(envelope)), ctx);
 
     expect(out.batchItemFailures).toEqual([]);
-    const [[move]] = transactions();
-    expect(move.Update).toMatchObject({
+    const [move] = requestUpdates();
+    expect(move).toMatchObject({
       Key: { pk: `REQ#${REQ}`, sk: 'REQ' },
       ConditionExpression: '#status = :from',
       ExpressionAttributeValues: { ':from': 'delivered', ':to': 'confirmed' },

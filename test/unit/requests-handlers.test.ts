@@ -2,6 +2,7 @@ import '../fixtures/env.ts';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import {
   GetCommand,
+  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
@@ -52,7 +53,7 @@ describe('POST /v1/requests (post-request)', () => {
   ) =>
     call(postRequest, { method: 'POST', path: '/v1/requests', key: PARTNER_KEY, body: b, headers });
 
-  it('stores the request under an id derived from the key, counted, in one conditional transaction, queues it for matching, and answers 202', async () => {
+  it('stores the request under an id derived from the key with one conditional put (counted from the stream, not here), queues it for matching, and answers 202', async () => {
     const res = await post();
 
     expect(res.statusCode).toBe(202);
@@ -62,11 +63,10 @@ describe('POST /v1/requests (post-request)', () => {
       status: 'received',
     });
 
-    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
-    const [items] = transactions();
-    expect(items).toHaveLength(2);
-    const [requestPut, counter] = items;
-    expect(requestPut.Put).toMatchObject({
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(ddb).toHaveReceivedCommandTimes(PutCommand, 1);
+    const requestPut = ddb.commandCalls(PutCommand)[0].args[0].input;
+    expect(requestPut).toMatchObject({
       TableName: TABLE,
       ConditionExpression: 'attribute_not_exists(pk)',
       Item: {
@@ -87,7 +87,10 @@ describe('POST /v1/requests (post-request)', () => {
     expect(answer.requestId).toBe(requestIdOf(PTN, 'k-1'));
     expect(requestIdOf(PTN, 'k-2')).not.toBe(answer.requestId);
     expect(requestIdOf(PTN2, 'k-1')).not.toBe(answer.requestId);
-    expect(counter.Update?.UpdateExpression).toMatch(/^ADD /);
+    // No counter is written with the request.
+    for (const c of ddb.calls()) {
+      expect(JSON.stringify(c.args[0].input)).not.toContain('STATS#');
+    }
 
     expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, { QueueUrl: QUEUE_URLS.match });
     expect(sentTo('match')).toEqual([{ requestId: answer.requestId }]);
@@ -198,13 +201,13 @@ describe('POST /v1/requests (post-request)', () => {
     /** The first post; then the table holds what it wrote. */
     async function firstPost() {
       const first = bodyOf(await post());
-      const [[requestPut]] = transactions();
+      const requestPut = ddb.commandCalls(PutCommand)[0].args[0].input;
       ddb
         .on(GetCommand, { Key: { pk: `REQ#${first.requestId}`, sk: 'REQ' } })
-        .resolves({ Item: requestPut.Put?.Item });
-      winner = requestPut.Put?.Item;
-      // The key is taken now: a second transaction with it is refused, writing nothing.
-      ddb.on(TransactWriteCommand).rejects(transactionCancelled('ConditionalCheckFailed', 'None'));
+        .resolves({ Item: requestPut.Item });
+      winner = requestPut.Item;
+      // The key is taken now: a second put with it is refused, writing nothing.
+      ddb.on(PutCommand).rejects(conditionFailed());
       ddb.resetHistory();
       sqs.resetHistory();
       return first;
@@ -216,8 +219,8 @@ describe('POST /v1/requests (post-request)', () => {
       const res = await post({ notes, ...rest });
       expect(res.statusCode).toBe(202);
       expect(bodyOf(res)).toEqual(first);
-      // The one transaction tried was refused by the key's condition: nothing new stored.
-      expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+      // The one put tried was refused by the key's condition: nothing new stored.
+      expect(ddb).toHaveReceivedCommandTimes(PutCommand, 1);
       // Still waiting: queued again in case the first attempt failed to queue it.
       expect(sentTo('match')).toEqual([{ requestId: first.requestId }]);
     });
@@ -227,23 +230,23 @@ describe('POST /v1/requests (post-request)', () => {
       const res = await post({ ...body, notes: '药' });
       expect(res.statusCode).toBe(409);
       expect(bodyOf(res).error.code).toBe('idempotency_key_reused');
-      expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+      expect(ddb).toHaveReceivedCommandTimes(PutCommand, 1);
       expect(sentTo('match')).toEqual([]);
     });
 
     it('a post that loses the race for the key to an identical post returns the winner’s answer', async () => {
       const first = await firstPost();
-      // The winner's transaction landed first: this one's is refused on the key.
+      // The winner's put landed first: this one's is refused on the key.
       resetAws();
       givenKey(PARTNER_KEY, 'partner', PTN);
       ddb
         .on(GetCommand, { Key: { pk: `REQ#${first.requestId}`, sk: 'REQ' } })
         .resolves({ Item: winner });
-      ddb.on(TransactWriteCommand).rejects(transactionCancelled('ConditionalCheckFailed', 'None'));
+      ddb.on(PutCommand).rejects(conditionFailed());
 
       const res = await post();
 
-      expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+      expect(ddb).toHaveReceivedCommandTimes(PutCommand, 1);
       expect(res.statusCode).toBe(202);
       expect(bodyOf(res)).toEqual(first);
       expect(sentTo('match')).toEqual([{ requestId: first.requestId }]);
@@ -308,6 +311,12 @@ describe('GET /v1/requests/{requestId} (get-request)', () => {
 });
 
 describe('cancel and confirm', () => {
+  /** The status writes of the request: conditional updates of its item. */
+  const requestMoves = () =>
+    ddb
+      .commandCalls(UpdateCommand)
+      .map((c) => c.args[0].input)
+      .filter((u) => u.Key?.pk === `REQ#${REQ}` && u.Key?.sk === 'REQ');
   const act = (h: HttpHandler, verb: string, key = PARTNER_KEY) =>
     call(h, {
       method: 'POST',
@@ -322,10 +331,12 @@ describe('cancel and confirm', () => {
     const res = await act(cancelRequest, 'cancel');
     expect(res.statusCode).toBe(200);
     expect(bodyOf(res)).toEqual({ requestId: REQ, status: 'cancelled' });
-    const [[move]] = transactions();
-    expect(move.Update).toMatchObject({
+    // One update of the request alone: no transaction, no counter (the stream counts it).
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    const [move] = requestMoves();
+    expect(move).toMatchObject({
       Key: { pk: `REQ#${REQ}`, sk: 'REQ' },
-      ConditionExpression: '#status = :from AND #scope = :scope',
+      ConditionExpression: '#status = :from',
       ExpressionAttributeValues: { ':from': 'received', ':to': 'cancelled' },
     });
     expect(sentTo('events')).toEqual([
@@ -336,7 +347,7 @@ describe('cancel and confirm', () => {
   it('cancel of a matched request is allowed', async () => {
     givenRequest(aRequest({ status: 'matched' }));
     expect((await act(cancelRequest, 'cancel')).statusCode).toBe(200);
-    expect(transactions()[0][0].Update?.ExpressionAttributeValues?.[':from']).toBe('matched');
+    expect(requestMoves()[0].ExpressionAttributeValues?.[':from']).toBe('matched');
   });
 
   it('repeating cancel on a cancelled request is 200 with no second write', async () => {
@@ -344,7 +355,7 @@ describe('cancel and confirm', () => {
     const res = await act(cancelRequest, 'cancel');
     expect(res.statusCode).toBe(200);
     expect(bodyOf(res).status).toBe('cancelled');
-    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(requestMoves()).toEqual([]);
   });
 
   it('cancel of a delivered request is 409 already_delivered', async () => {
@@ -352,7 +363,7 @@ describe('cancel and confirm', () => {
     const res = await act(cancelRequest, 'cancel');
     expect(res.statusCode).toBe(409);
     expect(bodyOf(res).error.code).toBe('already_delivered');
-    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(requestMoves()).toEqual([]);
     expect(sentTo('events')).toEqual([]);
   });
 
@@ -368,10 +379,10 @@ describe('cancel and confirm', () => {
       .on(QueryCommand, { ExpressionAttributeValues: { ':pk': `REQ#${REQ}` } })
       .resolvesOnce({ Items: [requestItem(aRequest())] })
       .resolves({ Items: [requestItem(aRequest({ status: 'cancelled' }))] });
-    ddb.on(TransactWriteCommand).rejects(transactionCancelled('ConditionalCheckFailed', 'None'));
+    ddb.on(UpdateCommand, { Key: { pk: `REQ#${REQ}`, sk: 'REQ' } }).rejects(conditionFailed());
     const res = await act(cancelRequest, 'cancel');
     expect(res.statusCode).toBe(200);
-    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 1);
+    expect(requestMoves()).toHaveLength(1);
     // The first read was eventually consistent; after the lost race, a strong one decided.
     expect(ddb.commandCalls(QueryCommand).map((c) => c.args[0].input.ConsistentRead)).toEqual([
       false,
@@ -382,17 +393,31 @@ describe('cancel and confirm', () => {
   it('another partner cannot cancel: 404', async () => {
     givenRequest(aRequest());
     expect((await act(cancelRequest, 'cancel', OTHER_PARTNER_KEY)).statusCode).toBe(404);
-    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(requestMoves()).toEqual([]);
   });
 
-  it('confirm moves a delivered request to confirmed and queues crediting', async () => {
-    givenRequest(aRequest({ status: 'delivered' }));
+  it('confirm moves a delivered request to confirmed with the credit it adds up to, and queues crediting', async () => {
+    givenRequest(
+      aRequest({ status: 'delivered', delivered: 1 }),
+      [],
+      [
+        aTask({
+          status: 'delivered',
+          createdAt: '2026-12-03T08:00:00.000Z',
+          deliveredAt: '2026-12-03T08:42:00.000Z',
+        }),
+      ],
+    );
     const res = await act(confirmRequest, 'confirm', OPS_KEY);
     expect(res.statusCode).toBe(200);
     expect(bodyOf(res)).toEqual({ requestId: REQ, status: 'confirmed' });
-    expect(transactions()[0][0].Update?.ExpressionAttributeValues).toMatchObject({
+    // The minutes and points ride on the request, for the stream consumer to count.
+    const [move] = requestMoves();
+    expect(move.UpdateExpression).toContain('credit = :credit');
+    expect(move.ExpressionAttributeValues).toMatchObject({
       ':from': 'delivered',
       ':to': 'confirmed',
+      ':credit': { serviceMinutes: 42, points: 10 },
     });
     expect(sentTo('events')).toEqual([
       { type: 'request_confirmed', requestId: REQ, at: expect.any(String) },
@@ -412,6 +437,6 @@ describe('cancel and confirm', () => {
     const res = await act(confirmRequest, 'confirm');
     expect(res.statusCode).toBe(200);
     expect(bodyOf(res).status).toBe('confirmed');
-    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(requestMoves()).toEqual([]);
   });
 });

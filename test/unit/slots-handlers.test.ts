@@ -71,7 +71,7 @@ describe('POST /v1/offers/{offerId}/accept (accept-offer)', () => {
     });
     expect(items[1].Update).toMatchObject({
       Key: { pk: `REQ#${REQ}`, sk: 'REQ' },
-      ConditionExpression: '#status = :received AND filled = :filled AND #scope = :scope',
+      ConditionExpression: '#status = :received AND filled = :filled',
       ExpressionAttributeValues: { ':filled': 0, ':next': 1, ':matched': 'matched' },
     });
     expect(items[2].Put).toMatchObject({
@@ -83,6 +83,15 @@ describe('POST /v1/offers/{offerId}/accept (accept-offer)', () => {
       ConditionExpression: 'version = :prev',
       ExpressionAttributeValues: { ':prev': 1, ':active': 1 },
     });
+    // The request's move to matched is counted from the table's stream; the volunteer's
+    // first task today is the one counter in the transaction.
+    expect(items.filter((i) => String(i.Update?.Key?.pk).startsWith('STATS#'))).toEqual([
+      {
+        Update: expect.objectContaining({
+          ExpressionAttributeNames: { '#c0': 'volunteersActive' },
+        }),
+      },
+    ]);
     expect(sentTo('events')).toEqual([
       {
         type: 'task_taken',
@@ -320,7 +329,7 @@ describe('POST /v1/requests/{requestId}/assign (assign-volunteer)', () => {
     // No offer to accept: the request's slot count comes first.
     expect(items[0].Update).toMatchObject({
       Key: { sk: 'REQ' },
-      ConditionExpression: '#status = :received AND filled = :filled AND #scope = :scope',
+      ConditionExpression: '#status = :received AND filled = :filled',
     });
     expect(items[0].Update?.ExpressionAttributeValues?.[':h']).toContainEqual(
       expect.objectContaining({ event: 'manual_dispatch', volunteerId: VOL }),

@@ -21,6 +21,7 @@ import {
   AttributeType,
   BillingMode,
   ProjectionType,
+  StreamViewType,
   Table,
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
@@ -47,6 +48,7 @@ import {
   QUEUES,
   type QueueName,
   SCHEDULED,
+  STREAM_CONSUMER,
   TABLE,
 } from '#shared/resources.ts';
 import { AlertTopic } from '../constructs/alert-topic.ts';
@@ -58,6 +60,7 @@ import {
 } from '../constructs/dispatch-function.ts';
 import { NotificationTopic } from '../constructs/notification-topic.ts';
 import { QueueWorker } from '../constructs/queue-worker.ts';
+import { StreamWorker } from '../constructs/stream-worker.ts';
 import { acknowledge } from './nag.ts';
 
 /** Timeout of the HTTP functions: API Gateway gives up at 30 s; they should answer well before. */
@@ -77,6 +80,8 @@ export class DistrictStack extends Stack {
   readonly district: District;
   readonly table: Table;
   readonly workers: ReadonlyMap<QueueName, QueueWorker>;
+  /** The table stream's consumer: the request counters. */
+  readonly counting: StreamWorker;
   readonly functions: ReadonlyMap<string, DispatchFunction>;
   readonly api: DispatchApi;
   readonly alerts: AlertTopic;
@@ -106,6 +111,7 @@ export class DistrictStack extends Stack {
       removalPolicy: retained,
       timeToLiveAttribute: TABLE.ttlAttribute,
       encryption: TableEncryption.AWS_MANAGED,
+      stream: StreamViewType[TABLE.stream],
     });
     for (const index of TABLE.indexes) {
       this.table.addGlobalSecondaryIndex({
@@ -210,6 +216,14 @@ export class DistrictStack extends Stack {
     }
     for (const w of workers.values()) functions.set(w.def.consumer, w.consumer);
 
+    // The table stream's consumer: counts request transitions (the stats' counters).
+    this.counting = new StreamWorker(this, 'Counting', {
+      table: this.table,
+      district,
+      alarmAction: this.alerts.alarmAction,
+    });
+    functions.set(STREAM_CONSUMER.handler, this.counting.consumer);
+
     // Scheduled functions: an EventBridge rule each, at the rate SCHEDULED gives.
     for (const { handler, everyMinutes } of SCHEDULED) {
       const f = new DispatchFunction(this, `Fn-${handler}`, {
@@ -277,7 +291,18 @@ export class DistrictStack extends Stack {
     workers: ReadonlyMap<QueueName, QueueWorker>,
   ): void {
     const fn = f.fn;
-    if (access.table !== 'none') {
+    if (access.table === 'count') {
+      // The stream consumer: its event source mapping grants the stream reads; on the
+      // table, it only adds to counter items (UpdateItem on the table ARN, no index).
+      fn.addEnvironment(ENV.table, this.table.tableName);
+      f.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: 'CountersUpdate',
+          actions: ['dynamodb:UpdateItem'],
+          resources: [this.table.tableArn],
+        }),
+      );
+    } else if (access.table !== 'none') {
       fn.addEnvironment(ENV.table, this.table.tableName);
       if (access.table === 'read') this.table.grantReadData(fn);
       else this.table.grantReadWriteData(fn);

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { FUNCTION_ACCESS, type FunctionAccess, QUEUES } from '#shared/resources.ts';
+import {
+  FUNCTION_ACCESS,
+  type FunctionAccess,
+  QUEUES,
+  STREAM_CONSUMER,
+} from '#shared/resources.ts';
 import { DISTRICT_IDS, logicalId, resourcesOf, synthesized } from './support.ts';
 
 interface Statement {
@@ -15,6 +20,8 @@ const refsIn = (resource: unknown): string[] =>
   );
 
 const DDB_WRITES = /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)$/;
+/** What Lambda's mapping needs to read a table stream (for the stream consumer only). */
+const STREAM_READS = /^dynamodb:(DescribeStream|GetRecords|GetShardIterator|ListStreams)$/;
 
 describe.each(DISTRICT_IDS)('IAM of district %s', (id) => {
   const { stack, template } = synthesized(id);
@@ -65,10 +72,15 @@ describe.each(DISTRICT_IDS)('IAM of district %s', (id) => {
       const allowed = (a: string) => {
         const [service] = a.split(':');
         if (service === 'logs') return a === 'logs:CreateLogStream' || a === 'logs:PutLogEvents';
-        if (service === 'dynamodb')
+        if (service === 'dynamodb') {
+          if (access.table === 'count') return a === 'dynamodb:UpdateItem' || STREAM_READS.test(a);
           return access.table === 'readwrite' || (access.table === 'read' && !DDB_WRITES.test(a));
+        }
         if (service === 'sqs') {
           const consumes = QUEUES.some((q) => q.consumer === name);
+          // The stream consumer's mapping sends a failed batch's description to its queue.
+          if (name === STREAM_CONSUMER.handler)
+            return /^sqs:(SendMessage|GetQueueAttributes|GetQueueUrl)$/.test(a);
           return /^sqs:(SendMessage|GetQueueAttributes|GetQueueUrl)$/.test(a)
             ? access.sends.length > 0 || consumes
             : consumes && /^sqs:(ReceiveMessage|DeleteMessage|ChangeMessageVisibility)$/.test(a);
@@ -100,6 +112,11 @@ describe.each(DISTRICT_IDS)('IAM of district %s', (id) => {
 
     it('touches the table only as FUNCTION_ACCESS says', () => {
       const ddb = actionsOf(name).filter((a) => a.startsWith('dynamodb:'));
+      if (access.table === 'count') {
+        // Reads its table's stream and adds to counter items: nothing else.
+        expect(ddb.filter((a) => !STREAM_READS.test(a))).toEqual(['dynamodb:UpdateItem']);
+        return;
+      }
       if (access.table === 'none') expect(ddb).toEqual([]);
       else expect(ddb).toContain('dynamodb:Query');
       expect(ddb.some((a) => DDB_WRITES.test(a))).toBe(access.table === 'readwrite');
@@ -118,7 +135,8 @@ describe.each(DISTRICT_IDS)('IAM of district %s', (id) => {
       ].sort();
 
     it('sends only to the queues FUNCTION_ACCESS lists', () => {
-      expect(queuesFor(/^sqs:SendMessage$/)).toEqual([...access.sends].sort());
+      const failures = name === STREAM_CONSUMER.handler ? [logicalId(stack.counting.failures)] : [];
+      expect(queuesFor(/^sqs:SendMessage$/)).toEqual([...access.sends, ...failures].sort());
     });
 
     it('receives only from the queue it consumes (its event source mapping)', () => {

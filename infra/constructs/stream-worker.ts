@@ -1,0 +1,126 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  type IAlarmAction,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  type EventSourceMapping,
+  FilterCriteria,
+  FilterRule,
+  StartingPosition,
+} from 'aws-cdk-lib/aws-lambda';
+import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { District } from '#shared/district.ts';
+import { STREAM_CONSUMER } from '#shared/resources.ts';
+import { acknowledge } from '../stacks/nag.ts';
+import { DispatchFunction } from './dispatch-function.ts';
+
+export interface StreamWorkerProps {
+  table: Table;
+  district: District;
+  alarmAction: IAlarmAction;
+}
+
+/**
+ * The consumer of the table's stream, all settings from STREAM_CONSUMER in
+ * shared/resources.ts: from TRIM_HORIZON, request items only (a filter), batches of up
+ * to 100 gathered for a few seconds, a tumbling window (so the event names its shard),
+ * a failing batch bisected and retried a bounded number of times, then described in a
+ * failure queue. Alarms: anything in the failure queue (counts were skipped), and the
+ * consumer falling behind (IteratorAge).
+ */
+export class StreamWorker extends Construct {
+  readonly consumer: DispatchFunction;
+  readonly mapping: EventSourceMapping;
+  readonly failures: Queue;
+  readonly failuresAlarm: Alarm;
+  readonly iteratorAgeAlarm: Alarm;
+
+  constructor(scope: Construct, id: string, props: StreamWorkerProps) {
+    super(scope, id);
+    const { district, table } = props;
+    const def = STREAM_CONSUMER;
+    this.failures = new Queue(this, 'Dlq', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: district.demo ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+    this.consumer = new DispatchFunction(this, 'Consumer', {
+      name: def.handler,
+      district,
+      timeoutSeconds: def.functionTimeoutSeconds,
+    });
+    acknowledge(
+      this.failures,
+      'AwsSolutions-SQS3',
+      'This queue is the on-failure destination of the table stream mapping: it receives the ' +
+        'description of a stream batch the consumer gave up on, for ops to replay; a DLQ ' +
+        'behind it would only hold the same descriptions again. It has its own alarm.',
+    );
+    // The mapping is made here rather than with DynamoEventSource, which also grants
+    // dynamodb:ListStreams on Resource *: every stream read below is scoped to this
+    // table's stream ARN.
+    const tableStreamArn = table.tableStreamArn;
+    if (!tableStreamArn) throw new Error('the table has no stream (TABLE.stream)');
+    this.mapping = this.consumer.fn.addEventSourceMapping('TableStream', {
+      eventSourceArn: tableStreamArn,
+      startingPosition: StartingPosition.TRIM_HORIZON,
+      batchSize: def.batchSize,
+      maxBatchingWindow: Duration.seconds(def.batchingWindowSeconds),
+      tumblingWindow: Duration.seconds(def.tumblingWindowSeconds),
+      bisectBatchOnError: true,
+      retryAttempts: def.retryAttempts,
+      onFailure: new SqsDlq(this.failures),
+      filters: [
+        FilterCriteria.filter({
+          dynamodb: {
+            Keys: {
+              pk: { S: FilterRule.beginsWith(def.keys.pkPrefix) },
+              sk: { S: FilterRule.isEqual(def.keys.sk) },
+            },
+          },
+        }),
+      ],
+    });
+    table.grantStream(
+      this.consumer.fn,
+      'dynamodb:DescribeStream',
+      'dynamodb:GetRecords',
+      'dynamodb:GetShardIterator',
+      'dynamodb:ListStreams',
+    );
+
+    this.failuresAlarm = new Alarm(this, 'DlqNotEmpty', {
+      alarmDescription: `${district.id}: stream batches the ${def.handler} consumer gave up on (their counts are missing)`,
+      metric: this.failures.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.iteratorAgeAlarm = new Alarm(this, 'IteratorAge', {
+      alarmDescription: `${district.id}: ${def.handler} more than ${def.maxIteratorAgeSeconds}s behind the table stream (stats lag)`,
+      metric: this.consumer.fn.metric('IteratorAge', {
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: def.maxIteratorAgeSeconds * 1000,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    for (const alarm of [this.failuresAlarm, this.iteratorAgeAlarm]) {
+      alarm.addAlarmAction(props.alarmAction);
+      alarm.addOkAction(props.alarmAction);
+    }
+  }
+}

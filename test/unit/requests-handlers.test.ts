@@ -21,8 +21,6 @@ import {
   resetAws,
   sentTo,
   sqs,
-  transactionCancelled,
-  transactions,
 } from '../fixtures/aws.ts';
 import { OPS_KEY, QUEUE_URLS, TABLE } from '../fixtures/env.ts';
 import { bodyOf, call, type HttpHandler } from '../fixtures/events.ts';

@@ -8,7 +8,7 @@ import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { Handler } from '../local/lambda.ts';
 import { loadHandler } from '../local/lambda.ts';
 import { type LocalStack, startLocalStack } from '../local/stack.ts';
-import { QUEUES, ROUTES } from '../shared/resources.ts';
+import { QUEUES, ROUTES, STREAM_CONSUMER } from '../shared/resources.ts';
 import { AwsCounter, currentFunction } from './aws-counter.ts';
 
 export interface BenchStack {
@@ -23,7 +23,10 @@ export interface BenchStack {
   ): Promise<{ status: number; body: any }>;
   /** Items of a request's partition with sk prefix (the stack's own client: not counted). */
   partition(requestId: string, skPrefix: string): Promise<Record<string, any>[]>;
-  /** Waits until every queue (and DLQ) has nothing visible, in flight or delayed. */
+  /**
+   * Waits until every queue (and DLQ) has nothing visible, in flight or delayed, and the
+   * table stream's consumer has handled every change made so far.
+   */
   drained(
     timeoutMs?: number,
     countDelayed?: boolean,
@@ -52,13 +55,19 @@ export async function startBenchStack(
       }
     };
   };
-  const names = new Set([...ROUTES.map((r) => r.handler), ...QUEUES.map((q) => q.consumer)]);
+  const names = new Set([
+    ...ROUTES.map((r) => r.handler),
+    ...QUEUES.map((q) => q.consumer),
+    STREAM_CONSUMER.handler,
+  ]);
   const functions: Record<string, Handler> = Object.fromEntries(
     [...names].map((n) => [n, wrap(n)]),
   );
   // Consumers that take each message and do nothing: intake without the pipeline behind it.
-  if (options.stubConsumers)
+  if (options.stubConsumers) {
     for (const q of QUEUES) functions[q.consumer] = async () => ({ batchItemFailures: [] });
+    functions[STREAM_CONSUMER.handler] = async () => ({ state: {} });
+  }
   const stack = await startLocalStack({
     district: 'demo',
     districtOverrides,
@@ -66,6 +75,9 @@ export async function startBenchStack(
     log: false,
     prefix: `bench-${process.pid}`,
     functions,
+    // Every change of the table stream in a batch of its own, as in a quiet district whose
+    // changes are minutes apart: the stream consumer's most writes per request.
+    streamBatchingWindowMs: 0,
   });
   // The functions' own clients, imported after startLocalStack set the environment,
   // through the same module paths the handlers and the stack use.
@@ -142,6 +154,15 @@ export async function startBenchStack(
         const dlq = qs.reduce((s, q) => s + q.dlq.visible + q.dlq.inFlight + q.dlq.delayed, 0);
         // Twice in a row, so a message sent between a receive and its delete is not missed.
         quiet = leftover === 0 ? quiet + 1 : 0;
+        // The stream's consumer counts what the queues' consumers wrote: read it to the end.
+        if (quiet >= 2 && stack.stream) {
+          const left = timeoutMs - (Date.now() - t0);
+          const settled = await stack.stream.settled(Math.max(1, left)).then(
+            () => true,
+            () => false,
+          );
+          if (!settled) return { ms: Date.now() - t0, leftover: leftover + 1, dlq };
+        }
         if (quiet >= 2 || Date.now() - t0 > timeoutMs)
           return { ms: Date.now() - t0, leftover, dlq };
         await sleep(100);

@@ -4,7 +4,7 @@
  * main fields module/main, the createRequire banner and the district config banner and
  * define; `@aws-sdk/*` external, as `bundleAwsSDK: false` makes it: Lambda's nodejs22.x
  * runtime provides it) and its cold import time: a fresh `node` process per function
- * imports the bundle and reports how long the import took (median of 3 processes).
+ * imports the bundle and reports how long the import took (median of 5 processes; `KEEP_BUNDLES=1` keeps them in node_modules/.cache).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -133,7 +133,7 @@ export async function benchBundles(log: (s: string) => void): Promise<BundleFigu
       const runs: number[] = [];
       let error: string | undefined;
       const script = `const t=performance.now();await import(${JSON.stringify(`file://${outfile}`)});console.log(performance.now()-t);`;
-      for (let i = 0; i < 3 && !error; i++) {
+      for (let i = 0; i < 5 && !error; i++) {
         const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
           env: {
             PATH: process.env.PATH,
@@ -159,7 +159,7 @@ export async function benchBundles(log: (s: string) => void): Promise<BundleFigu
       );
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (!process.env.KEEP_BUNDLES) rmSync(dir, { recursive: true, force: true });
   }
   return figures;
 }

@@ -431,7 +431,7 @@ bundle, ESM, platform node, target node22, minified, main fields module/main, th
 bundled (\`bundleAwsSDK: true\`), \`#shared/*\` through package.json "imports". Sizes are the
 \`.mjs\` without its source map. Cold import: a fresh \`node\` (${r.machine.split('Node ')[1] ?? ''}, the one on
 npm scripts' PATH; Lambda runs Node 22) per function imports the bundle and reports the
-time; the median of 3 processes. Run: ${loadOf('bundles')}.
+time; the median of 5 processes. Run: ${loadOf('bundles')}.
 
 | function | bytes | size | largest parts (minified bytes in the bundle) | cold import ms | budgets |
 | --- | ---: | ---: | --- | ---: | --- |`);

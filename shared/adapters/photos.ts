@@ -1,28 +1,34 @@
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { documents } from '../clients/dynamodb.ts';
 import { s3 } from '../clients/s3.ts';
 import { photoBucket } from '../config.ts';
 import { isConditionFailure, keys, table } from './table.ts';
+
+/** The S3 SDK, loaded on first use (see clients/s3.ts). */
+const presigning = () =>
+  Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/s3-request-presigner')]);
 
 /** At most this many proof photos per task. */
 export const MAX_PHOTOS = 5;
 
 export const photos = {
   /** A URL the volunteer's app PUTs one image to, valid for `seconds`. */
-  uploadUrl: (key: string, contentType: string, seconds: number) =>
-    getSignedUrl(
-      s3,
+  async uploadUrl(key: string, contentType: string, seconds: number): Promise<string> {
+    const [{ PutObjectCommand }, { getSignedUrl }] = await presigning();
+    return getSignedUrl(
+      await s3(),
       new PutObjectCommand({ Bucket: photoBucket(), Key: key, ContentType: contentType }),
       { expiresIn: seconds },
-    ),
+    );
+  },
 
   /** A URL to look at a photo, for the request's partner and ops. */
-  viewUrl: (key: string, seconds: number) =>
-    getSignedUrl(s3, new GetObjectCommand({ Bucket: photoBucket(), Key: key }), {
+  async viewUrl(key: string, seconds: number): Promise<string> {
+    const [{ GetObjectCommand }, { getSignedUrl }] = await presigning();
+    return getSignedUrl(await s3(), new GetObjectCommand({ Bucket: photoBucket(), Key: key }), {
       expiresIn: seconds,
-    }),
+    });
+  },
 
   /** Notes a photo key on the task; false when the task is gone or has MAX_PHOTOS. */
   async attach(requestId: string, volunteerId: string, key: string): Promise<boolean> {

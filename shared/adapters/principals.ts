@@ -1,4 +1,3 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { documents } from '../clients/dynamodb.ts';
 import { hashSecret } from '../ids.ts';
@@ -23,6 +22,11 @@ function loadOpsKeyHash(): Promise<string | undefined> {
   opsKeyHash ??= (async () => {
     const arn = process.env[ENV.opsKeySecretArn];
     if (arn) {
+      // Loaded on first use (once per container, deployed only): the SDK client is cold-start
+      // time every HTTP function would pay at import.
+      const { GetSecretValueCommand, SecretsManagerClient } = await import(
+        '@aws-sdk/client-secrets-manager'
+      );
       const client = new SecretsManagerClient({});
       const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: arn }));
       return SecretString ? hashSecret(SecretString.trim()) : undefined;

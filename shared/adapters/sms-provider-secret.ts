@@ -1,8 +1,3 @@
-import {
-  GetSecretValueCommand,
-  ResourceNotFoundException,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
 import { ENV } from '../resources.ts';
 
 /** How long a function keeps the secret before reading it again: a rotation applies within this. */
@@ -39,6 +34,11 @@ async function load(now: number): Promise<string[]> {
     const value = process.env[ENV.smsProviderSecret]?.trim();
     return value ? [value] : [];
   }
+  // Loaded on first use: only a deployed webhook reads a secret, and the SDK client costs
+  // cold-start time in every function that imports this module.
+  const { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } = await import(
+    '@aws-sdk/client-secrets-manager'
+  );
   const client = new SecretsManagerClient({});
   try {
     const current = await client.send(new GetSecretValueCommand({ SecretId: arn }));

@@ -6,7 +6,7 @@ import { badRequest, conflict } from '../errors.ts';
 import { requestIdOf } from '../ids.ts';
 import type { PostRequestBody } from '../schemas/api.ts';
 import { districtView } from './context.ts';
-import { scheduleWindowEnd } from './timers.ts';
+import { scheduleWindowEnd } from './window-timer.ts';
 
 /** Same JSON, same hash, whatever the key order or spacing. */
 function canonicalHash(value: unknown): string {

@@ -6,18 +6,12 @@ import { KIND_LABELS } from '../domain/texts.ts';
 import type { TimerMessage } from '../schemas/messages.ts';
 import { offerNotice } from './matcher.ts';
 
-/** SQS holds a message back for at most 15 minutes; longer timers hop. */
-const MAX_DELAY = 900;
+import { MAX_DELAY } from './window-timer.ts';
 
 type OfferTimer = Extract<TimerMessage, { type: 'offer_expiry' | 'offer_sms' }>;
 
 /** The offers a timer is for: its batch, or the one offer of a timer queued before batches. */
 const volunteerIdsOf = (t: OfferTimer) => t.volunteerIds ?? (t.volunteerId ? [t.volunteerId] : []);
-
-export async function scheduleWindowEnd(requestId: string, end: string, now: Date) {
-  const seconds = (Date.parse(end) - now.getTime()) / 1000;
-  await enqueue('timers', { type: 'window_end', requestId, at: end }, Math.min(MAX_DELAY, seconds));
-}
 
 /**
  * A timer fired. Offer expiry: close every offer of the batch still open and past its time,

@@ -67,6 +67,13 @@ async function recipientOf(
 const isEndpointDisabled = (e: unknown) =>
   e instanceof Error && (e.name === 'EndpointDisabledException' || e.name === 'EndpointDisabled');
 
+class OverCap extends Error {
+  constructor(readonly cap: 'request' | 'hour') {
+    super(`SMS cap per ${cap} reached`);
+    this.name = 'OverCap';
+  }
+}
+
 function count(name: string) {
   metrics.addMetric(name, MetricUnit.Count, 1);
   metrics.publishStoredMetrics();
@@ -162,35 +169,35 @@ export async function deliverNotification(
     return log('skipped', 'sms', 'quiet hours');
   }
 
-  // The budget is taken before the marker, so a failure to take it leaves no marker that
-  // would have to be removed again (a removal that can fail too, losing the SMS).
-  const reservation = await reserveSms(n.requestId, district.sms, now);
-  if (!reservation.ok) {
+  const delivery: Delivery = { channel: 'sms', phone: sms.phone };
+  try {
+    const outcome = await sendOnce(
+      n.smsKey ?? n.notificationId,
+      async () => {
+        const reservation = await reserveSms(n.requestId, district.sms, now);
+        if (!reservation.ok) throw new OverCap(reservation.cap);
+        try {
+          await sender.send(delivery, text('sms', sms.language));
+        } catch (e) {
+          await reservation.release();
+          throw e;
+        }
+      },
+      now,
+    );
+    if (outcome === 'sent') count('SmsSent');
+    return log(outcome, 'sms', undefined, sms.phone);
+  } catch (e) {
+    if (!(e instanceof OverCap)) throw e;
     count('SmsOverCap');
-    if (reservation.cap === 'hour') await alertSmsCap(now, district.sms.maxPerHour);
+    if (e.cap === 'hour') await alertSmsCap(now, district.sms.maxPerHour);
     // Push is free: use it when there is an endpoint this message did not use yet.
     if (sms.pushEndpoint && n.channel === 'sms') {
       const outcome = await push(sms.pushEndpoint, sms.language);
       if (outcome !== 'disabled') return outcome;
     }
-    return log('skipped', 'sms', `over the SMS cap per ${reservation.cap}`, sms.phone);
+    return log('skipped', 'sms', `over the SMS cap per ${e.cap}`, sms.phone);
   }
-  const delivery: Delivery = { channel: 'sms', phone: sms.phone };
-  let outcome: 'sent' | 'duplicate';
-  try {
-    outcome = await sendOnce(
-      n.smsKey ?? n.notificationId,
-      () => sender.send(delivery, text('sms', sms.language)),
-      now,
-    );
-  } catch (e) {
-    await reservation.release();
-    throw e;
-  }
-  // Sent before (a redelivered message): this SMS was counted then.
-  if (outcome === 'duplicate') await reservation.release();
-  else count('SmsSent');
-  return log(outcome, 'sms', undefined, sms.phone);
 }
 
 /** Tells ops once per hour that the district's SMS cap stopped messages. */

@@ -395,30 +395,6 @@ describe('send-notification', () => {
     expect(sns).not.toHaveReceivedCommand(PublishCommand);
   });
 
-  it('a duplicate gives back the SMS it took from the per-request budget', async () => {
-    givenVolunteer(aVolunteer());
-    ddb.on(PutCommand).rejects(conditionFailed());
-    await sendNotification(sqsEvent(sqsRecord(note({ requestId: REQ }))), ctx);
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
-      Key: { pk: `SMSCOUNT#REQ#${REQ}`, sk: 'SMS' },
-      ExpressionAttributeValues: { ':minus': -1 },
-    });
-  });
-
-  it('a budget that cannot be taken (DynamoDB failing) writes no marker, so the retry still sends', async () => {
-    givenVolunteer(aVolunteer());
-    ddb.on(UpdateCommand).rejects(new Error('InternalServerError'));
-    const out = await sendNotification(
-      sqsEvent(sqsRecord(note({ requestId: REQ }), { messageId: 'm1' })),
-      ctx,
-    );
-    expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
-    expect(ddb).not.toHaveReceivedCommandWith(PutCommand, {
-      Item: expect.objectContaining({ pk: 'NOTE#offer:off_x' }),
-    });
-    expect(sns).not.toHaveReceivedCommand(PublishCommand);
-  });
-
   it('a failed Publish deletes the marker and reports the record failed', async () => {
     givenVolunteer(aVolunteer());
     sns.on(PublishCommand).rejects(new Error('SNS throttled'));
@@ -626,7 +602,7 @@ describe('send-notification', () => {
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
   });
 
-  it('over the hour’s cap: no SMS, no marker written, ops alerted once for the hour', async () => {
+  it('over the hour’s cap: no SMS, the marker removed, ops alerted once for the hour', async () => {
     givenVolunteer(aVolunteer());
     ddb.on(UpdateCommand).callsFake((input) => {
       if (String(input.Key?.pk).startsWith('SMSCOUNT#HOUR#')) throw conditionFailed();
@@ -635,11 +611,9 @@ describe('send-notification', () => {
     const out = await sendNotification(sqsEvent(sqsRecord(note({ requestId: REQ }))), ctx);
     expect(out.batchItemFailures).toEqual([]);
     expect(sns).not.toHaveReceivedCommandWith(PublishCommand, { PhoneNumber: '+8613900139000' });
-    // The budget is taken before the marker: nothing to remove.
-    expect(ddb).not.toHaveReceivedCommandWith(PutCommand, {
-      Item: expect.objectContaining({ pk: 'NOTE#offer:off_x' }),
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, {
+      Key: { pk: 'NOTE#offer:off_x', sk: 'NOTE' },
     });
-    expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
     // The request's counter is given back: the SMS was not sent.
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       Key: { pk: `SMSCOUNT#REQ#${REQ}`, sk: 'SMS' },

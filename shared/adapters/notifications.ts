@@ -158,10 +158,27 @@ export async function sendOnce(
   try {
     await send();
   } catch (e) {
-    await documents.send(new DeleteCommand({ TableName: table(), Key: key }));
+    await removeMarker(key);
     throw e;
   }
   return 'sent';
+}
+
+/**
+ * Removes the marker of a send that failed, so the retry sends. Tried a few times beyond
+ * the SDK's own retries: a marker left behind means the notification is never sent (once
+ * seen in a fault test: the SMS budget call failed, then the removal failed too).
+ */
+async function removeMarker(key: { pk: string; sk: string }, attempts = 3): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await documents.send(new DeleteCommand({ TableName: table(), Key: key }));
+      return;
+    } catch (e) {
+      if (attempt >= attempts) throw e;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
 }
 
 /** Tells district ops something needs a person (manual dispatch, an expired request). */

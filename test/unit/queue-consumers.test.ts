@@ -395,6 +395,15 @@ describe('send-notification', () => {
     expect(sns).not.toHaveReceivedCommand(PublishCommand);
   });
 
+  it('a failed Publish whose marker removal fails at first still removes it, so the retry sends', async () => {
+    givenVolunteer(aVolunteer());
+    sns.on(PublishCommand).rejects(new Error('SNS throttled'));
+    ddb.on(DeleteCommand).rejectsOnce(new Error('InternalServerError')).resolves({});
+    const out = await sendNotification(sqsEvent(sqsRecord(note(), { messageId: 'm1' })), ctx);
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
+    expect(ddb).toHaveReceivedCommandTimes(DeleteCommand, 2);
+  });
+
   it('a failed Publish deletes the marker and reports the record failed', async () => {
     givenVolunteer(aVolunteer());
     sns.on(PublishCommand).rejects(new Error('SNS throttled'));

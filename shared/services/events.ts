@@ -5,13 +5,13 @@ import { replyCodes } from '../adapters/reply-codes.ts';
 import { offers, type RequestState, requests } from '../adapters/requests.ts';
 import { creditTask, releaseTask } from '../adapters/slots.ts';
 import { volunteers } from '../adapters/volunteers.ts';
-import { type HelpRequest, liveTasks, type Offer, type Task } from '../domain/request.ts';
-import type { CreditTotals } from '../domain/request-counts.ts';
+import { liveTasks, type Offer, type Task } from '../domain/request.ts';
 import { KIND_LABELS } from '../domain/texts.ts';
 import type { Volunteer } from '../domain/volunteer.ts';
 import type { NotifyMessage, RequestEvent } from '../schemas/messages.ts';
 import { callbackFor } from './callbacks.ts';
 import { districtView } from './context.ts';
+import { pointsPerTask, serviceMinutes } from './credit.ts';
 
 /**
  * The follow-up of a volunteer's or requester's action. Every step is a conditional
@@ -209,29 +209,6 @@ async function creditVolunteers(state: RequestState, now: Date) {
     const minutes = serviceMinutes(task);
     await withVolunteer(task, (v) => creditTask(task, v, minutes, points, now, state.request.kind));
   }
-}
-
-const pointsPerTask = (kind: HelpRequest['kind']) => districtView().district.points[kind] ?? 0;
-
-/**
- * What crediting a confirmed request's delivered tasks adds up to: their minutes and
- * points. The confirm writes it onto the request (one write per request, exactly once
- * since the move happens once) and the stream consumer counts it; each task is then
- * credited with the same figures (`creditVolunteers`).
- */
-export function creditTotals(state: RequestState): CreditTotals {
-  const delivered = state.tasks.filter((t) => t.status === 'delivered' && !t.credited);
-  return {
-    serviceMinutes: delivered.reduce((n, t) => n + serviceMinutes(t), 0),
-    points: delivered.length * pointsPerTask(state.request.kind),
-  };
-}
-
-/** Service time: from accept to delivery, at least one minute, at most a long day. */
-export function serviceMinutes(task: Task): number {
-  const end = task.deliveredAt ? Date.parse(task.deliveredAt) : Date.parse(task.createdAt);
-  const minutes = Math.round((end - Date.parse(task.createdAt)) / 60000);
-  return Math.min(12 * 60, Math.max(1, minutes));
 }
 
 /** Applies a version-checked change to a task's volunteer, re-reading on a lost race. */

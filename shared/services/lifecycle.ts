@@ -3,7 +3,7 @@ import { enqueue } from '../adapters/queues.ts';
 import { requests } from '../adapters/requests.ts';
 import type { HelpRequest, RequestStatus } from '../domain/request.ts';
 import { conflict, notFound } from '../errors.ts';
-import { creditTotals } from './events.ts';
+import { creditTotals } from './credit.ts';
 
 /** A partner sees only its own requests; anything else is 404, as if it did not exist. */
 export async function requestFor(principal: Principal, requestId: string): Promise<HelpRequest> {

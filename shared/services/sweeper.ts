@@ -3,7 +3,7 @@ import { requests, watched } from '../adapters/requests.ts';
 import { windowPassed } from '../domain/request.ts';
 import { logger } from '../observability.ts';
 import { districtView } from './context.ts';
-import { creditTotals } from './events.ts';
+import { creditTotals } from './credit.ts';
 
 export interface SweepReport {
   rematched: number;

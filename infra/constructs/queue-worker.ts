@@ -10,6 +10,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { District } from '#shared/district.ts';
 import { type QueueDef, visibilityTimeoutSeconds } from '#shared/resources.ts';
+import { deadLetterQueue, notEmptyAlarm } from './dead-letter-queue.ts';
 import { DispatchFunction } from './dispatch-function.ts';
 
 export interface QueueWorkerProps {
@@ -39,13 +40,7 @@ export class QueueWorker extends Construct {
     this.def = def;
     const removalPolicy = district.demo ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
-    this.dlq = new Queue(this, 'Dlq', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      // The longest SQS allows: time for ops to inspect and redrive.
-      retentionPeriod: Duration.days(14),
-      removalPolicy,
-    });
+    this.dlq = deadLetterQueue(this, 'Dlq', district);
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -68,17 +63,12 @@ export class QueueWorker extends Construct {
       }),
     );
 
-    this.dlqAlarm = new Alarm(this, 'DlqNotEmpty', {
-      alarmDescription: `${district.id}: messages in the ${def.name} dead-letter queue (failed ${def.maxReceiveCount} times)`,
-      metric: this.dlq.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: 'Maximum',
-      }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    this.dlqAlarm = notEmptyAlarm(
+      this,
+      'DlqNotEmpty',
+      this.dlq,
+      `${district.id}: messages in the ${def.name} dead-letter queue (failed ${def.maxReceiveCount} times)`,
+    );
     this.ageAlarm = new Alarm(this, 'OldestMessageAge', {
       alarmDescription: `${district.id}: oldest ${def.name} message older than ${def.maxAgeSeconds}s`,
       metric: this.queue.metricApproximateAgeOfOldestMessage({

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -13,11 +13,12 @@ import {
   StartingPosition,
 } from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { District } from '#shared/district.ts';
 import { STREAM_CONSUMER } from '#shared/resources.ts';
 import { acknowledge } from '../stacks/nag.ts';
+import { deadLetterQueue, notEmptyAlarm } from './dead-letter-queue.ts';
 import { DispatchFunction } from './dispatch-function.ts';
 
 export interface StreamWorkerProps {
@@ -45,12 +46,7 @@ export class StreamWorker extends Construct {
     super(scope, id);
     const { district, table } = props;
     const def = STREAM_CONSUMER;
-    this.failures = new Queue(this, 'Dlq', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: district.demo ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
-    });
+    this.failures = deadLetterQueue(this, 'Dlq', district);
     this.consumer = new DispatchFunction(this, 'Consumer', {
       name: def.handler,
       district,
@@ -96,17 +92,12 @@ export class StreamWorker extends Construct {
       'dynamodb:ListStreams',
     );
 
-    this.failuresAlarm = new Alarm(this, 'DlqNotEmpty', {
-      alarmDescription: `${district.id}: stream batches the ${def.handler} consumer gave up on (their counts are missing)`,
-      metric: this.failures.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: 'Maximum',
-      }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
+    this.failuresAlarm = notEmptyAlarm(
+      this,
+      'DlqNotEmpty',
+      this.failures,
+      `${district.id}: stream batches the ${def.handler} consumer gave up on (their counts are missing)`,
+    );
     this.iteratorAgeAlarm = new Alarm(this, 'IteratorAge', {
       alarmDescription: `${district.id}: ${def.handler} more than ${def.maxIteratorAgeSeconds}s behind the table stream (stats lag)`,
       metric: this.consumer.fn.metric('IteratorAge', {

@@ -62,26 +62,42 @@ export class LeasedCounter {
     this.#left.set(scope, (this.#left.get(scope) ?? 0) + n);
   }
 
-  async #reserve(scope: string, n: number, cap: number, now: Date): Promise<boolean> {
-    try {
-      await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: this.options.key(scope),
-          UpdateExpression: 'ADD #n :n SET expiresAtEpoch = if_not_exists(expiresAtEpoch, :ttl)',
-          ConditionExpression: 'attribute_not_exists(#n) OR #n <= :room',
-          ExpressionAttributeNames: { '#n': this.options.field ?? 'n' },
-          ExpressionAttributeValues: {
-            ':n': n,
-            ':room': cap - n,
-            ':ttl': epochSeconds(now) + this.options.ttlSeconds,
-          },
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (isConditionFailure(e)) return false;
-      throw e;
-    }
+  #reserve(scope: string, n: number, cap: number, now: Date): Promise<boolean> {
+    const { key, field = 'n', ttlSeconds } = this.options;
+    return addWithinCap(key(scope), field, n, cap, ttlSeconds, now);
+  }
+}
+
+/**
+ * Adds `n` to a counter item's `field` if the sum stays within `cap`; false when it would
+ * not. The item expires `ttlSeconds` after its first write.
+ */
+export async function addWithinCap(
+  key: { pk: string; sk: string },
+  field: string,
+  n: number,
+  cap: number,
+  ttlSeconds: number,
+  now: Date,
+): Promise<boolean> {
+  try {
+    await documents.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: key,
+        UpdateExpression: 'ADD #n :n SET expiresAtEpoch = if_not_exists(expiresAtEpoch, :ttl)',
+        ConditionExpression: 'attribute_not_exists(#n) OR #n <= :room',
+        ExpressionAttributeNames: { '#n': field },
+        ExpressionAttributeValues: {
+          ':n': n,
+          ':room': cap - n,
+          ':ttl': epochSeconds(now) + ttlSeconds,
+        },
+      }),
+    );
+    return true;
+  } catch (e) {
+    if (isConditionFailure(e)) return false;
+    throw e;
   }
 }

@@ -1,7 +1,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { documents } from '../clients/dynamodb.ts';
-import { LeasedCounter } from './leased-counter.ts';
-import { epochSeconds, isConditionFailure, table } from './table.ts';
+import { addWithinCap, LeasedCounter } from './leased-counter.ts';
+import { table } from './table.ts';
 
 /** The clock hour an SMS counts in (UTC), e.g. `2026-11-23T09`. */
 export const hourOf = (now: Date) => now.toISOString().slice(0, 13);
@@ -17,30 +17,6 @@ export const districtHours = new LeasedCounter({
   ttlSeconds: 2 * 86400,
   field: 'sent',
 });
-
-/** Adds one to a counter unless it reached `cap`; false when it had. */
-async function take(scope: string, cap: number, now: Date, ttlSeconds: number): Promise<boolean> {
-  try {
-    await documents.send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: counterKey(scope),
-        UpdateExpression: 'ADD #n :one SET expiresAtEpoch = if_not_exists(expiresAtEpoch, :ttl)',
-        ConditionExpression: 'attribute_not_exists(#n) OR #n < :cap',
-        ExpressionAttributeNames: { '#n': 'sent' },
-        ExpressionAttributeValues: {
-          ':one': 1,
-          ':cap': cap,
-          ':ttl': epochSeconds(now) + ttlSeconds,
-        },
-      }),
-    );
-    return true;
-  } catch (e) {
-    if (isConditionFailure(e)) return false;
-    throw e;
-  }
-}
 
 async function giveBack(scope: string): Promise<void> {
   await documents.send(
@@ -75,7 +51,11 @@ export async function reserveSms(
 ): Promise<Reservation> {
   const hour = `HOUR#${hourOf(now)}`;
   const request = requestId ? `REQ#${requestId}` : undefined;
-  if (request && !(await take(request, caps.maxPerRequest, now, 30 * 86400))) {
+  // Exact per request (no lease): a unit given back must be free for any container.
+  if (
+    request &&
+    !(await addWithinCap(counterKey(request), 'sent', 1, caps.maxPerRequest, 30 * 86400, now))
+  ) {
     return { ok: false, cap: 'request' };
   }
   if (!(await districtHours.take(hour, caps.maxPerHour, now))) {

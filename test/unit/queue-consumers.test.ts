@@ -600,8 +600,9 @@ describe('send-notification', () => {
     await sendNotification(sqsEvent(sqsRecord(note({ requestId: REQ }))), ctx);
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       Key: { pk: `SMSCOUNT#REQ#${REQ}`, sk: 'SMS' },
-      ConditionExpression: 'attribute_not_exists(#n) OR #n < :cap',
-      ExpressionAttributeValues: expect.objectContaining({ ':cap': 8 }),
+      // The per-request cap of 8, one SMS at a time.
+      ConditionExpression: 'attribute_not_exists(#n) OR #n <= :room',
+      ExpressionAttributeValues: expect.objectContaining({ ':n': 1, ':room': 7 }),
     });
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       Key: { pk: expect.stringMatching(/^SMSCOUNT#HOUR#\d{4}-\d\d-\d\dT\d\d$/), sk: 'SMS' },

@@ -1,13 +1,15 @@
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { documents } from '../clients/dynamodb.ts';
 import type { Task } from '../domain/request.ts';
 import type { Volunteer } from '../domain/volunteer.ts';
-import { fromItem, inbox, queryAll, table } from './table.ts';
+import { fromItem, inbox, isConditionFailure, keys, queryAll, table } from './table.ts';
 
 /**
- * Service records. Each credited task writes one record item under the day it was
- * credited (`RECORDS#<day>` / `<volunteerId>#<taskId>`), in the credit's transaction, so
- * an export for a period reads one partition per day and never scans. Records keep the
- * volunteer's name and community for certificates and only a masked phone number; they
- * have no TTL (certificates are asked for long after the work).
+ * Service records. Each credited task writes one record item under the day its request
+ * was confirmed (`RECORDS#<day>` / `<volunteerId>#<taskId>`), so an export for a period
+ * reads one partition per day and never scans. Records keep the volunteer's name and
+ * community for certificates and only a masked phone number; they have no TTL
+ * (certificates are asked for long after the work).
  */
 export interface ServiceRecord {
   day: string;
@@ -60,6 +62,54 @@ export function recordItem(r: {
     TableName: table(),
     Item: { ...recordKey(day, r.volunteer.volunteerId, r.task.taskId), type: 'record', ...record },
   };
+}
+
+/**
+ * Credits a delivered task of a confirmed request with its minutes and points, once.
+ * Two single-item writes, not a transaction (which bills twice per item): the record
+ * first, then the task marked credited. Both are conditional and idempotent, and both
+ * use the confirm's time, so a retry after a crash between them writes the same record
+ * (refused, already there) and then marks the task: no record is ever missing or
+ * doubled, and a credited task always has its record. A volunteer's totals are summed
+ * from their tasks when read, so the volunteer item is not written at all.
+ */
+export async function creditTask(c: {
+  task: Task;
+  volunteer: Volunteer;
+  kind?: string;
+  minutes: number;
+  points: number;
+  /** When the request was confirmed: the record's day, the same on every retry. */
+  now: Date;
+}): Promise<'credited' | 'already'> {
+  try {
+    await documents.send(
+      new PutCommand({ ...recordItem(c), ConditionExpression: 'attribute_not_exists(pk)' }),
+    );
+  } catch (e) {
+    if (!isConditionFailure(e)) throw e;
+  }
+  try {
+    await documents.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: keys.task(c.task.requestId, c.task.volunteerId),
+        UpdateExpression: 'SET credited = :true, minutes = :m, points = :p',
+        ConditionExpression: '#status = :delivered AND attribute_not_exists(credited)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':true': true,
+          ':delivered': 'delivered',
+          ':m': c.minutes,
+          ':p': c.points,
+        },
+      }),
+    );
+    return 'credited';
+  } catch (e) {
+    if (isConditionFailure(e)) return 'already';
+    throw e;
+  }
 }
 
 export const records = {

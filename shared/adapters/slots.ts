@@ -4,7 +4,6 @@ import type { HelpRequest, HistoryEntry, Task } from '../domain/request.ts';
 import { dayOf, tasksTodayOf, type Volunteer } from '../domain/volunteer.ts';
 import { taskIdOf } from '../ids.ts';
 import { counterUpdate } from './counters.ts';
-import { recordItem } from './records.ts';
 import { epochSeconds, inbox, isTransactionConflict, keys, table, watchFragment } from './table.ts';
 import { skillEntryWrites, volunteerUpdate } from './volunteers.ts';
 
@@ -229,49 +228,5 @@ export async function releaseTask(
     },
     { Update: volunteerUpdate(volunteer, freed) },
     ...skillEntryWrites(volunteer, freed),
-  ]);
-}
-
-/**
- * Credits a confirmed task's volunteer with service minutes and points, once, and writes
- * the day's service record of it (for the certificate export) in the same transaction.
- * The district's counters of minutes and points are not here: the confirm that makes
- * the request creditable writes them onto the request (`creditTotals`), and the stream
- * consumer counts them with the move to `confirmed`, once per request.
- */
-export async function creditTask(
-  task: Task,
-  volunteer: Volunteer,
-  minutes: number,
-  points: number,
-  now: Date,
-  kind?: string,
-): Promise<'ok' | 'conflict'> {
-  const credited: Volunteer = {
-    ...volunteer,
-    serviceMinutes: (volunteer.serviceMinutes ?? 0) + minutes,
-    points: (volunteer.points ?? 0) + points,
-    updatedAt: now.toISOString(),
-  };
-  return transact([
-    {
-      Update: {
-        TableName: table(),
-        Key: keys.task(task.requestId, task.volunteerId),
-        UpdateExpression: 'SET credited = :true, minutes = :m, points = :p',
-        ConditionExpression: '#status = :delivered AND attribute_not_exists(credited)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':true': true,
-          ':delivered': 'delivered',
-          ':m': minutes,
-          ':p': points,
-        },
-      },
-    },
-    { Update: volunteerUpdate(volunteer, credited) },
-    { Put: recordItem({ task, volunteer, kind, minutes, points, now }) },
-    // Entries hold no minutes or points, so this writes nothing; it keeps them right if they ever do.
-    ...skillEntryWrites(volunteer, credited),
   ]);
 }

@@ -84,8 +84,6 @@ export function volunteerUpdate(prev: Volunteer, next: Volunteer) {
     'active',
     'tasksDay',
     'tasksToday',
-    'serviceMinutes',
-    'points',
     'credentials',
     'pushEndpoint',
     'smsOptOut',

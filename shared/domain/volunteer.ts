@@ -29,8 +29,12 @@ export interface Volunteer {
   /** Day (UTC, YYYY-MM-DD) of `tasksToday`; fairness ranks fewer tasks today first. */
   tasksDay: string;
   tasksToday: number;
-  serviceMinutes: number;
-  points: number;
+  /**
+   * Written by credits before they moved to the tasks (issue 7); kept on older items,
+   * never read: a volunteer's minutes and points are summed from their credited tasks.
+   */
+  serviceMinutes?: number;
+  points?: number;
   /** Credentials recorded by ops, by type, with their expiry (ISO time). */
   credentials?: Record<string, string>;
   version: number;

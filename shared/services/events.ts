@@ -1,9 +1,10 @@
 import { callbacks } from '../adapters/callbacks.ts';
 import { notify } from '../adapters/notification-topic.ts';
 import { enqueue, enqueueAll } from '../adapters/queues.ts';
+import { creditTask } from '../adapters/records.ts';
 import { replyCodes } from '../adapters/reply-codes.ts';
 import { offers, type RequestState, requests } from '../adapters/requests.ts';
-import { creditTask, releaseTask } from '../adapters/slots.ts';
+import { releaseTask } from '../adapters/slots.ts';
 import { volunteers } from '../adapters/volunteers.ts';
 import { liveTasks, type Offer, type Task } from '../domain/request.ts';
 import { KIND_LABELS } from '../domain/texts.ts';
@@ -32,7 +33,7 @@ export async function applyEvent(event: RequestEvent, now: Date): Promise<void> 
     case 'task_delivered':
       return afterDelivered(state, now);
     case 'request_confirmed':
-      return creditVolunteers(state, now);
+      return creditVolunteers(state);
     case 'request_closed':
       return afterClosed(state, now);
     case 'offer_declined':
@@ -201,13 +202,25 @@ async function afterClosed(state: RequestState, now: Date) {
   await notify.publishAll(messages);
 }
 
-async function creditVolunteers(state: RequestState, now: Date) {
+async function creditVolunteers(state: RequestState) {
   if (state.request.status !== 'confirmed') return;
   const points = pointsPerTask(state.request.kind);
+  // The confirm's time, not the event's: a retry on another day writes the same record.
+  const confirmedAt = new Date(state.request.updatedAt);
   for (const task of state.tasks) {
     if (task.status !== 'delivered' || task.credited) continue;
+    // Name and community for the certificate: a stale copy is harmless.
+    const volunteer = await volunteers.get(task.volunteerId, { consistent: false });
+    if (!volunteer) continue;
     const minutes = serviceMinutes(task);
-    await withVolunteer(task, (v) => creditTask(task, v, minutes, points, now, state.request.kind));
+    await creditTask({
+      task,
+      volunteer,
+      kind: state.request.kind,
+      minutes,
+      points,
+      now: confirmedAt,
+    });
   }
 }
 

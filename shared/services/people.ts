@@ -41,8 +41,6 @@ export async function registerVolunteer(body: RegisterVolunteerBody, now: Date) 
     active: 0,
     tasksDay: '0000-00-00',
     tasksToday: 0,
-    serviceMinutes: 0,
-    points: 0,
     version: 1,
     createdAt: at,
     updatedAt: at,
@@ -52,9 +50,12 @@ export async function registerVolunteer(body: RegisterVolunteerBody, now: Date) 
   return { volunteerId: volunteer.volunteerId, token };
 }
 
-/** What a volunteer's record looks like to ops and to the volunteer. */
+/**
+ * What a volunteer's record looks like to ops and to the volunteer. Minutes and points
+ * are on the service record route (summed from the credited tasks), not here.
+ */
 export function publicVolunteer(v: Volunteer) {
-  const { version, tasksDay, tasksToday, ...rest } = v;
+  const { version, tasksDay, tasksToday, serviceMinutes, points, ...rest } = v;
   return { ...rest, tasksToday: tasksDay === dayOf(new Date()) ? tasksToday : 0 };
 }
 

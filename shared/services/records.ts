@@ -8,21 +8,27 @@ import { districtView } from './context.ts';
 const DAY = 86_400_000;
 const MAX_DAYS = 366;
 
-/** A volunteer's service record: their tasks (inbox index), minutes and points. */
+/**
+ * A volunteer's service record: their tasks (inbox index), and the minutes and points
+ * summed from the credited ones (the credit writes them onto the task only).
+ */
 export async function volunteerRecord(principal: Principal, volunteerId: string) {
   if (principal.kind === 'volunteer' && principal.id !== volunteerId) throw notFound('volunteer');
   const volunteer = await volunteers.get(volunteerId);
   if (!volunteer) throw notFound('volunteer');
-  const tasks = await records.tasksOf(volunteerId);
+  // Every task for the totals (a long lockdown's busiest volunteers pass a thousand);
+  // the newest thousand listed.
+  const tasks = (await records.tasksOf(volunteerId, Number.POSITIVE_INFINITY)) as CreditedTask[];
+  const credited = tasks.filter((t) => t.credited);
   return {
     volunteerId,
     name: volunteer.name,
     communityId: volunteer.communityId,
-    serviceMinutes: volunteer.serviceMinutes ?? 0,
-    points: volunteer.points ?? 0,
+    serviceMinutes: credited.reduce((n, t) => n + (t.minutes ?? 0), 0),
+    points: credited.reduce((n, t) => n + (t.points ?? 0), 0),
     tasksDelivered: tasks.filter((t) => t.status === 'delivered').length,
-    tasksCredited: tasks.filter((t) => t.credited).length,
-    tasks: (tasks as (Task & { minutes?: number; points?: number })[]).map((t) => ({
+    tasksCredited: credited.length,
+    tasks: tasks.slice(0, LISTED_TASKS).map((t) => ({
       taskId: t.taskId,
       requestId: t.requestId,
       status: t.status,
@@ -35,6 +41,10 @@ export async function volunteerRecord(principal: Principal, volunteerId: string)
     })),
   };
 }
+
+const LISTED_TASKS = 1000;
+
+type CreditedTask = Task & { minutes?: number; points?: number };
 
 /** `YYYY-MM-DD` or an ISO time → its UTC day. */
 function dayParam(value: string | undefined, field: string, fallback: string): string {

@@ -232,7 +232,8 @@ describe('sweeper', () => {
       const task = items.find((i) => i.pk === `REQ#${requestId}` && i.type === 'task');
       return task?.credited ? items : undefined;
     });
-    const vol = credited.find((i) => i.pk === `VOL#${v.id}`);
-    expect(vol?.points).toBe(10);
+    const records = credited.filter((i) => i.type === 'record' && i.requestId === requestId);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ volunteerId: v.id, points: 10 });
   }, 60_000);
 });

@@ -157,8 +157,9 @@ describe('GET /v1/volunteers/{volunteerId}/record (get-volunteer-record)', () =>
       key,
     });
 
-  it('a volunteer reads their own record: totals and tasks from their inbox index', async () => {
-    givenVolunteer(aVolunteer({ serviceMinutes: 90, points: 20 }));
+  it('a volunteer reads their own record: tasks from their inbox index, totals summed from the credited ones', async () => {
+    // Totals an older volunteer item still carries are not read.
+    givenVolunteer(aVolunteer({ serviceMinutes: 999, points: 999 }));
     ddb
       .on(QueryCommand, {
         IndexName: 'gsi1',
@@ -194,8 +195,8 @@ describe('GET /v1/volunteers/{volunteerId}/record (get-volunteer-record)', () =>
       volunteerId: VOL,
       name: '李明',
       communityId: 'east-garden',
-      serviceMinutes: 90,
-      points: 20,
+      serviceMinutes: 30,
+      points: 10,
       tasksDelivered: 1,
       tasksCredited: 1,
       tasks: [

@@ -38,6 +38,7 @@ import {
   REQ,
   requestItem,
   T0,
+  TASK,
   taskItem,
   VOL,
   VOL2,
@@ -806,10 +807,43 @@ describe('apply-request-event', () => {
       sqsEvent(sqsRecord({ type: 'request_confirmed', requestId: REQ, at: 'now' })),
       ctx,
     );
-    const [call] = ddb.commandCalls(TransactWriteCommand);
-    expect(call.args[0].input.TransactItems?.[0].Update).toMatchObject({
+    // Two single-item writes, record first, both conditional; no transaction, no volunteer write.
+    expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
+    const [put] = ddb.commandCalls(PutCommand);
+    expect(put.args[0].input).toMatchObject({
+      Item: { pk: `RECORDS#${T0.slice(0, 10)}`, sk: `${VOL}#${TASK}`, minutes: 30, points: 10 },
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    const updates = ddb.commandCalls(UpdateCommand);
+    expect(updates).toHaveLength(1);
+    expect(updates[0].args[0].input).toMatchObject({
+      Key: { pk: `REQ#${REQ}`, sk: `TASK#${VOL}` },
       ConditionExpression: '#status = :delivered AND attribute_not_exists(credited)',
       ExpressionAttributeValues: { ':m': 30, ':p': 10 },
+    });
+    const writes = ddb
+      .calls()
+      .map((c) => c.args[0])
+      .filter((c) => c instanceof PutCommand || c instanceof UpdateCommand);
+    expect(writes.map((c) => c.constructor.name)).toEqual(['PutCommand', 'UpdateCommand']);
+  });
+
+  it('a repeated credit after a crash between its writes finds the record there and still credits the task', async () => {
+    givenVolunteer(aVolunteer());
+    givenRequest(
+      aRequest({ status: 'confirmed' }),
+      [],
+      [aTask({ status: 'delivered', deliveredAt: '2022-04-01T08:30:00.000Z' })],
+    );
+    ddb.on(PutCommand, { Item: { pk: `RECORDS#${T0.slice(0, 10)}` } }).rejects(conditionFailed());
+    const out = await applyRequestEvent(
+      sqsEvent(sqsRecord({ type: 'request_confirmed', requestId: REQ, at: 'now' })),
+      ctx,
+    );
+    expect(out.batchItemFailures).toEqual([]);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: `REQ#${REQ}`, sk: `TASK#${VOL}` },
+      UpdateExpression: 'SET credited = :true, minutes = :m, points = :p',
     });
   });
 });

@@ -281,13 +281,18 @@ async function checkOnce(
   const sms = outbox.filter((n) => n.channel === 'sms');
   if (opts.outbox !== false) expect(sms.length).toBe(markers.length);
 
-  // Volunteers: no task left open, credit equal to the sum of their credited tasks.
+  // Volunteers: no task left open. Credit: every credited task has exactly one service
+  // record, with the task's minutes and points, and no record is without its task.
   const tasks = items.filter((i) => i.type === 'task');
   for (const v of items.filter((i) => i.type === 'volunteer')) {
-    const mine = tasks.filter((task) => task.volunteerId === v.volunteerId);
     expect(v.active, v.volunteerId).toBe(0);
-    expect(v.points ?? 0).toBe(mine.reduce((n, task) => n + task.points, 0));
-    expect(v.serviceMinutes ?? 0).toBe(mine.reduce((n, task) => n + task.minutes, 0));
+  }
+  const records = items.filter((i) => i.type === 'record');
+  expect(records).toHaveLength(tasks.filter((t) => t.credited).length);
+  for (const task of tasks.filter((t) => t.credited)) {
+    const mine = records.filter((r) => r.taskId === task.taskId);
+    expect(mine, task.taskId).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ minutes: task.minutes, points: task.points });
   }
 
   // Counters kept by the writes: every request counted once, in its final status.

@@ -4,8 +4,8 @@ import { countChanges } from '#shared/services/counting.ts';
 
 /**
  * Consumer of the table's stream: counts each request change (post, slots filled,
- * delivered, confirmed with its credit, cancelled, expired, left to ops) into the
- * district's counters, batched. Idempotency: per stream shard, each counter item carries
+ * delivered, confirmed with its credit, cancelled, expired, left to ops) and each
+ * volunteer's first task of a day into the district's counters, batched. Idempotency: per stream shard, each counter item carries
  * the last sequence number it counted, and its write is conditional on it, so a batch
  * delivered again (retry, bisected retry, crash after the write) counts each record once.
  * An error fails the whole batch: the event source mapping retries it (bisecting).
@@ -14,13 +14,13 @@ import { countChanges } from '#shared/services/counting.ts';
  * Lambda tells the function the shard its records come from; the window's state is unused.
  */
 export const handler = async (event: TableStreamEvent) => {
-  const { changes, lastSeq, unreadable } = requestChanges(event);
+  const { changes, volunteers, lastSeq, unreadable } = requestChanges(event);
   if (unreadable > 0) logger.warn('request images without the counted fields', { unreadable });
-  if (!lastSeq || changes.length === 0) return { state: {} };
+  if (!lastSeq || changes.length + volunteers.length === 0) return { state: {} };
   if (!event.shardId) {
     throw new Error('no shardId in the event: the event source mapping needs a tumbling window');
   }
-  const counted = await countChanges(event.shardId, changes, lastSeq);
+  const counted = await countChanges(event.shardId, changes, lastSeq, volunteers);
   logger.debug('counted', { ...counted, batch: event.Records.length });
   return { state: {} };
 };

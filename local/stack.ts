@@ -22,6 +22,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { isCountedRecord } from '../shared/adapters/request-stream.ts';
 import { type District, parseDistrict } from '../shared/district.ts';
 import {
   ENV,
@@ -519,10 +520,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         batchSize: STREAM_CONSUMER.batchSize,
         batchingWindowMs: options.streamBatchingWindowMs ?? 250,
         tumblingWindowSeconds: STREAM_CONSUMER.tumblingWindowSeconds,
-        // The mapping's filter (infra): request items only.
-        filter: (r) =>
-          r.dynamodb?.Keys?.sk?.S === STREAM_CONSUMER.keys.sk &&
-          (r.dynamodb?.Keys?.pk?.S ?? '').startsWith(STREAM_CONSUMER.keys.pkPrefix),
+        // The mapping's filters (infra): request and volunteer items only.
+        filter: isCountedRecord,
         retryDelayMs:
           options.retryDelaySeconds !== undefined ? options.retryDelaySeconds * 1000 : undefined,
         maxRetries: STREAM_CONSUMER.retryAttempts,

@@ -101,8 +101,14 @@ export const visibilityTimeoutSeconds = (q: QueueDef) => q.functionTimeoutSecond
  */
 export const STREAM_CONSUMER = {
   handler: 'count-transitions',
-  /** Only request items (`REQ#<id>` / `REQ`) are delivered to it. */
-  keys: { pkPrefix: 'REQ#', sk: 'REQ' },
+  /**
+   * Only request items (`REQ#<id>` / `REQ`) and volunteer items (`VOL#<id>` / `VOL`, for
+   * volunteers active per day) are delivered to it: one filter each.
+   */
+  items: [
+    { pkPrefix: 'REQ#', sk: 'REQ' },
+    { pkPrefix: 'VOL#', sk: 'VOL' },
+  ],
   batchSize: 100,
   /** Lambda gathers records this long before invoking (fewer, fuller batches: fewer writes). */
   batchingWindowSeconds: 5,

@@ -29,7 +29,7 @@ export interface StreamWorkerProps {
 
 /**
  * The consumer of the table's stream, all settings from STREAM_CONSUMER in
- * shared/resources.ts: from TRIM_HORIZON, request items only (a filter), batches of up
+ * shared/resources.ts: from TRIM_HORIZON, request and volunteer items only (filters), batches of up
  * to 100 gathered for a few seconds, a tumbling window (so the event names its shard),
  * a failing batch bisected and retried a bounded number of times, then described in a
  * failure queue. Alarms: anything in the failure queue (counts were skipped), and the
@@ -73,16 +73,16 @@ export class StreamWorker extends Construct {
       bisectBatchOnError: true,
       retryAttempts: def.retryAttempts,
       onFailure: new SqsDlq(this.failures),
-      filters: [
+      filters: def.items.map((item) =>
         FilterCriteria.filter({
           dynamodb: {
             Keys: {
-              pk: { S: FilterRule.beginsWith(def.keys.pkPrefix) },
-              sk: { S: FilterRule.isEqual(def.keys.sk) },
+              pk: { S: FilterRule.beginsWith(item.pkPrefix) },
+              sk: { S: FilterRule.isEqual(item.sk) },
             },
           },
         }),
-      ],
+      ),
     });
     table.grantStream(
       this.consumer.fn,

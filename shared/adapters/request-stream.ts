@@ -1,7 +1,13 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import type { CountedRequest, RequestChange } from '../domain/request-counts.ts';
+import type {
+  CountedRequest,
+  CountedVolunteer,
+  RequestChange,
+  VolunteerChange,
+} from '../domain/request-counts.ts';
+import { STREAM_CONSUMER } from '../resources.ts';
 
 /**
  * The event of the table's stream as Lambda delivers it with a tumbling window on the
@@ -19,10 +25,37 @@ export interface TableStreamEvent extends DynamoDBStreamEvent {
 
 type Image = NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['NewImage']>;
 
+const keysOf = (record: DynamoDBRecord) => ({
+  pk: record.dynamodb?.Keys?.pk?.S ?? '',
+  sk: record.dynamodb?.Keys?.sk?.S,
+});
+
 /** Whether a record is of a request item (`REQ#<id>` / `REQ`), not an offer, task or other item. */
 export function isRequestRecord(record: DynamoDBRecord): boolean {
-  const keys = record.dynamodb?.Keys;
-  return keys?.sk?.S === 'REQ' && (keys?.pk?.S ?? '').startsWith('REQ#');
+  const { pk, sk } = keysOf(record);
+  return sk === 'REQ' && pk.startsWith('REQ#');
+}
+
+/** Whether a record is of a volunteer item (`VOL#<id>` / `VOL`), not a skill entry. */
+export function isVolunteerRecord(record: DynamoDBRecord): boolean {
+  const { pk, sk } = keysOf(record);
+  return sk === 'VOL' && pk.startsWith('VOL#');
+}
+
+/** The records the consumer's event source mapping lets through (its filters). */
+export function isCountedRecord(record: DynamoDBRecord): boolean {
+  const { pk, sk } = keysOf(record);
+  return STREAM_CONSUMER.items.some((i) => sk === i.sk && pk.startsWith(i.pkPrefix));
+}
+
+/** What the volunteer counters read from a volunteer image: the day of their tasks today. */
+function countedVolunteer(image: Image | undefined): CountedVolunteer | undefined {
+  if (!image) return undefined;
+  const v = unmarshall(image as Record<string, AttributeValue>);
+  return {
+    tasksDay: typeof v.tasksDay === 'string' ? v.tasksDay : undefined,
+    tasksToday: typeof v.tasksToday === 'number' ? v.tasksToday : 0,
+  };
 }
 
 /** A request image, if it holds what the counters read (anything else is not a request). */
@@ -48,22 +81,32 @@ function countedRequest(image: Image | undefined): CountedRequest | undefined {
 }
 
 /**
- * The request changes of a batch, in stream order, and the batch's last sequence number.
- * Records of other items are skipped (the event source mapping filters them out on AWS;
- * the local poller delivers them all).
+ * The request and volunteer changes of a batch, in stream order, and the batch's last
+ * sequence number. Records of other items are skipped (the event source mapping filters
+ * them out on AWS; the local poller applies the same filter).
  */
 export function requestChanges(event: TableStreamEvent): {
   changes: RequestChange[];
+  volunteers: VolunteerChange[];
   lastSeq: string | undefined;
   unreadable: number;
 } {
   const changes: RequestChange[] = [];
+  const volunteers: VolunteerChange[] = [];
   let lastSeq: string | undefined;
   let unreadable = 0;
   for (const record of event.Records ?? []) {
     const seq = record.dynamodb?.SequenceNumber;
     if (!seq) continue;
     lastSeq = seq;
+    if (isVolunteerRecord(record)) {
+      volunteers.push({
+        seq,
+        before: countedVolunteer(record.dynamodb?.OldImage),
+        after: countedVolunteer(record.dynamodb?.NewImage),
+      });
+      continue;
+    }
     if (!isRequestRecord(record)) continue;
     const before = countedRequest(record.dynamodb?.OldImage);
     const after = countedRequest(record.dynamodb?.NewImage);
@@ -73,5 +116,5 @@ export function requestChanges(event: TableStreamEvent): {
     }
     changes.push({ seq, before, after });
   }
-  return { changes, lastSeq, unreadable };
+  return { changes, volunteers, lastSeq, unreadable };
 }

@@ -3,7 +3,6 @@ import { documents } from '../clients/dynamodb.ts';
 import type { HelpRequest, HistoryEntry, Task } from '../domain/request.ts';
 import { dayOf, tasksTodayOf, type Volunteer } from '../domain/volunteer.ts';
 import { taskIdOf } from '../ids.ts';
-import { counterUpdate } from './counters.ts';
 import { epochSeconds, inbox, isTransactionConflict, keys, table, watchFragment } from './table.ts';
 import { skillEntryWrites, volunteerUpdate } from './volunteers.ts';
 
@@ -119,11 +118,8 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
     },
     { Update: volunteerUpdate(volunteer, loaded) },
   );
-  // The volunteer's first task today: a volunteer counter, counted once per volunteer and
-  // day with the volunteer's own write. The request's move to `matched` and its time to
-  // match are counted from the table's stream.
-  if (volunteer.tasksDay !== dayOf(now))
-    items.push({ Update: counterUpdate(dayOf(now), { volunteersActive: 1 }) });
+  // Counted from the table's stream, not here: the request's move to `matched` and its
+  // time to match, and the volunteer's first task of the day (their `tasksDay` moving).
   // A skilled volunteer's entries move with their tasks today (their sort key), or go
   // when the task fills their capacity: the price of reading only skilled volunteers.
   items.push(...skillEntryWrites(volunteer, loaded));

@@ -41,6 +41,35 @@ export interface RequestChange {
   after?: CountedRequest;
 }
 
+/** What the volunteer counters read from a volunteer: the day of their tasks today. */
+export interface CountedVolunteer {
+  tasksDay?: string;
+  tasksToday: number;
+}
+
+/** One change of a volunteer, as a stream record carries it. */
+export interface VolunteerChange {
+  seq: string;
+  before?: CountedVolunteer;
+  after?: CountedVolunteer;
+}
+
+/**
+ * A volunteer's first task of a day counts them active that day: the accept moves their
+ * `tasksDay` to the day and `tasksToday` to 1 or more. Any other change (delivery, duty,
+ * a second task the same day) leaves `tasksDay` as it was and counts nothing.
+ */
+export function volunteerCounts(
+  before: CountedVolunteer | undefined,
+  after: CountedVolunteer | undefined,
+): Map<string, CounterAdds> {
+  const out = new Map<string, CounterAdds>();
+  if (after?.tasksDay && after.tasksToday >= 1 && before?.tasksDay !== after.tasksDay) {
+    out.set(after.tasksDay, { volunteersActive: 1 });
+  }
+  return out;
+}
+
 /** Counter fields for a status move: into `to`, out of `from`. */
 export const statusMove = (from: string | undefined, to: string): CounterAdds =>
   from ? { [`status.${from}`]: -1, [`status.${to}`]: 1 } : { [`status.${to}`]: 1 };

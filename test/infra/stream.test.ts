@@ -54,12 +54,13 @@ describe.each(DISTRICT_IDS)('table stream and its consumer in district %s', (id)
     expect(STREAM_CONSUMER.retryAttempts).toBeGreaterThan(0);
   });
 
-  it('delivers request items only (REQ#<id> / REQ)', () => {
+  it('delivers request and volunteer items only (REQ#<id> / REQ, VOL#<id> / VOL)', () => {
     const patterns = mapping.Properties.FilterCriteria.Filters.map((f: CfnJson) =>
       JSON.parse(f.Pattern),
     );
     expect(patterns).toEqual([
       { dynamodb: { Keys: { pk: { S: [{ prefix: 'REQ#' }] }, sk: { S: ['REQ'] } } } },
+      { dynamodb: { Keys: { pk: { S: [{ prefix: 'VOL#' }] }, sk: { S: ['VOL'] } } } },
     ]);
   });
 

@@ -211,6 +211,54 @@ describe('count-transitions (table stream consumer)', () => {
     expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
   });
 
+  it('a volunteer’s first task of a day counts them active that day once; a second task, a delivery or a repeat adds nothing', async () => {
+    const vol = (over: Record<string, unknown>) => ({
+      pk: 'VOL#vol_1',
+      sk: 'VOL',
+      type: 'volunteer',
+      active: 0,
+      tasksDay: '2026-12-02',
+      tasksToday: 3,
+      ...over,
+    });
+    const keys = { pk: 'VOL#vol_1', sk: 'VOL' };
+    const first = record(5, vol({}), vol({ tasksDay: DAY, tasksToday: 1, active: 1 }), keys);
+    const second = record(
+      6,
+      vol({ tasksDay: DAY, tasksToday: 1, active: 1 }),
+      vol({ tasksDay: DAY, tasksToday: 2, active: 2 }),
+      keys,
+    );
+    const delivered = record(
+      7,
+      vol({ tasksDay: DAY, tasksToday: 2, active: 2 }),
+      vol({ tasksDay: DAY, tasksToday: 2, active: 1 }),
+      keys,
+    );
+    await handler(event([first, second, delivered]));
+    await handler(event([first, second, delivered]));
+    expect(totals(DAY)).toEqual({ volunteersActive: 1 });
+    // A newly registered volunteer has no task yet: not active.
+    await handler(
+      event([record(8, undefined, vol({ tasksDay: '0000-00-00', tasksToday: 0 }), keys)]),
+    );
+    expect(totals(DAY)).toEqual({ volunteersActive: 1 });
+    expect(totals('0000-00-00')).toEqual({});
+  });
+
+  it('a request’s move and its volunteer’s first task in one batch: one write for the day', async () => {
+    const keys = { pk: 'VOL#vol_1', sk: 'VOL' };
+    const taken = record(
+      3,
+      { pk: 'VOL#vol_1', sk: 'VOL', tasksDay: '2026-12-01', tasksToday: 2 },
+      { pk: 'VOL#vol_1', sk: 'VOL', tasksDay: DAY, tasksToday: 1 },
+      keys,
+    );
+    await handler(event([life[0], life[1], taken]));
+    expect(writes).toBe(1);
+    expect(totals(DAY)).toMatchObject({ 'status.matched': 1, volunteersActive: 1 });
+  });
+
   it('fails the batch without a shard id (the mapping needs its tumbling window), writing nothing', async () => {
     const { shardId, ...plain } = event(life);
     await expect(handler(plain)).rejects.toThrow(/tumbling window/);

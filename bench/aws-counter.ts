@@ -55,8 +55,12 @@ export interface Counts {
   snsNotifyRequests: number;
   /** Notification events in them: each is one SQS message to the notify queue (delivery free). */
   snsNotifyEvents: number;
-  /** Notification markers written (successful conditional puts of NOTE# items). */
+  /**
+   * Notification markers written: successful conditional puts of NOTE# items, and SMS ids
+   * added to a request's SMS counter (`notes`, with its count: `reserveSms`).
+   */
   noteMarkers: number;
+  /** Markers refused because the notification was marked already (a repeated send). */
   noteDuplicates: number;
 }
 
@@ -187,6 +191,13 @@ function itemsOf(command: string, input: Record<string, unknown>): string[] {
   }
 }
 
+/** The SMS id a write marks sent in its request's SMS counter (`reserveSms`), if it is one. */
+function markedSmsId(command: string, input: Record<string, unknown>): string | undefined {
+  if (command !== 'UpdateItemCommand' || typeOfKey(input.Key as Key) !== 'smscount') return;
+  if (!String(input.ConditionExpression ?? '').includes('NOT contains(')) return;
+  return str((input.ExpressionAttributeValues as Record<string, Attr> | undefined)?.[':id']);
+}
+
 const AV_KEYS = new Set(['S', 'N', 'B', 'BOOL', 'NULL', 'L', 'M', 'SS', 'NS', 'BS']);
 
 /** DynamoDB's size of a value (attribute names + values; numbers approximated), marshalled or not. */
@@ -300,6 +311,11 @@ export class AwsCounter {
             this.counts.writeUnits.aws += perItem * items.length;
             if (command === 'PutItemCommand' && items[0] === 'notification marker')
               this.counts.noteDuplicates++;
+            // A request's SMS counter refused its id: a repeat if the id is in the item
+            // returned (ALL_OLD), else the cap per request.
+            const smsId = markedSmsId(command, input);
+            const old = (e as { Item?: { notes?: { SS?: string[] } } }).Item;
+            if (smsId && old?.notes?.SS?.includes(smsId)) this.counts.noteDuplicates++;
           }
           throw e;
         } finally {
@@ -365,7 +381,10 @@ export class AwsCounter {
             total.local += local;
             total.aws += aws;
             if (isWrite) this.counts.indexWriteUnits += indexLocal;
-            if (command === 'PutItemCommand' && items[0] === 'notification marker')
+            if (
+              (command === 'PutItemCommand' && items[0] === 'notification marker') ||
+              markedSmsId(command, input)
+            )
               this.counts.noteMarkers++;
           }
         }

@@ -72,7 +72,7 @@ export class LeasedCounter {
  * Adds `n` to a counter item's `field` if the sum stays within `cap`; false when it would
  * not. The item expires `ttlSeconds` after its first write.
  */
-export async function addWithinCap(
+async function addWithinCap(
   key: { pk: string; sk: string },
   field: string,
   n: number,

@@ -129,12 +129,13 @@ export function districtSender(): Sender {
  * never goes out twice, even when its queue message is delivered twice. If Publish
  * fails the marker is removed so the retry sends it. A crash between Publish and the
  * end leaves the marker: at most once, never twice. For SMS (each one costs money and
- * a repeat reaches the person twice) and ops alerts; push goes without one (at least
- * once, collapsed on the device: `pushPublish`).
+ * a repeat reaches the person twice) and ops alerts; an SMS of a request is marked in the
+ * request's SMS counter instead, in the write that counts it (`reserveSms`). Push goes
+ * without one (at least once, collapsed on the device: `pushPublish`).
  */
 export async function sendOnce(
   notificationId: string,
-  send: () => Promise<void>,
+  send: () => Promise<unknown>,
   now: Date,
 ): Promise<'sent' | 'duplicate'> {
   const key = keys.notification(notificationId);

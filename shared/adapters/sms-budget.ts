@@ -1,7 +1,9 @@
+import type { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { documents } from '../clients/dynamodb.ts';
-import { addWithinCap, LeasedCounter } from './leased-counter.ts';
-import { table } from './table.ts';
+import { LeasedCounter } from './leased-counter.ts';
+import { epochSeconds, isConditionFailure, table } from './table.ts';
 
 /** The clock hour an SMS counts in (UTC), e.g. `2026-11-23T09`. */
 export const hourOf = (now: Date) => now.toISOString().slice(0, 13);
@@ -18,16 +20,72 @@ export const districtHours = new LeasedCounter({
   field: 'sent',
 });
 
-async function giveBack(scope: string): Promise<void> {
-  await documents.send(
-    new UpdateCommand({
-      TableName: table(),
-      Key: counterKey(scope),
-      UpdateExpression: 'ADD #n :minus',
-      ExpressionAttributeNames: { '#n': 'sent' },
-      ExpressionAttributeValues: { ':minus': -1 },
-    }),
-  );
+/**
+ * Counts an SMS of a request and marks it sent, in one conditional write to the request's
+ * counter: `sent` under the cap and the SMS id not yet in `notes`. One condition for
+ * both, so a repeated delivery of the same SMS never takes a unit of the request's budget
+ * (a budget taken before a separate marker let concurrent repeats crowd out a real SMS).
+ * Ids are 30-45 bytes: at the default cap of 8 the item stays under 1 KB, one write unit;
+ * a district cap above about 20 would make a request's later SMS cost two.
+ */
+async function markRequestSms(
+  requestId: string,
+  smsId: string,
+  cap: number,
+  now: Date,
+): Promise<'taken' | 'duplicate' | 'over-cap'> {
+  try {
+    await documents.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: counterKey(`REQ#${requestId}`),
+        UpdateExpression:
+          'ADD #sent :one, #notes :ids SET expiresAtEpoch = if_not_exists(expiresAtEpoch, :ttl)',
+        ConditionExpression:
+          '(attribute_not_exists(#sent) OR #sent < :cap) AND NOT contains(#notes, :id)',
+        ExpressionAttributeNames: { '#sent': 'sent', '#notes': 'notes' },
+        ExpressionAttributeValues: {
+          ':one': 1,
+          ':ids': new Set([smsId]),
+          ':id': smsId,
+          ':cap': cap,
+          ':ttl': epochSeconds(now) + 30 * 86400,
+        },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return 'taken';
+  } catch (e) {
+    if (!isConditionFailure(e)) throw e;
+    const old = (e as ConditionalCheckFailedException).Item;
+    const notes = old ? unmarshall(old).notes : undefined;
+    return notes instanceof Set && notes.has(smsId) ? 'duplicate' : 'over-cap';
+  }
+}
+
+/**
+ * Undoes `markRequestSms` for an SMS not sent, so its retry sends. Tried a few times
+ * beyond the SDK's own retries, as a marker's removal is (notifications.ts): an id left
+ * in `notes` means that SMS is never sent.
+ */
+async function unmarkRequestSms(requestId: string, smsId: string, attempts = 3): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await documents.send(
+        new UpdateCommand({
+          TableName: table(),
+          Key: counterKey(`REQ#${requestId}`),
+          UpdateExpression: 'ADD #sent :minus DELETE #notes :ids',
+          ExpressionAttributeNames: { '#sent': 'sent', '#notes': 'notes' },
+          ExpressionAttributeValues: { ':minus': -1, ':ids': new Set([smsId]) },
+        }),
+      );
+      return;
+    } catch (e) {
+      if (attempt >= attempts) throw e;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
 }
 
 export interface SmsCaps {
@@ -37,36 +95,43 @@ export interface SmsCaps {
 
 export type Reservation =
   | { ok: true; release(): Promise<void> }
-  | { ok: false; cap: 'request' | 'hour' };
+  | { ok: false; cap: 'request' | 'hour' }
+  /** The request's counter has this SMS already: sent, or being sent, by another delivery. */
+  | { ok: false; duplicate: true };
 
 /**
- * The district's SMS budget: a conditional counter per request and a leased one per
- * clock hour. A reservation is taken just before Publish and given back if Publish
- * fails, so a retried message counts once. Counters expire by TTL.
+ * The district's SMS budget: an exact counter per request and a leased one per clock
+ * hour. A reservation is taken just before Publish and given back if Publish fails, so a
+ * retried message counts once. Counters expire by TTL.
+ *
+ * An SMS of a request (`requestId`) is also marked sent by its reservation: the request's
+ * counter keeps the ids it counted, so the same SMS is never reserved twice (`duplicate`)
+ * and needs no marker of its own. A crash between the reservation and Publish leaves the
+ * id: at most once, never twice. An SMS without a request must be guarded by its own
+ * marker (`sendOnce`).
  */
 export async function reserveSms(
-  requestId: string | undefined,
+  sms: { id: string; requestId?: string },
   caps: SmsCaps,
   now: Date,
 ): Promise<Reservation> {
   const hour = `HOUR#${hourOf(now)}`;
-  const request = requestId ? `REQ#${requestId}` : undefined;
+  const { id, requestId } = sms;
   // Exact per request (no lease): a unit given back must be free for any container.
-  if (
-    request &&
-    !(await addWithinCap(counterKey(request), 'sent', 1, caps.maxPerRequest, 30 * 86400, now))
-  ) {
-    return { ok: false, cap: 'request' };
+  if (requestId) {
+    const marked = await markRequestSms(requestId, id, caps.maxPerRequest, now);
+    if (marked === 'duplicate') return { ok: false, duplicate: true };
+    if (marked === 'over-cap') return { ok: false, cap: 'request' };
   }
   if (!(await districtHours.take(hour, caps.maxPerHour, now))) {
-    if (request) await giveBack(request);
+    if (requestId) await unmarkRequestSms(requestId, id);
     return { ok: false, cap: 'hour' };
   }
   return {
     ok: true,
     async release() {
       districtHours.giveBack(hour);
-      if (request) await giveBack(request);
+      if (requestId) await unmarkRequestSms(requestId, id);
     },
   };
 }

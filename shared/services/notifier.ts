@@ -87,10 +87,11 @@ function count(name: string) {
  * is an endpoint, else nothing, and ops are alerted once per hour).
  *
  * SMS never twice: its marker (`<smsKey or id>`) is written before Publish, so a
- * redelivered message never sends a second SMS. Push at least once, without a marker: a
- * redelivery publishes it again, with the same collapse id (the notification id), and the
- * device shows it once (`pushPublish`). A push whose producer carried the endpoint (`push`)
- * needs no read of the volunteer at all.
+ * redelivered message never sends a second SMS; for an SMS of a request the marker is its
+ * id in the request's SMS counter, written with the count (`reserveSms`). Push at least
+ * once, without a marker: a redelivery publishes it again, with the same collapse id (the
+ * notification id), and the device shows it once (`pushPublish`). A push whose producer
+ * carried the endpoint (`push`) needs no read of the volunteer at all.
  */
 export async function deliverNotification(
   n: Notification,
@@ -170,21 +171,23 @@ export async function deliverNotification(
   }
 
   const delivery: Delivery = { channel: 'sms', phone: sms.phone };
+  const smsId = n.smsKey ?? n.notificationId;
+  const publish = async (): Promise<'sent' | 'duplicate'> => {
+    const reservation = await reserveSms({ id: smsId, requestId: n.requestId }, district.sms, now);
+    if ('duplicate' in reservation) return 'duplicate';
+    if (!reservation.ok) throw new OverCap(reservation.cap);
+    try {
+      await sender.send(delivery, text('sms', sms.language));
+    } catch (e) {
+      await reservation.release();
+      throw e;
+    }
+    return 'sent';
+  };
   try {
-    const outcome = await sendOnce(
-      n.smsKey ?? n.notificationId,
-      async () => {
-        const reservation = await reserveSms(n.requestId, district.sms, now);
-        if (!reservation.ok) throw new OverCap(reservation.cap);
-        try {
-          await sender.send(delivery, text('sms', sms.language));
-        } catch (e) {
-          await reservation.release();
-          throw e;
-        }
-      },
-      now,
-    );
+    // A request's SMS is marked in the request's SMS counter by its reservation (one
+    // write); any other needs a marker of its own.
+    const outcome = n.requestId ? await publish() : await sendOnce(smsId, publish, now);
     if (outcome === 'sent') count('SmsSent');
     return log(outcome, 'sms', undefined, sms.phone);
   } catch (e) {

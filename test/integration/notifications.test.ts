@@ -265,6 +265,79 @@ describe('no duplicate', () => {
     );
     expect(markers.Item).toBeUndefined();
   });
+
+  /** A request's SMS counter as stored, and whether the SMS has a marker item of its own. */
+  async function requestCounter(requestId: string, smsId: string) {
+    const get = (pk: string, sk: string) =>
+      stack.local.clients.dynamodb.send(
+        new GetItemCommand({
+          TableName: stack.local.tableName,
+          Key: { pk: { S: pk }, sk: { S: sk } },
+          ConsistentRead: true,
+        }),
+      );
+    const counter = (await get(`SMSCOUNT#REQ#${requestId}`, 'SMS')).Item;
+    const marker = (await get(`NOTE#${smsId}`, 'NOTE')).Item;
+    return { sent: Number(counter?.sent?.N ?? 0), notes: counter?.notes?.SS ?? [], marker };
+  }
+
+  const smsNotice = (requestId: string, volunteerId: string) =>
+    stack.local.clients.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: stack.local.queues.notify.url,
+        MessageBody: JSON.stringify({
+          notificationId: `cancelled:${requestId}`,
+          to: { kind: 'volunteer', volunteerId },
+          template: 'request_cancelled',
+          params: { community: '东园社区', kind: 'groceries' },
+          requestId,
+        }),
+      }),
+    );
+
+  it('an SMS notice of a request delivered three times at once sends one SMS and takes one unit of the request’s budget', async () => {
+    const v = await volunteer(newSkill());
+    const requestId = `req_dup${seq++}`;
+    await Promise.all([1, 2, 3].map(() => smsNotice(requestId, v.id)));
+    await stack.waitFor(() => to(v.phone)[0]);
+    await sleep(1500);
+    expect(to(v.phone)).toHaveLength(1);
+    // The request's counter is the marker: one unit, its id, no marker item of its own.
+    expect(await requestCounter(requestId, `cancelled:${requestId}`)).toEqual({
+      sent: 1,
+      notes: [`cancelled:${requestId}`],
+      marker: undefined,
+    });
+  });
+
+  it('at the request’s cap, DynamoDB tells a repeat of a counted SMS (duplicate) from a new one (over the cap)', async () => {
+    const { reserveSms } = await import('../../shared/adapters/sms-budget.ts');
+    const sms = (id: string) => ({ id, requestId: `req_cap${seq}` });
+    const caps = { maxPerRequest: 1, maxPerHour: 300 };
+    const now = new Date();
+    expect(await reserveSms(sms('taken:a'), caps, now)).toMatchObject({ ok: true });
+    expect(await reserveSms(sms('taken:a'), caps, now)).toEqual({ ok: false, duplicate: true });
+    expect(await reserveSms(sms('taken:b'), caps, now)).toEqual({ ok: false, cap: 'request' });
+  });
+
+  it('a failed Publish gives the request’s unit and id back, and the retry sends the SMS once', async () => {
+    const v = await volunteer(newSkill());
+    const requestId = `req_retry${seq++}`;
+    stack.outbox.failNext(1, 'sms');
+    const queued = Date.now();
+    await smsNotice(requestId, v.id);
+    const sms = await stack.waitFor(() => to(v.phone)[0]);
+    // Sent by the retry (the queue makes a failed record visible again after 1 s): the
+    // first attempt failed and did not keep the SMS marked.
+    expect(Date.parse(sms.at) - queued).toBeGreaterThanOrEqual(900);
+    await sleep(1500);
+    expect(to(v.phone)).toHaveLength(1);
+    expect(await requestCounter(requestId, `cancelled:${requestId}`)).toEqual({
+      sent: 1,
+      notes: [`cancelled:${requestId}`],
+      marker: undefined,
+    });
+  });
 });
 
 describe('push addressed by the matcher', () => {

@@ -3,6 +3,7 @@
  * and `sms.maxPerHour` per clock hour; over them push still goes, SMS are skipped, and
  * ops get one alert per hour.
  */
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from './support/stack.ts';
 
@@ -61,10 +62,20 @@ describe('SMS caps', () => {
 
     // Three SMS-only volunteers are offered one request: two SMS (the cap per request).
     for (let i = 0; i < 3; i++) await volunteer('cap-a');
-    await post(key, 'cap-a');
+    const first = await post(key, 'cap-a');
     await stack.waitFor(() => sms().length === 2);
     await sleep(1500);
     expect(sms()).toHaveLength(2);
+    // The request's counter holds the two SMS, each by its id: the third was refused.
+    const counter = await stack.local.clients.dynamodb.send(
+      new GetItemCommand({
+        TableName: stack.local.tableName,
+        Key: { pk: { S: `SMSCOUNT#REQ#${first}` }, sk: { S: 'SMS' } },
+        ConsistentRead: true,
+      }),
+    );
+    expect(counter.Item?.sent?.N).toBe('2');
+    expect(counter.Item?.notes?.SS).toHaveLength(2);
 
     // A second request: two more, which reaches the hour's cap of four.
     for (let i = 0; i < 2; i++) await volunteer('cap-b');

@@ -596,24 +596,119 @@ describe('send-notification', () => {
     expect(sns).not.toHaveReceivedAnyCommand();
   });
 
-  it('takes one SMS from the per-request and per-hour counters, conditionally, before Publish', async () => {
+  it('an SMS of a request is counted and marked sent in one write to its counter, then the hour, then Publish', async () => {
     givenVolunteer(aVolunteer());
+    const order: string[] = [];
+    ddb.on(UpdateCommand).callsFake((input) => {
+      order.push(String(input.Key?.pk).split('#').slice(0, 2).join('#'));
+      return {};
+    });
+    sns.on(PublishCommand).callsFake(() => {
+      order.push('publish');
+      return { MessageId: 'x' };
+    });
     await sendNotification(sqsEvent(sqsRecord(note({ requestId: REQ }))), ctx);
+    expect(order).toEqual(['SMSCOUNT#REQ', 'SMSCOUNT#HOUR', 'publish']);
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       Key: { pk: `SMSCOUNT#REQ#${REQ}`, sk: 'SMS' },
-      // The per-request cap of 8, one SMS at a time.
-      ConditionExpression: 'attribute_not_exists(#n) OR #n <= :room',
-      ExpressionAttributeValues: expect.objectContaining({ ':n': 1, ':room': 7 }),
+      // The per-request cap of 8, and this SMS's id not yet among those counted.
+      ConditionExpression:
+        '(attribute_not_exists(#sent) OR #sent < :cap) AND NOT contains(#notes, :id)',
+      ExpressionAttributeValues: expect.objectContaining({
+        ':cap': 8,
+        ':id': 'offer:off_x',
+        ':ids': new Set(['offer:off_x']),
+      }),
     });
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       Key: { pk: expect.stringMatching(/^SMSCOUNT#HOUR#\d{4}-\d\d-\d\dT\d\d$/), sk: 'SMS' },
       // The hour's cap of 300 is leased 6 at a time (a fiftieth).
       ExpressionAttributeValues: expect.objectContaining({ ':n': 6, ':room': 294 }),
     });
+    // No marker item of its own: the request's counter is the marker.
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
     expect(sns).toHaveReceivedCommandTimes(PublishCommand, 1);
   });
 
-  it('over the hour’s cap: no SMS, the marker removed, ops alerted once for the hour', async () => {
+  it('the shared SMS key of an urgent reminder is the id its request’s counter is checked for', async () => {
+    givenVolunteer(aVolunteer());
+    await sendNotification(
+      sqsEvent(
+        sqsRecord(
+          note({
+            notificationId: 'offer-urgent:off_x',
+            smsKey: 'offer:off_x',
+            channel: 'sms',
+            requestId: REQ,
+          }),
+        ),
+      ),
+      ctx,
+    );
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: `SMSCOUNT#REQ#${REQ}`, sk: 'SMS' },
+      ExpressionAttributeValues: expect.objectContaining({ ':id': 'offer:off_x' }),
+    });
+  });
+
+  it('a repeated SMS notice of a request sends nothing, takes no budget, and is not a failure', async () => {
+    givenVolunteer(aVolunteer());
+    ddb.on(UpdateCommand, { Key: { pk: `SMSCOUNT#REQ#${REQ}`, sk: 'SMS' } }).rejects(
+      conditionFailed({
+        pk: `SMSCOUNT#REQ#${REQ}`,
+        sk: 'SMS',
+        sent: 1,
+        notes: new Set(['offer:off_x']),
+      }),
+    );
+    const out = await sendNotification(
+      sqsEvent(sqsRecord(note({ requestId: REQ }), { messageId: 'm1' })),
+      ctx,
+    );
+    expect(out.batchItemFailures).toEqual([]);
+    expect(sns).not.toHaveReceivedCommand(PublishCommand);
+    // Neither the hour's budget nor a give-back: the repeat took nothing.
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+  });
+
+  it('over the cap per request: no SMS, nothing to give back, push instead when there is an endpoint', async () => {
+    const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/abc';
+    givenVolunteer(aVolunteer({ pushEndpoint: endpoint }));
+    ddb.on(UpdateCommand, { Key: { pk: `SMSCOUNT#REQ#${REQ}`, sk: 'SMS' } }).rejects(
+      conditionFailed({
+        pk: `SMSCOUNT#REQ#${REQ}`,
+        sk: 'SMS',
+        sent: 8,
+        notes: new Set(['offer:off_1', 'offer:off_2']),
+      }),
+    );
+    const out = await sendNotification(
+      sqsEvent(sqsRecord(note({ requestId: REQ, channel: 'sms' }))),
+      ctx,
+    );
+    expect(out.batchItemFailures).toEqual([]);
+    expect(sns).not.toHaveReceivedCommandWith(PublishCommand, { PhoneNumber: '+8613900139000' });
+    expect(sns).toHaveReceivedCommandWith(PublishCommand, { TargetArn: endpoint });
+    expect(ddb).toHaveReceivedCommandTimes(UpdateCommand, 1);
+  });
+
+  it('a failed Publish of a request’s SMS gives back its unit and id in one write, and the record fails', async () => {
+    givenVolunteer(aVolunteer());
+    sns.on(PublishCommand).rejects(new Error('SNS throttled'));
+    const out = await sendNotification(
+      sqsEvent(sqsRecord(note({ requestId: REQ }), { messageId: 'm1' })),
+      ctx,
+    );
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: `SMSCOUNT#REQ#${REQ}`, sk: 'SMS' },
+      UpdateExpression: 'ADD #sent :minus DELETE #notes :ids',
+      ExpressionAttributeValues: { ':minus': -1, ':ids': new Set(['offer:off_x']) },
+    });
+    expect(ddb).not.toHaveReceivedCommand(DeleteCommand);
+  });
+
+  it('over the hour’s cap: no SMS, the request’s unit and id given back, ops alerted once for the hour', async () => {
     givenVolunteer(aVolunteer());
     ddb.on(UpdateCommand).callsFake((input) => {
       if (String(input.Key?.pk).startsWith('SMSCOUNT#HOUR#')) throw conditionFailed();
@@ -622,18 +717,29 @@ describe('send-notification', () => {
     const out = await sendNotification(sqsEvent(sqsRecord(note({ requestId: REQ }))), ctx);
     expect(out.batchItemFailures).toEqual([]);
     expect(sns).not.toHaveReceivedCommandWith(PublishCommand, { PhoneNumber: '+8613900139000' });
-    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, {
-      Key: { pk: 'NOTE#offer:off_x', sk: 'NOTE' },
-    });
-    // The request's counter is given back: the SMS was not sent.
+    // The SMS was not sent: its retry (a later notice) may send it.
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
       Key: { pk: `SMSCOUNT#REQ#${REQ}`, sk: 'SMS' },
-      ExpressionAttributeValues: { ':minus': -1 },
+      ExpressionAttributeValues: { ':minus': -1, ':ids': new Set(['offer:off_x']) },
     });
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {
       Item: expect.objectContaining({ pk: expect.stringMatching(/^NOTE#alert:sms-cap:/) }),
     });
     expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: ALERT_TOPIC });
+  });
+
+  it('over the hour’s cap, an SMS without a request: its marker removed', async () => {
+    givenVolunteer(aVolunteer());
+    ddb.on(UpdateCommand).callsFake((input) => {
+      if (String(input.Key?.pk).startsWith('SMSCOUNT#HOUR#')) throw conditionFailed();
+      return {};
+    });
+    const out = await sendNotification(sqsEvent(sqsRecord(note())), ctx);
+    expect(out.batchItemFailures).toEqual([]);
+    expect(sns).not.toHaveReceivedCommandWith(PublishCommand, { PhoneNumber: '+8613900139000' });
+    expect(ddb).toHaveReceivedCommandWith(DeleteCommand, {
+      Key: { pk: 'NOTE#offer:off_x', sk: 'NOTE' },
+    });
   });
 
   it('no SMS to a volunteer who opted out, except the answer to their own reply', async () => {

@@ -239,6 +239,19 @@ async function checkOnce(
   for (const i of items) byPk.set(i.pk, [...(byPk.get(i.pk) ?? []), i]);
 
   const outbox = await t.outbox();
+  // Where each SMS was marked sent: an SMS of a request by its id in the request's SMS
+  // counter (`notes`), any other by its own `NOTE#<id>` item.
+  const smsIds = new Map<string, string[]>();
+  for (const i of items) {
+    if (i.type === 'notification') smsIds.set(i.pk.slice('NOTE#'.length), [i.pk]);
+    if (i.pk.startsWith('SMSCOUNT#REQ#')) {
+      const notes = (i.notes ?? new Set()) as Set<string>;
+      // The budget a request holds is its SMS marked sent: a repeat took none.
+      expect(i.sent ?? 0, i.pk).toBe(notes.size);
+      for (const id of notes) smsIds.set(id, [...(smsIds.get(id) ?? []), i.pk]);
+    }
+  }
+  const marked = (id: string) => smsIds.has(id);
   for (const p of posted) {
     const part = byPk.get(`REQ#${p.requestId}`) ?? [];
     const request = part.find((i) => i.type === 'request');
@@ -266,18 +279,20 @@ async function checkOnce(
         toRequester.map((n) => n.message),
         `${p.requestId}: ${[...byPk.keys()].filter((k) => k.includes(p.requestId.slice(4))).join(' ')}`,
       ).toHaveLength(p.slots + 1);
-    for (const task of tasks) expect(byPk.has(`NOTE#taken:${task.taskId}`)).toBe(true);
-    expect(byPk.has(`NOTE#delivered:${p.requestId}`)).toBe(true);
+    for (const task of tasks) expect(marked(`taken:${task.taskId}`)).toBe(true);
+    expect(marked(`delivered:${p.requestId}`)).toBe(true);
     if (opts.everyOfferAnnounced) {
       for (const o of part.filter((i) => i.type === 'offer')) {
-        expect(byPk.has(`NOTE#offer:${o.offerId}`), o.offerId).toBe(true);
+        expect(marked(`offer:${o.offerId}`), o.offerId).toBe(true);
       }
     }
   }
 
-  // Exactly one SMS per SMS marker: nothing sent twice, nothing marked unsent. (Push has no
-  // marker; these volunteers have no endpoint, so everything here goes by SMS.)
-  const markers = items.filter((i) => i.type === 'notification' && !i.pk.startsWith('NOTE#alert:'));
+  // Exactly one SMS per SMS marker: nothing sent twice, nothing marked unsent; each id
+  // marked in one place only. (Push has no marker; these volunteers have no endpoint, so
+  // everything here goes by SMS.)
+  const markers = [...smsIds].filter(([id]) => !id.startsWith('alert:'));
+  for (const [id, where] of markers) expect(where, id).toHaveLength(1);
   const sms = outbox.filter((n) => n.channel === 'sms');
   if (opts.outbox !== false) expect(sms.length).toBe(markers.length);
 

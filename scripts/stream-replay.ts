@@ -344,7 +344,7 @@ export async function main(argv: string[], out: (line: string) => void = console
           out(`${d.messageId}  not a stream batch description (${d.unreadable})`);
           continue;
         }
-        const stale = d.ageSeconds > RETENTION_SECONDS ? '  past the stream’s 24 h' : '';
+        const stale = d.ageSeconds > RETENTION_SECONDS ? "  past the stream's 24 h" : '';
         out(`${range(d.batch)}  age ${formatAge(d.ageSeconds)}${stale}`);
       }
       out(`${shown.length} batch(es) in ${url.split('/').pop()}`);

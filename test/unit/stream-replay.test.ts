@@ -16,6 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { batchFailure } from '../../local/stream-poller.ts';
 import {
+  main,
   RangeGone,
   readRange,
   replay,
@@ -180,6 +181,46 @@ describe('reading a described range back from the stream', () => {
       .on(GetRecordsCommand)
       .resolves({ Records: [streamRecord('200')], NextShardIterator: 'x' });
     await expect(readRange(new DynamoDBStreamsClient({}), batch)).rejects.toBeInstanceOf(RangeGone);
+  });
+});
+
+describe('list', () => {
+  it('prints each batch with its age, marks one past the stream’s 24 h, and puts them back', async () => {
+    const hoursAgo = (h: number) =>
+      new Date(Date.now() - h * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    sqs
+      .on(ReceiveMessageCommand)
+      .resolvesOnce({
+        Messages: [
+          {
+            MessageId: 'm1',
+            ReceiptHandle: 'r1',
+            Body: onFailure({ approximateArrivalOfFirstRecord: hoursAgo(3) }),
+          },
+          {
+            MessageId: 'm2',
+            ReceiptHandle: 'r2',
+            Body: onFailure({ approximateArrivalOfFirstRecord: hoursAgo(25) }),
+          },
+          { MessageId: 'm3', ReceiptHandle: 'r3', Body: '{"hand":"written"}' },
+        ],
+      })
+      .resolves({});
+    const lines: string[] = [];
+    const code = await main(
+      ['list', '--queue-url', 'https://sqs/1/stream-failures', '--region', 'cn-north-1'],
+      (l) => lines.push(l),
+    );
+    expect(code).toBe(0);
+    const range = `${SHARD} 800000000003126276362..800000000003126276365 (3 records)`;
+    expect(lines[0]).toBe(`${range}  age 3h00m`);
+    expect(lines[1]).toBe(`${range}  age 25h00m  past the stream's 24 h`);
+    expect(lines[2]).toBe('m3  not a stream batch description (no DDBStreamBatchInfo)');
+    expect(lines[3]).toBe('3 batch(es) in stream-failures');
+    expect(
+      sqs.commandCalls(ChangeMessageVisibilityCommand).map((c) => c.args[0].input.ReceiptHandle),
+    ).toEqual(['r1', 'r2', 'r3']);
+    expect(sqs.commandCalls(DeleteMessageCommand)).toHaveLength(0);
   });
 });
 

@@ -25,6 +25,7 @@ import {
   QUEUES,
   type QueueDef,
   type QueueName,
+  STREAM_CONSUMER,
   TABLE,
   visibilityTimeoutSeconds,
 } from '../shared/resources.ts';
@@ -151,6 +152,15 @@ export async function createQueues(
     }),
   );
   return Object.fromEntries(entries) as Record<QueueName, LocalQueue>;
+}
+
+/**
+ * The table stream's failure queue: the local stream poller describes a batch it gave up
+ * on there, as the event source mapping does on AWS. Kept 14 days, as in the CDK stack.
+ */
+export async function createStreamFailureQueue(sqs: SQSClient, prefix: string): Promise<string> {
+  const name = `${prefix}-${STREAM_CONSUMER.failureQueue}`;
+  return (await ensureQueue(sqs, name, { MessageRetentionPeriod: '1209600' })).url;
 }
 
 /** The ops alert topic, with a queue subscribed so that alerts can be read back locally. */

@@ -19,6 +19,7 @@ import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
+  SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
@@ -41,6 +42,7 @@ import {
   createInboundTopic,
   createNotificationTopic,
   createQueues,
+  createStreamFailureQueue,
   createTable,
   type LocalQueue,
 } from './resources.ts';
@@ -153,6 +155,8 @@ export interface LocalStack {
   pollers: Partial<Record<QueueName, Poller>>;
   /** Reads the table's stream into its consumer (count-transitions), as its mapping would. */
   stream?: StreamPoller;
+  /** Where the stream poller describes the batches it gave up on (`npm run stream-replay`). */
+  streamFailureQueueUrl: string;
   /** Invokes a scheduled function (e.g. `sweep-stuck-requests`) now, as its rule would. */
   runScheduled(handler: string): Promise<unknown>;
   /** The stack's own SDK clients (not the functions' ones), pointed at the local servers. */
@@ -264,10 +268,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
 
     const tableName = `${prefix}-main`;
-    const [, queues, alertTopic] = await Promise.all([
+    const [, queues, alertTopic, streamFailureQueueUrl] = await Promise.all([
       createTable(clients.dynamodb, tableName),
       createQueues(clients.sqs, prefix),
       createAlertTopic(clients.sns, clients.sqs, prefix),
+      createStreamFailureQueue(clients.sqs, prefix),
     ]);
 
     const notificationTopicArn = await createNotificationTopic(clients.sns, prefix, queues);
@@ -525,6 +530,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         retryDelayMs:
           options.retryDelaySeconds !== undefined ? options.retryDelaySeconds * 1000 : undefined,
         maxRetries: STREAM_CONSUMER.retryAttempts,
+        onDiscard: async (failure) => {
+          await clients.sqs.send(
+            new SendMessageCommand({
+              QueueUrl: streamFailureQueueUrl,
+              MessageBody: JSON.stringify(failure),
+            }),
+          );
+        },
         log,
         logError,
       });
@@ -598,6 +611,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       alerts,
       pollers,
       stream,
+      streamFailureQueueUrl,
       runScheduled,
       clients,
       stop: () => {

@@ -10,11 +10,13 @@
  *    DynamoDBStreamEvent, with the tumbling-window fields (`shardId`, `window`, `state`);
  *  - on an error or a timeout, invokes again with the same records after a delay (a
  *    response's `batchItemFailures` retries from the first record it names), up to
- *    `maxRetries`, then logs the batch as discarded (Lambda's on-failure destination) and
- *    goes on; the shard does not advance past a batch before it succeeded or was discarded.
+ *    `maxRetries`, then discards the batch, describing it as Lambda describes it to the
+ *    on-failure destination (`onDiscard`: the local failure queue), and goes on; the shard
+ *    does not advance past a batch before it succeeded or was discarded.
  * One batch at a time per stream, shards in turn. Lambda does not bisect a batch here,
  * and makes no final window invocation. Errors are logged, never thrown.
  */
+import { randomUUID } from 'node:crypto';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   type AttributeValue,
@@ -26,6 +28,7 @@ import {
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord, AttributeValue as LambdaAttributeValue } from 'aws-lambda';
+import type { StreamBatchFailure } from '../shared/adapters/request-stream.ts';
 import { type Handler, invoke } from './lambda.ts';
 
 export interface StreamPollerOptions {
@@ -47,6 +50,8 @@ export interface StreamPollerOptions {
   idleWaitMs?: number;
   retryDelayMs?: number;
   maxRetries?: number;
+  /** Where a discarded batch's description goes (Lambda's on-failure destination). */
+  onDiscard?: (failure: StreamBatchFailure) => Promise<void>;
   log?: (line: string) => void;
   logError?: (line: string, error: unknown) => void;
 }
@@ -117,6 +122,40 @@ export function toLambdaRecord(r: StreamRecord, streamArn: string, region: strin
       StreamViewType: d.StreamViewType,
     },
     eventSourceARN: streamArn,
+  };
+}
+
+/** Lambda's on-failure record of a DynamoDB stream batch: arrival times to the second. */
+export function batchFailure(
+  batch: DynamoDBRecord[],
+  shardId: string,
+  streamArn: string,
+  functionArn: string,
+  attempts: number,
+): StreamBatchFailure {
+  const arrival = (r: DynamoDBRecord | undefined) =>
+    new Date((r?.dynamodb?.ApproximateCreationDateTime ?? 0) * 1000)
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
+  return {
+    requestContext: {
+      requestId: randomUUID(),
+      functionArn,
+      condition: 'RetryAttemptsExhausted',
+      approximateInvokeCount: attempts,
+    },
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    version: '1.0',
+    timestamp: new Date().toISOString(),
+    DDBStreamBatchInfo: {
+      shardId,
+      startSequenceNumber: batch[0]?.dynamodb?.SequenceNumber ?? '',
+      endSequenceNumber: batch.at(-1)?.dynamodb?.SequenceNumber ?? '',
+      approximateArrivalOfFirstRecord: arrival(batch[0]),
+      approximateArrivalOfLastRecord: arrival(batch.at(-1)),
+      batchSize: batch.length,
+      streamArn,
+    },
   };
 }
 
@@ -309,9 +348,15 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       pending = pending.slice(failedAt);
       if (attempts > maxRetries) {
         logError(
-          `[${functionName}] ${pending.length} records discarded after ${maxRetries} retries (on AWS: the on-failure queue)`,
+          `[${functionName}] ${pending.length} records discarded after ${maxRetries} retries, described in the failure queue`,
           pending.map((r) => r.dynamodb?.SequenceNumber),
         );
+        const arn = `arn:aws:lambda:${region}:000000000000:function:${functionName}`;
+        try {
+          await options.onDiscard?.(batchFailure(pending, shard.id, streamArn, arn, attempts));
+        } catch (error) {
+          logError(`[${functionName}] sending to the failure queue failed`, error);
+        }
         return { attempts, discarded: true };
       }
       if (!running) return { attempts, discarded: false, stopped: true };

@@ -120,6 +120,11 @@ export const STREAM_CONSUMER = {
   functionTimeoutSeconds: 30,
   /** Retries of a failing batch (bisected) before it goes to the failure queue. */
   retryAttempts: 10,
+  /**
+   * The failure queue (the mapping's on-failure destination), by its local name
+   * `<prefix>-stream-failures`; CDK names it on AWS (output StreamFailureQueueUrl).
+   */
+  failureQueue: 'stream-failures',
   /** Alarm when the consumer is this far behind the stream (IteratorAge). */
   maxIteratorAgeSeconds: 300,
 } as const;

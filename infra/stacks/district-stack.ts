@@ -267,6 +267,11 @@ export class DistrictStack extends Stack {
       description: 'Notification events (who, what, which request, which channel) to deliver',
     });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    new CfnOutput(this, 'StreamFailureQueueUrl', {
+      value: this.counting.failures.queueUrl,
+      description:
+        'Stream batches the counter consumer gave up on: npm run stream-replay -- list --queue-url <this>',
+    });
     new CfnOutput(this, 'PhotoBucketName', { value: this.photos.bucketName });
     new CfnOutput(this, 'InboundSmsTopicArn', {
       value: this.inboundTopic.topicArn,

@@ -118,3 +118,70 @@ export function requestChanges(event: TableStreamEvent): {
   }
   return { changes, volunteers, lastSeq, unreadable };
 }
+
+/**
+ * What the event source mapping sends to its on-failure destination (the failure queue)
+ * for a batch it gave up on: a description of the batch, never its records. Only
+ * `DDBStreamBatchInfo` is read back; the rest is for people.
+ */
+export interface StreamBatchFailure {
+  requestContext: {
+    requestId: string;
+    functionArn: string;
+    condition: string;
+    approximateInvokeCount: number;
+  };
+  responseContext: { statusCode: number; executedVersion: string; functionError?: string };
+  version: string;
+  timestamp: string;
+  DDBStreamBatchInfo: StreamBatchInfo;
+}
+
+export interface StreamBatchInfo {
+  shardId: string;
+  startSequenceNumber: string;
+  endSequenceNumber: string;
+  /** ISO 8601, to the second for DynamoDB streams. */
+  approximateArrivalOfFirstRecord: string;
+  approximateArrivalOfLastRecord: string;
+  batchSize: number;
+  streamArn: string;
+}
+
+/**
+ * The batch a failure-queue message describes. Throws on a body that is not one (a
+ * message put there by hand, or a Kinesis one): replaying a guessed range could count
+ * the wrong records.
+ */
+export function parseStreamBatchFailure(body: string): StreamBatchInfo & { failedAt?: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw new Error('not JSON');
+  }
+  const info = (parsed as Partial<StreamBatchFailure> | null)?.DDBStreamBatchInfo;
+  if (!info || typeof info !== 'object') throw new Error('no DDBStreamBatchInfo');
+  for (const k of ['shardId', 'streamArn'] as const) {
+    if (typeof info[k] !== 'string' || info[k] === '') throw new Error(`no ${k}`);
+  }
+  for (const k of ['startSequenceNumber', 'endSequenceNumber'] as const) {
+    if (typeof info[k] !== 'string' || !/^\d+$/.test(info[k])) {
+      throw new Error(`${k} is not a sequence number`);
+    }
+  }
+  if (BigInt(info.startSequenceNumber) > BigInt(info.endSequenceNumber)) {
+    throw new Error('startSequenceNumber is after endSequenceNumber');
+  }
+  const timestamp = (parsed as Partial<StreamBatchFailure>).timestamp;
+  return {
+    shardId: info.shardId,
+    startSequenceNumber: info.startSequenceNumber,
+    endSequenceNumber: info.endSequenceNumber,
+    approximateArrivalOfFirstRecord: String(info.approximateArrivalOfFirstRecord ?? ''),
+    approximateArrivalOfLastRecord: String(info.approximateArrivalOfLastRecord ?? ''),
+    batchSize: Number(info.batchSize ?? 0),
+    streamArn: info.streamArn,
+    failedAt: typeof timestamp === 'string' ? timestamp : undefined,
+  };
+}

@@ -54,6 +54,12 @@ describe.each(DISTRICT_IDS)('table stream and its consumer in district %s', (id)
     expect(STREAM_CONSUMER.retryAttempts).toBeGreaterThan(0);
   });
 
+  it('outputs the failure queue’s URL, for npm run stream-replay --queue-url', () => {
+    expect(template.toJSON().Outputs.StreamFailureQueueUrl.Value).toEqual({
+      Ref: logicalId(stack.counting.failures),
+    });
+  });
+
   it('delivers request and volunteer items only (REQ#<id> / REQ, VOL#<id> / VOL)', () => {
     const patterns = mapping.Properties.FilterCriteria.Filters.map((f: CfnJson) =>
       JSON.parse(f.Pattern),

@@ -123,7 +123,15 @@ export async function reserveSms(
     if (marked === 'duplicate') return { ok: false, duplicate: true };
     if (marked === 'over-cap') return { ok: false, cap: 'request' };
   }
-  if (!(await districtHours.take(hour, caps.maxPerHour, now))) {
+  let withinHour: boolean;
+  try {
+    withinHour = await districtHours.take(hour, caps.maxPerHour, now);
+  } catch (e) {
+    // The mark must go with it, or the retry would find it and never send this SMS.
+    if (requestId) await unmarkRequestSms(requestId, id);
+    throw e;
+  }
+  if (!withinHour) {
     if (requestId) await unmarkRequestSms(requestId, id);
     return { ok: false, cap: 'hour' };
   }

@@ -16,12 +16,14 @@ const caps = { maxPerRequest: 2, maxPerHour: 40 };
  * ReturnValuesOnConditionCheckFailure ALL_OLD); the undo subtracts and deletes the id.
  * The hour's counter takes every unit unless `hourFull`.
  */
-function fakeCounters({ hourFull = false, undoFailures = 0 } = {}) {
+function fakeCounters({ hourFull = false, hourErrors = 0, undoFailures = 0 } = {}) {
   const request = { sent: 0, notes: new Set<string>() };
   const hour = { writes: 0 };
   let failuresLeft = undoFailures;
+  let hourErrorsLeft = hourErrors;
   ddb.on(UpdateCommand).callsFake((input) => {
     if (String(input.Key.pk).startsWith('SMSCOUNT#HOUR#')) {
+      if (hourErrorsLeft-- > 0) throw new Error('InternalServerError');
       hour.writes++;
       if (hourFull) throw conditionFailed();
       return {};
@@ -120,6 +122,14 @@ describe('the SMS budget of a request', () => {
     const { request } = fakeCounters({ hourFull: true });
     expect(await reserve('offer:off_1')).toEqual({ ok: false, cap: 'hour' });
     expect(request).toEqual({ sent: 0, notes: new Set() });
+  });
+
+  it('the hour’s counter failing (not full): the request’s unit and id are given back, so the retry sends', async () => {
+    const { request } = fakeCounters({ hourErrors: 1 });
+    await expect(reserve('offer:off_1')).rejects.toThrow('InternalServerError');
+    expect(request).toEqual({ sent: 0, notes: new Set() });
+    expect(await reserve('offer:off_1')).toMatchObject({ ok: true });
+    expect(request).toEqual({ sent: 1, notes: new Set(['offer:off_1']) });
   });
 
   it('a give-back that fails at first is tried again: an id left behind would never be sent', async () => {

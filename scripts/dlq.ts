@@ -31,6 +31,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { QUEUES, type QueueName } from '../shared/resources.ts';
+import { parseArgs } from './args.ts';
 
 export interface QueuePair {
   queue: QueueName;
@@ -179,19 +180,6 @@ export async function redrive(sqs: SQSClient, pair: QueuePair, max = Number.POSI
     }
   }
   return { moved };
-}
-
-function parseArgs(argv: string[]) {
-  const positional: string[] = [];
-  const flags: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith('--')) {
-      const [k, v] = a.slice(2).split('=', 2);
-      flags[k] = v ?? argv[++i] ?? '';
-    } else positional.push(a);
-  }
-  return { positional, flags };
 }
 
 const USAGE = `usage: npm run dlq -- list|inspect <queue>|redrive <queue> [--max n]

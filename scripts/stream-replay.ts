@@ -53,6 +53,7 @@ import {
   type TableStreamEvent,
 } from '../shared/adapters/request-stream.ts';
 import { ENV, STREAM_CONSUMER } from '../shared/resources.ts';
+import { parseArgs } from './args.ts';
 
 export interface Locator {
   prefix?: string;
@@ -286,19 +287,6 @@ const range = (b: StreamBatchInfo) =>
   `${b.shardId} ${b.startSequenceNumber}..${b.endSequenceNumber} (${b.batchSize} records)`;
 
 const RETENTION_SECONDS = 24 * 3600;
-
-function parseArgs(argv: string[]) {
-  const positional: string[] = [];
-  const flags: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a.startsWith('--')) {
-      const [k, v] = a.slice(2).split('=', 2);
-      flags[k] = v ?? argv[++i] ?? '';
-    } else positional.push(a);
-  }
-  return { positional, flags };
-}
 
 const USAGE = `usage: npm run stream-replay -- list|replay [--max n]
   [--prefix local-demo] [--endpoint http://127.0.0.1:4566] [--dynamodb-endpoint URL]

@@ -35,14 +35,18 @@ export const recordKey = (day: string, volunteerId: string, taskId: string) => (
 export const maskPhone = (phone: string) =>
   phone.length > 8 ? `${phone.slice(0, 6)}****${phone.slice(-4)}` : '****';
 
-export function recordItem(r: {
+/** A credit: a delivered task of a confirmed request, with what it is credited. */
+export interface Credit {
   task: Task;
   volunteer: Volunteer;
   kind?: string;
   minutes: number;
   points: number;
+  /** When the request was confirmed: the record's day, the same on every retry. */
   now: Date;
-}) {
+}
+
+export function recordItem(r: Credit) {
   const day = r.now.toISOString().slice(0, 10);
   const record: ServiceRecord = {
     day,
@@ -73,15 +77,7 @@ export function recordItem(r: {
  * doubled, and a credited task always has its record. A volunteer's totals are summed
  * from their tasks when read, so the volunteer item is not written at all.
  */
-export async function creditTask(c: {
-  task: Task;
-  volunteer: Volunteer;
-  kind?: string;
-  minutes: number;
-  points: number;
-  /** When the request was confirmed: the record's day, the same on every retry. */
-  now: Date;
-}): Promise<'credited' | 'already'> {
+export async function creditTask(c: Credit): Promise<'credited' | 'already'> {
   try {
     await documents.send(
       new PutCommand({ ...recordItem(c), ConditionExpression: 'attribute_not_exists(pk)' }),

@@ -103,12 +103,18 @@ export const STREAM_CONSUMER = {
   handler: 'count-transitions',
   /**
    * Only request items (`REQ#<id>` / `REQ`) and volunteer items (`VOL#<id>` / `VOL`, for
-   * volunteers active per day) are delivered to it: one filter each.
+   * volunteers active per day) are delivered to it: one filter each. Of a volunteer, only
+   * a change that leaves `tasksToday` at 1: every first task of a day does, and most other
+   * volunteer writes (duty, later tasks) then invoke nothing.
    */
   items: [
     { pkPrefix: 'REQ#', sk: 'REQ' },
-    { pkPrefix: 'VOL#', sk: 'VOL' },
-  ],
+    { pkPrefix: 'VOL#', sk: 'VOL', newNumber: { attribute: 'tasksToday', equals: 1 } },
+  ] as readonly {
+    pkPrefix: string;
+    sk: string;
+    newNumber?: { attribute: string; equals: number };
+  }[],
   batchSize: 100,
   /** Lambda gathers records this long before invoking (fewer, fuller batches: fewer writes). */
   batchingWindowSeconds: 5,

@@ -80,6 +80,14 @@ export class StreamWorker extends Construct {
               pk: { S: FilterRule.beginsWith(item.pkPrefix) },
               sk: { S: FilterRule.isEqual(item.sk) },
             },
+            // Stream images carry numbers as strings: {"N": "1"}.
+            ...(item.newNumber && {
+              NewImage: {
+                [item.newNumber.attribute]: {
+                  N: FilterRule.isEqual(String(item.newNumber.equals)),
+                },
+              },
+            }),
           },
         }),
       ),

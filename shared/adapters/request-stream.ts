@@ -45,7 +45,13 @@ export function isVolunteerRecord(record: DynamoDBRecord): boolean {
 /** The records the consumer's event source mapping lets through (its filters). */
 export function isCountedRecord(record: DynamoDBRecord): boolean {
   const { pk, sk } = keysOf(record);
-  return STREAM_CONSUMER.items.some((i) => sk === i.sk && pk.startsWith(i.pkPrefix));
+  return STREAM_CONSUMER.items.some(
+    (i) =>
+      sk === i.sk &&
+      pk.startsWith(i.pkPrefix) &&
+      (!i.newNumber ||
+        record.dynamodb?.NewImage?.[i.newNumber.attribute]?.N === String(i.newNumber.equals)),
+  );
 }
 
 /** What the volunteer counters read from a volunteer image: the day of their tasks today. */

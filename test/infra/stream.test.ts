@@ -60,13 +60,18 @@ describe.each(DISTRICT_IDS)('table stream and its consumer in district %s', (id)
     });
   });
 
-  it('delivers request and volunteer items only (REQ#<id> / REQ, VOL#<id> / VOL)', () => {
+  it('delivers request items, and volunteer items left at one task today (a first task of a day), nothing else', () => {
     const patterns = mapping.Properties.FilterCriteria.Filters.map((f: CfnJson) =>
       JSON.parse(f.Pattern),
     );
     expect(patterns).toEqual([
       { dynamodb: { Keys: { pk: { S: [{ prefix: 'REQ#' }] }, sk: { S: ['REQ'] } } } },
-      { dynamodb: { Keys: { pk: { S: [{ prefix: 'VOL#' }] }, sk: { S: ['VOL'] } } } },
+      {
+        dynamodb: {
+          Keys: { pk: { S: [{ prefix: 'VOL#' }] }, sk: { S: ['VOL'] } },
+          NewImage: { tasksToday: { N: ['1'] } },
+        },
+      },
     ]);
   });
 

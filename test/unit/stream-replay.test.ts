@@ -128,12 +128,18 @@ describe('the failure queue’s description of a stream batch', () => {
 const streams = mockClient(DynamoDBStreamsClient);
 const sqs = mockClient(SQSClient);
 
-const streamRecord = (seq: string, pk = 'REQ#r1', sk = 'REQ'): StreamRecord => ({
+const streamRecord = (
+  seq: string,
+  pk = 'REQ#r1',
+  sk = 'REQ',
+  newImage?: Record<string, { N: string }>,
+): StreamRecord => ({
   eventID: seq,
   eventName: 'MODIFY',
   dynamodb: {
     SequenceNumber: seq,
     Keys: { pk: { S: pk }, sk: { S: sk } },
+    ...(newImage && { NewImage: newImage }),
     ApproximateCreationDateTime: new Date('2026-01-01T00:13:19Z'),
   },
 });
@@ -240,8 +246,10 @@ describe('replay', () => {
     streams.on(GetRecordsCommand).resolves({
       Records: [
         streamRecord('100'),
-        streamRecord('150', 'VOL#v1', 'VOL'),
+        streamRecord('150', 'VOL#v1', 'VOL', { tasksToday: { N: '1' } }),
+        // Not let through: an offer, and a volunteer's change at two tasks today.
         streamRecord('200', 'REQ#r1', 'OFFER#v1'),
+        streamRecord('250', 'VOL#v2', 'VOL', { tasksToday: { N: '2' } }),
         streamRecord('300'),
       ],
       NextShardIterator: 'it-2',

@@ -24,14 +24,13 @@
 import {
   DeleteMessageCommand,
   GetQueueAttributesCommand,
-  GetQueueUrlCommand,
   type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { QUEUES, type QueueName } from '../shared/resources.ts';
-import { parseArgs } from './args.ts';
+import { clientConfig, parseArgs, queueUrlOf, runAsScript } from './cli.ts';
 
 export interface QueuePair {
   queue: QueueName;
@@ -51,17 +50,15 @@ export function isQueueName(name: string): name is QueueName {
   return (QUEUE_NAMES as string[]).includes(name);
 }
 
-async function urlOf(sqs: SQSClient, name: string): Promise<string> {
-  const out = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
-  if (!out.QueueUrl) throw new Error(`queue ${name} not found`);
-  return out.QueueUrl;
-}
-
 export async function locate(sqs: SQSClient, queue: QueueName, where: Locator): Promise<QueuePair> {
   if (where.queueUrl && where.dlqUrl) return { queue, url: where.queueUrl, dlqUrl: where.dlqUrl };
   if (!where.prefix) throw new Error('give --prefix, or --queue-url and --dlq-url');
   const name = `${where.prefix}-${queue}`;
-  return { queue, url: await urlOf(sqs, name), dlqUrl: await urlOf(sqs, `${name}-dlq`) };
+  return {
+    queue,
+    url: await queueUrlOf(sqs, name),
+    dlqUrl: await queueUrlOf(sqs, `${name}-dlq`),
+  };
 }
 
 /** `+8613800138000` → `+86138****8000`, wherever a phone number appears in the text. */
@@ -190,13 +187,7 @@ export async function main(argv: string[], out: (line: string) => void = console
   const { positional, flags } = parseArgs(argv);
   const [command, queue] = positional;
   const endpoint = flags.endpoint || process.env.AWS_ENDPOINT_URL_SQS || undefined;
-  const sqs = new SQSClient({
-    endpoint,
-    region: flags.region || process.env.AWS_REGION || (endpoint ? 'us-east-1' : undefined),
-    ...(endpoint && !process.env.AWS_ACCESS_KEY_ID
-      ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-      : {}),
-  });
+  const sqs = new SQSClient(clientConfig(endpoint, flags.region || process.env.AWS_REGION));
   const where: Locator = {
     prefix:
       flags.prefix || (flags['queue-url'] ? undefined : `local-${process.env.DISTRICT ?? 'demo'}`),
@@ -236,12 +227,4 @@ export async function main(argv: string[], out: (line: string) => void = console
   }
 }
 
-if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error) => {
-      console.error(`dlq: ${(error as Error).message}`);
-      process.exit(1);
-    },
-  );
-}
+runAsScript(import.meta.url, 'dlq', main);

@@ -40,7 +40,6 @@ import {
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
-  GetQueueUrlCommand,
   type Message,
   ReceiveMessageCommand,
   SQSClient,
@@ -53,7 +52,7 @@ import {
   type TableStreamEvent,
 } from '../shared/adapters/request-stream.ts';
 import { ENV, STREAM_CONSUMER } from '../shared/resources.ts';
-import { parseArgs } from './args.ts';
+import { clientConfig, parseArgs, queueUrlOf, runAsScript } from './cli.ts';
 
 export interface Locator {
   prefix?: string;
@@ -63,10 +62,7 @@ export interface Locator {
 export async function locate(sqs: SQSClient, where: Locator): Promise<string> {
   if (where.queueUrl) return where.queueUrl;
   if (!where.prefix) throw new Error('give --prefix or --queue-url');
-  const name = `${where.prefix}-${STREAM_CONSUMER.failureQueue}`;
-  const out = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
-  if (!out.QueueUrl) throw new Error(`queue ${name} not found`);
-  return out.QueueUrl;
+  return queueUrlOf(sqs, `${where.prefix}-${STREAM_CONSUMER.failureQueue}`);
 }
 
 /** Receives up to `max` messages, each once: they stay invisible for `visibility` seconds. */
@@ -300,20 +296,15 @@ export async function main(argv: string[], out: (line: string) => void = console
   const { positional, flags } = parseArgs(argv);
   const [command] = positional;
   const region = flags.region || process.env.AWS_REGION;
-  const local = (endpoint: string | undefined) => ({
-    endpoint,
-    region: region || (endpoint ? 'us-east-1' : undefined),
-    ...(endpoint && !process.env.AWS_ACCESS_KEY_ID
-      ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-      : {}),
-  });
   const dynamodbEndpoint =
     flags['dynamodb-endpoint'] || process.env.AWS_ENDPOINT_URL_DYNAMODB || undefined;
   // Read by the consumer's own DynamoDB client when it is imported (replay).
   if (dynamodbEndpoint) process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamodbEndpoint;
   if (flags.table) process.env[ENV.table] = flags.table;
-  const sqs = new SQSClient(local(flags.endpoint || process.env.AWS_ENDPOINT_URL_SQS || undefined));
-  const streams = new DynamoDBStreamsClient(local(dynamodbEndpoint));
+  const sqs = new SQSClient(
+    clientConfig(flags.endpoint || process.env.AWS_ENDPOINT_URL_SQS || undefined, region),
+  );
+  const streams = new DynamoDBStreamsClient(clientConfig(dynamodbEndpoint, region));
   if (dynamodbEndpoint && !process.env.AWS_ACCESS_KEY_ID) {
     Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
   }
@@ -365,12 +356,4 @@ export async function main(argv: string[], out: (line: string) => void = console
   }
 }
 
-if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error) => {
-      console.error(`stream-replay: ${(error as Error).message}`);
-      process.exit(1);
-    },
-  );
-}
+runAsScript(import.meta.url, 'stream-replay', main);

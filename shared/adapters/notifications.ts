@@ -4,7 +4,7 @@ import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { documents } from '../clients/dynamodb.ts';
 import { sns } from '../clients/sns.ts';
 import { alertTopicArn } from '../config.ts';
-import { epochSeconds, isConditionFailure, keys, table } from './table.ts';
+import { epochSeconds, isConditionFailure, keys, table, undoPersistently } from './table.ts';
 
 /**
  * How a message reaches a person: SMS to a phone number, or push to a platform endpoint.
@@ -159,27 +159,12 @@ export async function sendOnce(
   try {
     await send();
   } catch (e) {
-    await removeMarker(key);
+    await undoPersistently(() =>
+      documents.send(new DeleteCommand({ TableName: table(), Key: key })),
+    );
     throw e;
   }
   return 'sent';
-}
-
-/**
- * Removes the marker of a send that failed, so the retry sends. Tried a few times beyond
- * the SDK's own retries: a marker left behind means the notification is never sent (once
- * seen in a fault test: the SMS budget call failed, then the removal failed too).
- */
-async function removeMarker(key: { pk: string; sk: string }, attempts = 3): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await documents.send(new DeleteCommand({ TableName: table(), Key: key }));
-      return;
-    } catch (e) {
-      if (attempt >= attempts) throw e;
-      await new Promise((r) => setTimeout(r, 50 * attempt));
-    }
-  }
 }
 
 /** Tells district ops something needs a person (manual dispatch, an expired request). */

@@ -3,7 +3,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { documents } from '../clients/dynamodb.ts';
 import { LeasedCounter } from './leased-counter.ts';
-import { epochSeconds, isConditionFailure, table } from './table.ts';
+import { epochSeconds, isConditionFailure, table, undoPersistently } from './table.ts';
 
 /** The clock hour an SMS counts in (UTC), e.g. `2026-11-23T09`. */
 export const hourOf = (now: Date) => now.toISOString().slice(0, 13);
@@ -63,29 +63,19 @@ async function markRequestSms(
   }
 }
 
-/**
- * Undoes `markRequestSms` for an SMS not sent, so its retry sends. Tried a few times
- * beyond the SDK's own retries, as a marker's removal is (notifications.ts): an id left
- * in `notes` means that SMS is never sent.
- */
-async function unmarkRequestSms(requestId: string, smsId: string, attempts = 3): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: counterKey(`REQ#${requestId}`),
-          UpdateExpression: 'ADD #sent :minus DELETE #notes :ids',
-          ExpressionAttributeNames: { '#sent': 'sent', '#notes': 'notes' },
-          ExpressionAttributeValues: { ':minus': -1, ':ids': new Set([smsId]) },
-        }),
-      );
-      return;
-    } catch (e) {
-      if (attempt >= attempts) throw e;
-      await new Promise((r) => setTimeout(r, 50 * attempt));
-    }
-  }
+/** Undoes `markRequestSms` for an SMS not sent, so its retry sends. */
+function unmarkRequestSms(requestId: string, smsId: string): Promise<void> {
+  return undoPersistently(() =>
+    documents.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: counterKey(`REQ#${requestId}`),
+        UpdateExpression: 'ADD #sent :minus DELETE #notes :ids',
+        ExpressionAttributeNames: { '#sent': 'sent', '#notes': 'notes' },
+        ExpressionAttributeValues: { ':minus': -1, ':ids': new Set([smsId]) },
+      }),
+    ),
+  );
 }
 
 export interface SmsCaps {

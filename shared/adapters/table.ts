@@ -74,6 +74,23 @@ export function cancellationCodes(e: unknown): (string | undefined)[] {
   return reasons.map((r) => r.Code);
 }
 
+/**
+ * A write that undoes a send's mark so the retry sends (a marker, an id in a counter), tried
+ * a few times beyond the SDK's own retries: a mark left behind means that notification is
+ * never sent (once seen in a fault test: the send failed, then the undo failed too).
+ */
+export async function undoPersistently(write: () => Promise<unknown>, attempts = 3) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await write();
+      return;
+    } catch (e) {
+      if (attempt >= attempts) throw e;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
+}
+
 /** Every item a query finds, page after page (stopping once `max` are read). */
 export async function queryAll(
   input: ConstructorParameters<typeof QueryCommand>[0],

@@ -1,4 +1,4 @@
-import { requestChanges, type TableStreamEvent } from '#shared/adapters/request-stream.ts';
+import { countedChanges, type TableStreamEvent } from '#shared/adapters/request-stream.ts';
 import { logger } from '#shared/observability.ts';
 import { countChanges } from '#shared/services/counting.ts';
 
@@ -14,13 +14,13 @@ import { countChanges } from '#shared/services/counting.ts';
  * Lambda tells the function the shard its records come from; the window's state is unused.
  */
 export const handler = async (event: TableStreamEvent) => {
-  const { changes, volunteers, lastSeq, unreadable } = requestChanges(event);
+  const { changes, volunteers, lastSeq, unreadable } = countedChanges(event);
   if (unreadable > 0) logger.warn('request images without the counted fields', { unreadable });
   if (!lastSeq || changes.length + volunteers.length === 0) return { state: {} };
   if (!event.shardId) {
     throw new Error('no shardId in the event: the event source mapping needs a tumbling window');
   }
-  const counted = await countChanges(event.shardId, changes, lastSeq, volunteers);
+  const counted = await countChanges(event.shardId, changes, volunteers, lastSeq);
   logger.debug('counted', { ...counted, batch: event.Records.length });
   return { state: {} };
 };

@@ -77,7 +77,7 @@ export function recordItem(r: Credit) {
  * doubled, and a credited task always has its record. A volunteer's totals are summed
  * from their tasks when read, so the volunteer item is not written at all.
  */
-export async function creditTask(c: Credit): Promise<'credited' | 'already'> {
+export async function creditTask(c: Credit): Promise<void> {
   try {
     await documents.send(
       new PutCommand({ ...recordItem(c), ConditionExpression: 'attribute_not_exists(pk)' }),
@@ -101,10 +101,9 @@ export async function creditTask(c: Credit): Promise<'credited' | 'already'> {
         },
       }),
     );
-    return 'credited';
   } catch (e) {
-    if (isConditionFailure(e)) return 'already';
-    throw e;
+    // Credited already: a repeated event.
+    if (!isConditionFailure(e)) throw e;
   }
 }
 

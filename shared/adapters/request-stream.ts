@@ -91,7 +91,7 @@ function countedRequest(image: Image | undefined): CountedRequest | undefined {
  * sequence number. Records of other items are skipped (the event source mapping filters
  * them out on AWS; the local poller applies the same filter).
  */
-export function requestChanges(event: TableStreamEvent): {
+export function countedChanges(event: TableStreamEvent): {
   changes: RequestChange[];
   volunteers: VolunteerChange[];
   lastSeq: string | undefined;

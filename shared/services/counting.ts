@@ -8,15 +8,15 @@ import {
 
 /**
  * Counts a batch of request and volunteer changes from one stream shard: each change's
- * adds (`requestCounts`, `volunteerCounts`) summed per bucket, one conditional write per bucket, each record
- * exactly once however often the batch is delivered (`addFromStream`). `lastSeq` is the
- * sequence number of the batch's last record, counted or not.
+ * adds (`requestCounts`, `volunteerCounts`) summed per bucket, one conditional write per
+ * bucket, each record exactly once however often the batch is delivered (`addFromStream`).
+ * `lastSeq` is the sequence number of the batch's last record, counted or not.
  */
 export async function countChanges(
   shardId: string,
   changes: RequestChange[],
+  volunteers: VolunteerChange[],
   lastSeq: string,
-  volunteers: VolunteerChange[] = [],
 ): Promise<{ records: number; buckets: number }> {
   const byBucket = new Map<string, SequencedAdds[]>();
   const ordered = [

@@ -234,7 +234,7 @@ async function withVolunteer(task: Task, change: (v: Volunteer) => Promise<'ok' 
     const fresh = (await requests.load(task.requestId))?.tasks.find(
       (t) => t.volunteerId === task.volunteerId,
     );
-    if (!fresh || fresh.status !== task.status || fresh.credited) return;
+    if (!fresh || fresh.status !== task.status) return;
   }
   throw new Error(`could not update volunteer ${task.volunteerId}: too many concurrent changes`);
 }

@@ -1,13 +1,15 @@
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { documents } from '../clients/dynamodb.ts';
 import type { Task } from '../domain/request.ts';
 import type { Volunteer } from '../domain/volunteer.ts';
-import { fromItem, inbox, isConditionFailure, keys, queryAll, table } from './table.ts';
+import { fromItem, inbox, isConditionFailure, queryAll, table } from './table.ts';
 
 /**
- * Service records. Each credited task writes one record item under the day its request
- * was confirmed (`RECORDS#<day>` / `<volunteerId>#<taskId>`), so an export for a period
- * reads one partition per day and never scans. Records keep the volunteer's name and
+ * Service records. Each credited task writes one record item under the day it was
+ * delivered (`RECORDS#<day>` / `<volunteerId>#<taskId>`): the day the service was given,
+ * which the task carries from its delivery on, so the record's key is known from the task
+ * alone. An export for a period reads one partition per day and never scans; a
+ * volunteer's record finds their credits by key. Records keep the volunteer's name and
  * community for certificates and only a masked phone number; they have no TTL
  * (certificates are asked for long after the work).
  */
@@ -31,6 +33,15 @@ export const recordKey = (day: string, volunteerId: string, taskId: string) => (
   sk: `${volunteerId}#${taskId}`,
 });
 
+/** The day a delivered task's record is kept under: its delivery's UTC day. */
+export const recordDay = (task: Pick<Task, 'deliveredAt' | 'createdAt'>) =>
+  (task.deliveredAt ?? task.createdAt).slice(0, 10);
+
+/** The key of a delivered task's record. */
+export const taskRecordKey = (
+  task: Pick<Task, 'deliveredAt' | 'createdAt' | 'volunteerId' | 'taskId'>,
+) => recordKey(recordDay(task), task.volunteerId, task.taskId);
+
 /** `+8613800138000` → `+86138****8000`. */
 export const maskPhone = (phone: string) =>
   phone.length > 8 ? `${phone.slice(0, 6)}****${phone.slice(-4)}` : '****';
@@ -42,14 +53,13 @@ export interface Credit {
   kind?: string;
   minutes: number;
   points: number;
-  /** When the request was confirmed: the record's day, the same on every retry. */
-  now: Date;
+  /** When the request was confirmed. */
+  confirmedAt: Date;
 }
 
 export function recordItem(r: Credit) {
-  const day = r.now.toISOString().slice(0, 10);
   const record: ServiceRecord = {
-    day,
+    day: recordDay(r.task),
     volunteerId: r.volunteer.volunteerId,
     name: r.volunteer.name,
     phoneMasked: maskPhone(r.volunteer.phone),
@@ -60,22 +70,19 @@ export function recordItem(r: Credit) {
     kind: r.kind ?? 'other',
     minutes: r.minutes,
     points: r.points,
-    creditedAt: r.now.toISOString(),
+    creditedAt: r.confirmedAt.toISOString(),
   };
   return {
     TableName: table(),
-    Item: { ...recordKey(day, r.volunteer.volunteerId, r.task.taskId), type: 'record', ...record },
+    Item: { ...taskRecordKey(r.task), type: 'record', ...record },
   };
 }
 
 /**
- * Credits a delivered task of a confirmed request with its minutes and points, once.
- * Two single-item writes, not a transaction (which bills twice per item): the record
- * first, then the task marked credited. Both are conditional and idempotent, and both
- * use the confirm's time, so a retry after a crash between them writes the same record
- * (refused, already there) and then marks the task: no record is ever missing or
- * doubled, and a credited task always has its record. A volunteer's totals are summed
- * from their tasks when read, so the volunteer item is not written at all.
+ * Credits a delivered task of a confirmed request with its minutes and points, once: one
+ * conditional Put of its service record (`attribute_not_exists`), keyed by the task, so a
+ * repeated credit is refused and changes nothing. The record is the credit: neither the
+ * task nor the volunteer is written (a task and its index entry would be two more units).
  */
 export async function creditTask(c: Credit): Promise<void> {
   try {
@@ -83,29 +90,12 @@ export async function creditTask(c: Credit): Promise<void> {
       new PutCommand({ ...recordItem(c), ConditionExpression: 'attribute_not_exists(pk)' }),
     );
   } catch (e) {
-    if (!isConditionFailure(e)) throw e;
-  }
-  try {
-    await documents.send(
-      new UpdateCommand({
-        TableName: table(),
-        Key: keys.task(c.task.requestId, c.task.volunteerId),
-        UpdateExpression: 'SET credited = :true, minutes = :m, points = :p',
-        ConditionExpression: '#status = :delivered AND attribute_not_exists(credited)',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':true': true,
-          ':delivered': 'delivered',
-          ':m': c.minutes,
-          ':p': c.points,
-        },
-      }),
-    );
-  } catch (e) {
     // Credited already: a repeated event.
     if (!isConditionFailure(e)) throw e;
   }
 }
+
+const BATCH_GET = 100;
 
 export const records = {
   /** The records credited on one day (UTC), every page. */
@@ -116,6 +106,32 @@ export const records = {
       ExpressionAttributeValues: { ':pk': `RECORDS#${day}` },
     });
     return items.map((i) => fromItem<ServiceRecord>(i));
+  },
+
+  /**
+   * The records of these delivered tasks that exist, by task id: read by key, 100 to a
+   * BatchGetItem, keys DynamoDB leaves unprocessed asked again (with a growing pause).
+   */
+  async ofTasks(tasks: Task[]): Promise<Map<string, ServiceRecord>> {
+    const found = new Map<string, ServiceRecord>();
+    for (let i = 0; i < tasks.length; i += BATCH_GET) {
+      let keys: Record<string, unknown>[] | undefined = tasks
+        .slice(i, i + BATCH_GET)
+        .map((t) => taskRecordKey(t));
+      for (let attempt = 0; keys?.length; attempt++) {
+        if (attempt >= 8) throw new Error('service records: keys left unprocessed 8 times');
+        if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+        const out: BatchGetCommandOutput = await documents.send(
+          new BatchGetCommand({ RequestItems: { [table()]: { Keys: keys } } }),
+        );
+        for (const item of out.Responses?.[table()] ?? []) {
+          const record = fromItem<ServiceRecord>(item);
+          found.set(record.taskId, record);
+        }
+        keys = out.UnprocessedKeys?.[table()]?.Keys;
+      }
+    }
+    return found;
   },
 
   /** A volunteer's tasks, newest first, from their inbox index (at most `max`). */

@@ -83,6 +83,10 @@ export interface Task {
   createdAt: string;
   deliveredAt?: string;
   note?: string;
+  /**
+   * Set by the code before a task's service record was its credit (with `minutes` and
+   * `points` on the task); a task credited since has its record and no mark.
+   */
   credited?: boolean;
   /** Proof photos (S3 keys), shown to the partner and ops only. */
   photoKeys?: string[];

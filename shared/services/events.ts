@@ -205,9 +205,10 @@ async function afterClosed(state: RequestState, now: Date) {
 async function creditVolunteers(state: RequestState) {
   if (state.request.status !== 'confirmed') return;
   const points = pointsPerTask(state.request.kind);
-  // The confirm's time, not the event's: a retry on another day writes the same record.
   const confirmedAt = new Date(state.request.updatedAt);
   for (const task of state.tasks) {
+    // A repeat is refused by the record's condition; `credited` marks a task credited by
+    // the code before (its record may be under its confirm's day).
     if (task.status !== 'delivered' || task.credited) continue;
     // Name and community for the certificate: a stale copy is harmless.
     const volunteer = await volunteers.get(task.volunteerId, { consistent: false });
@@ -219,7 +220,7 @@ async function creditVolunteers(state: RequestState) {
       kind: state.request.kind,
       minutes,
       points,
-      now: confirmedAt,
+      confirmedAt,
     });
   }
 }

@@ -9,8 +9,10 @@ const DAY = 86_400_000;
 const MAX_DAYS = 366;
 
 /**
- * A volunteer's service record: their tasks (inbox index), and the minutes and points
- * summed from the credited ones (the credit writes them onto the task only).
+ * A volunteer's service record: their tasks (inbox index), each delivered one credited
+ * when its service record exists (read by key), and the minutes and points summed from
+ * those. Tasks credited before records were the credit carry the mark and the figures
+ * themselves (`credited`, `minutes`, `points` on the task), and count from there.
  */
 export async function volunteerRecord(principal: Principal, volunteerId: string) {
   if (principal.kind === 'volunteer' && principal.id !== volunteerId) throw notFound('volunteer');
@@ -18,33 +20,40 @@ export async function volunteerRecord(principal: Principal, volunteerId: string)
   if (!volunteer) throw notFound('volunteer');
   // Every task for the totals (a long lockdown's busiest volunteers pass a thousand);
   // the newest thousand listed.
-  const tasks = (await records.tasksOf(volunteerId, Number.POSITIVE_INFINITY)) as CreditedTask[];
-  const credited = tasks.filter((t) => t.credited);
+  const tasks = (await records.tasksOf(volunteerId, Number.POSITIVE_INFINITY)) as LegacyTask[];
+  const found = await records.ofTasks(tasks.filter((t) => t.status === 'delivered' && !t.credited));
+  const credits = tasks.map((t) => {
+    if (t.credited) return { minutes: t.minutes ?? 0, points: t.points ?? 0 };
+    const r = found.get(t.taskId);
+    return r ? { minutes: r.minutes, points: r.points } : undefined;
+  });
+  const credited = credits.filter((c) => c !== undefined);
   return {
     volunteerId,
     name: volunteer.name,
     communityId: volunteer.communityId,
-    serviceMinutes: credited.reduce((n, t) => n + (t.minutes ?? 0), 0),
-    points: credited.reduce((n, t) => n + (t.points ?? 0), 0),
+    serviceMinutes: credited.reduce((n, c) => n + c.minutes, 0),
+    points: credited.reduce((n, c) => n + c.points, 0),
     tasksDelivered: tasks.filter((t) => t.status === 'delivered').length,
     tasksCredited: credited.length,
-    tasks: tasks.slice(0, LISTED_TASKS).map((t) => ({
+    tasks: tasks.slice(0, LISTED_TASKS).map((t, i) => ({
       taskId: t.taskId,
       requestId: t.requestId,
       status: t.status,
       via: t.via,
       createdAt: t.createdAt,
       ...(t.deliveredAt ? { deliveredAt: t.deliveredAt } : {}),
-      credited: t.credited === true,
-      minutes: t.minutes ?? 0,
-      points: t.points ?? 0,
+      credited: credits[i] !== undefined,
+      minutes: credits[i]?.minutes ?? 0,
+      points: credits[i]?.points ?? 0,
     })),
   };
 }
 
 const LISTED_TASKS = 1000;
 
-type CreditedTask = Task & { minutes?: number; points?: number };
+/** A task as it may be stored: credited by the code before records were the credit. */
+type LegacyTask = Task & { minutes?: number; points?: number };
 
 /** `YYYY-MM-DD` or an ISO time → its UTC day. */
 function dayParam(value: string | undefined, field: string, fallback: string): string {
@@ -68,8 +77,8 @@ export interface RecordRow {
 }
 
 /**
- * The district's service records credited in a period (whole UTC days, both included),
- * one row per volunteer: what a certificate printer needs. Reads one partition per day.
+ * The district's service records of the tasks delivered in a period (whole UTC days, both
+ * included; a record is written when its request is confirmed), one row per volunteer: what a certificate printer needs. Reads one partition per day.
  */
 export async function recordsFor(query: Record<string, string | undefined>, now: Date) {
   const today = now.toISOString().slice(0, 10);

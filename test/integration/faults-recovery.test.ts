@@ -227,13 +227,12 @@ describe('sweeper', () => {
     expect(r?.status).toBe('confirmed');
     expect(r?.history.filter((h) => 'event' in h && h.event === 'auto_confirmed')).toHaveLength(1);
     expect(r?.history.filter((h) => 'status' in h && h.status === 'confirmed')).toHaveLength(1);
-    const credited = await stack.waitFor(async () => {
+    const records = await stack.waitFor(async () => {
       const items = await scanAll(stack.local.clients.dynamodb, stack.local.tableName);
-      const task = items.find((i) => i.pk === `REQ#${requestId}` && i.type === 'task');
-      return task?.credited ? items : undefined;
+      const mine = items.filter((i) => i.type === 'record' && i.requestId === requestId);
+      return mine.length > 0 ? mine : undefined;
     });
-    const records = credited.filter((i) => i.type === 'record' && i.requestId === requestId);
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ volunteerId: v.id, points: 10 });
+    expect(records[0]).toMatchObject({ volunteerId: v.id, taskId: acc.body.taskId, points: 10 });
   }, 60_000);
 });

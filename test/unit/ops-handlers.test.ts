@@ -1,6 +1,7 @@
 import '../fixtures/env.ts';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import {
+  BatchGetCommand,
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
@@ -26,7 +27,7 @@ import {
   transactionCancelled,
   transactions,
 } from '../fixtures/aws.ts';
-import { OPS_KEY, QUEUE_URLS } from '../fixtures/env.ts';
+import { OPS_KEY, QUEUE_URLS, TABLE } from '../fixtures/env.ts';
 import { bodyOf, call } from '../fixtures/events.ts';
 import {
   aRequest,
@@ -52,10 +53,10 @@ beforeEach(() => {
   givenKey(PARTNER_KEY, 'partner', PTN);
 });
 
-/** A service record as the credit transaction stores it under its day. */
+/** A service record as the credit stores it under its task's delivery day. */
 const recordItem = (
   day: string,
-  over: Partial<Record<'volunteerId' | 'name' | 'phoneMasked' | 'taskId', string>> &
+  over: Partial<Record<'volunteerId' | 'name' | 'phoneMasked' | 'taskId' | 'requestId', string>> &
     Partial<Record<'minutes' | 'points', number>> = {},
 ) => {
   const r = {
@@ -157,9 +158,13 @@ describe('GET /v1/volunteers/{volunteerId}/record (get-volunteer-record)', () =>
       key,
     });
 
-  it('a volunteer reads their own record: tasks from their inbox index, totals summed from the credited ones', async () => {
+  it('a volunteer reads their own record: tasks from their inbox index, credited where their service record exists, totals summed from those', async () => {
     // Totals an older volunteer item still carries are not read.
     givenVolunteer(aVolunteer({ serviceMinutes: 999, points: 999 }));
+    const CONFIRMED = 'req_1111222233334444';
+    const AWAITING = 'req_5555666677778888';
+    const LEGACY = 'req_9999aaaabbbbcccc';
+    const taskOf = (requestId: string) => `tsk_${requestId.slice(4)}_${VOL.slice(4)}`;
     ddb
       .on(QueryCommand, {
         IndexName: 'gsi1',
@@ -167,9 +172,28 @@ describe('GET /v1/volunteers/{volunteerId}/record (get-volunteer-record)', () =>
       })
       .resolves({
         Items: [
+          taskItem(
+            aTask({
+              requestId: CONFIRMED,
+              taskId: taskOf(CONFIRMED),
+              status: 'delivered',
+              deliveredAt: '2022-04-02T09:00:00.000Z',
+            }),
+          ),
+          taskItem(
+            aTask({
+              requestId: AWAITING,
+              taskId: taskOf(AWAITING),
+              status: 'delivered',
+              deliveredAt: '2022-04-02T10:00:00.000Z',
+            }),
+          ),
           {
+            // Credited by the code before records were the credit: its figures on the task.
             ...taskItem(
               aTask({
+                requestId: LEGACY,
+                taskId: taskOf(LEGACY),
                 status: 'delivered',
                 deliveredAt: '2022-04-01T09:00:00.000Z',
                 credited: true,
@@ -178,9 +202,21 @@ describe('GET /v1/volunteers/{volunteerId}/record (get-volunteer-record)', () =>
             minutes: 30,
             points: 10,
           },
-          taskItem(aTask({ requestId: 'req_1111222233334444', status: 'accepted' })),
+          taskItem(aTask({ status: 'accepted' })),
         ],
       });
+    ddb.on(BatchGetCommand).resolves({
+      Responses: {
+        [TABLE]: [
+          recordItem('2022-04-02', {
+            taskId: taskOf(CONFIRMED),
+            requestId: CONFIRMED,
+            minutes: 45,
+            points: 20,
+          }),
+        ],
+      },
+    });
 
     const res = await record(VOL);
 
@@ -191,37 +227,45 @@ describe('GET /v1/volunteers/{volunteerId}/record (get-volunteer-record)', () =>
       ExpressionAttributeValues: { ':pk': `VOLTASK#${VOL}` },
       ScanIndexForward: false,
     });
-    expect(bodyOf(res)).toEqual({
+    // The records of the delivered tasks not marked, by key: each under its delivery's day.
+    const [get] = ddb.commandCalls(BatchGetCommand);
+    expect(get.args[0].input.RequestItems?.[TABLE]?.Keys).toEqual([
+      { pk: 'RECORDS#2022-04-02', sk: `${VOL}#${taskOf(CONFIRMED)}` },
+      { pk: 'RECORDS#2022-04-02', sk: `${VOL}#${taskOf(AWAITING)}` },
+    ]);
+    const body = bodyOf(res);
+    expect(body).toMatchObject({
       volunteerId: VOL,
       name: '李明',
       communityId: 'east-garden',
-      serviceMinutes: 30,
-      points: 10,
-      tasksDelivered: 1,
-      tasksCredited: 1,
-      tasks: [
-        {
-          taskId: TASK,
-          requestId: REQ,
-          status: 'delivered',
-          via: 'offer',
-          createdAt: T0,
-          deliveredAt: '2022-04-01T09:00:00.000Z',
-          credited: true,
-          minutes: 30,
-          points: 10,
-        },
-        {
-          taskId: 'tsk_1111222233334444_fedcba9876543210',
-          requestId: 'req_1111222233334444',
-          status: 'accepted',
-          via: 'offer',
-          createdAt: T0,
-          credited: false,
-          minutes: 0,
-          points: 0,
-        },
-      ],
+      serviceMinutes: 75,
+      points: 30,
+      tasksDelivered: 3,
+      tasksCredited: 2,
+    });
+    expect(
+      body.tasks.map((t: Record<string, unknown>) => [
+        t.requestId,
+        t.credited,
+        t.minutes,
+        t.points,
+      ]),
+    ).toEqual([
+      [CONFIRMED, true, 45, 20],
+      [AWAITING, false, 0, 0],
+      [LEGACY, true, 30, 10],
+      [REQ, false, 0, 0],
+    ]);
+    expect(body.tasks[0]).toEqual({
+      taskId: taskOf(CONFIRMED),
+      requestId: CONFIRMED,
+      status: 'delivered',
+      via: 'offer',
+      createdAt: T0,
+      deliveredAt: '2022-04-02T09:00:00.000Z',
+      credited: true,
+      minutes: 45,
+      points: 20,
     });
   });
 

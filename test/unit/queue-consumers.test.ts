@@ -902,10 +902,10 @@ describe('apply-request-event', () => {
     );
   });
 
-  it('a confirmed request credits its delivered task once, conditionally', async () => {
+  it('a confirmed request credits its delivered task with one conditional Put of its record, under the day it was delivered', async () => {
     givenVolunteer(aVolunteer());
     givenRequest(
-      aRequest({ status: 'confirmed' }),
+      aRequest({ status: 'confirmed', updatedAt: '2022-04-02T09:00:00.000Z' }),
       [],
       [aTask({ status: 'delivered', deliveredAt: '2022-04-01T08:30:00.000Z' })],
     );
@@ -913,44 +913,54 @@ describe('apply-request-event', () => {
       sqsEvent(sqsRecord({ type: 'request_confirmed', requestId: REQ, at: 'now' })),
       ctx,
     );
-    // Two single-item writes, record first, both conditional; no transaction, no volunteer write.
+    // The record is the credit: no transaction, no task or volunteer write.
     expect(ddb.commandCalls(TransactWriteCommand)).toHaveLength(0);
-    const [put] = ddb.commandCalls(PutCommand);
-    expect(put.args[0].input).toMatchObject({
-      Item: { pk: `RECORDS#${T0.slice(0, 10)}`, sk: `${VOL}#${TASK}`, minutes: 30, points: 10 },
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+    const puts = ddb.commandCalls(PutCommand);
+    expect(puts).toHaveLength(1);
+    expect(puts[0].args[0].input).toMatchObject({
+      Item: {
+        pk: 'RECORDS#2022-04-01',
+        sk: `${VOL}#${TASK}`,
+        day: '2022-04-01',
+        minutes: 30,
+        points: 10,
+        creditedAt: '2022-04-02T09:00:00.000Z',
+      },
       ConditionExpression: 'attribute_not_exists(pk)',
     });
-    const updates = ddb.commandCalls(UpdateCommand);
-    expect(updates).toHaveLength(1);
-    expect(updates[0].args[0].input).toMatchObject({
-      Key: { pk: `REQ#${REQ}`, sk: `TASK#${VOL}` },
-      ConditionExpression: '#status = :delivered AND attribute_not_exists(credited)',
-      ExpressionAttributeValues: { ':m': 30, ':p': 10 },
-    });
-    const writes = ddb
-      .calls()
-      .map((c) => c.args[0])
-      .filter((c) => c instanceof PutCommand || c instanceof UpdateCommand);
-    expect(writes.map((c) => c.constructor.name)).toEqual(['PutCommand', 'UpdateCommand']);
   });
 
-  it('a repeated credit after a crash between its writes finds the record there and still credits the task', async () => {
+  it('a repeated credit finds the record there and succeeds without writing anything else', async () => {
     givenVolunteer(aVolunteer());
     givenRequest(
       aRequest({ status: 'confirmed' }),
       [],
       [aTask({ status: 'delivered', deliveredAt: '2022-04-01T08:30:00.000Z' })],
     );
-    ddb.on(PutCommand, { Item: { pk: `RECORDS#${T0.slice(0, 10)}` } }).rejects(conditionFailed());
+    ddb.on(PutCommand, { Item: { pk: 'RECORDS#2022-04-01' } }).rejects(conditionFailed());
     const out = await applyRequestEvent(
       sqsEvent(sqsRecord({ type: 'request_confirmed', requestId: REQ, at: 'now' })),
       ctx,
     );
     expect(out.batchItemFailures).toEqual([]);
-    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
-      Key: { pk: `REQ#${REQ}`, sk: `TASK#${VOL}` },
-      UpdateExpression: 'SET credited = :true, minutes = :m, points = :p',
-    });
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(1);
+    expect(ddb.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+
+  it('a task credited by the code before records were the credit is not credited again', async () => {
+    givenVolunteer(aVolunteer());
+    givenRequest(
+      aRequest({ status: 'confirmed' }),
+      [],
+      [aTask({ status: 'delivered', deliveredAt: '2022-04-01T08:30:00.000Z', credited: true })],
+    );
+    const out = await applyRequestEvent(
+      sqsEvent(sqsRecord({ type: 'request_confirmed', requestId: REQ, at: 'now' })),
+      ctx,
+    );
+    expect(out.batchItemFailures).toEqual([]);
+    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
   });
 });
 

@@ -210,7 +210,7 @@ export interface CheckOptions {
 
 /**
  * Reads the whole table and checks that every posted request is confirmed, once, with its
- * slots' tasks delivered and credited once, history without repeats, volunteers' load and
+ * slots' tasks delivered and credited once (one service record each), history without repeats, volunteers' load and
  * credit consistent, counters exact, and one SMS per SMS marker.
  */
 export async function checkAllDone(
@@ -265,11 +265,7 @@ async function checkOnce(
     expect(statuses, p.requestId).toEqual(['received', 'matched', 'delivered', 'confirmed']);
     const tasks = part.filter((i) => i.type === 'task');
     expect(tasks).toHaveLength(p.slots);
-    for (const task of tasks) {
-      expect(task.status).toBe('delivered');
-      expect(task.credited).toBe(true);
-      expect(task.points).toBe(10);
-    }
+    for (const task of tasks) expect(task.status).toBe('delivered');
     const accepted = part.filter((i) => i.type === 'offer' && i.status === 'accepted');
     expect(accepted).toHaveLength(p.slots);
     // The requester: one SMS per volunteer taking a slot, one when the goods are at the door.
@@ -296,18 +292,24 @@ async function checkOnce(
   const sms = outbox.filter((n) => n.channel === 'sms');
   if (opts.outbox !== false) expect(sms.length).toBe(markers.length);
 
-  // Volunteers: no task left open. Credit: every credited task has exactly one service
-  // record, with the task's minutes and points, and no record is without its task.
+  // Volunteers: no task left open. Credit: every delivered task (all of a confirmed
+  // request) has exactly one service record, under its delivery's day, with its points,
+  // and no record is without its task.
   const tasks = items.filter((i) => i.type === 'task');
   for (const v of items.filter((i) => i.type === 'volunteer')) {
     expect(v.active, v.volunteerId).toBe(0);
   }
   const records = items.filter((i) => i.type === 'record');
-  expect(records).toHaveLength(tasks.filter((t) => t.credited).length);
-  for (const task of tasks.filter((t) => t.credited)) {
+  expect(records).toHaveLength(tasks.length);
+  for (const task of tasks) {
     const mine = records.filter((r) => r.taskId === task.taskId);
     expect(mine, task.taskId).toHaveLength(1);
-    expect(mine[0]).toMatchObject({ minutes: task.minutes, points: task.points });
+    expect(mine[0]).toMatchObject({
+      pk: `RECORDS#${String(task.deliveredAt).slice(0, 10)}`,
+      volunteerId: task.volunteerId,
+      points: 10,
+    });
+    expect(task.credited, task.taskId).toBeUndefined();
   }
 
   // Counters kept by the writes: every request counted once, in its final status.

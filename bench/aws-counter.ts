@@ -97,10 +97,11 @@ export function itemType(pk?: string, sk?: string, index?: string): string {
   let t: string;
   switch (prefix) {
     case 'REQ':
+      // A volunteer's place in a request is one item: the offer, then the task it becomes.
       t = sk?.startsWith('OFFER#')
         ? 'offer'
         : sk?.startsWith('TASK#')
-          ? 'task'
+          ? 'offer/task'
           : sk === 'REQ'
             ? 'request'
             : 'request partition';
@@ -364,7 +365,7 @@ export class AwsCounter {
             for (const [name, units] of Object.entries(gsi)) {
               if (!units) continue;
               const carriers = items.filter((t) =>
-                name === 'gsi2' ? t === 'volunteer' : ['request', 'offer', 'task'].includes(t),
+                name === 'gsi2' ? t === 'volunteer' : ['request', 'offer', 'offer/task'].includes(t),
               );
               const label = (t: string) => `${t} → ${name} index`;
               if (!carriers.length || !isWrite) {

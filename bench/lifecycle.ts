@@ -259,7 +259,7 @@ export async function benchLifecycle(log: (s: string) => void): Promise<Lifecycl
       const wanted = slots * 3;
       const offers = await b.waitFor(
         async () => {
-          const o = await b.partition(id, 'OFFER#');
+          const o = await b.partition(id, 'TASK#');
           return o.length >= wanted ? o : undefined;
         },
         10_000,
@@ -269,7 +269,7 @@ export async function benchLifecycle(log: (s: string) => void): Promise<Lifecycl
       const tasks: { taskId: string; token: string }[] = [];
       for (const offer of offers) {
         if (tasks.length === slots) break;
-        const v = volunteers.get(String(offer.sk).slice('OFFER#'.length))!;
+        const v = volunteers.get(String(offer.sk).slice('TASK#'.length))!;
         // The volunteer opens the app (after the push) and grabs the order.
         const inbox = await api('GET', '/v1/volunteers/me/offers', { key: v.token });
         http++;
@@ -475,7 +475,7 @@ export async function benchLifecycle(log: (s: string) => void): Promise<Lifecycl
       const t202 = Date.now();
       const id = posted.body.requestId as string;
       const seenOffer = await b.waitFor(async () => {
-        const o = await b.partition(id, 'OFFER#');
+        const o = await b.partition(id, 'TASK#');
         return o.length ? Date.now() : undefined;
       });
       const note = await b.waitFor(() => stack.outbox.list().slice(before)[0]);

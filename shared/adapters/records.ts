@@ -2,6 +2,7 @@ import { BatchGetCommand, type BatchGetCommandOutput, PutCommand } from '@aws-sd
 import { documents } from '../clients/dynamodb.ts';
 import type { Task } from '../domain/request.ts';
 import type { Volunteer } from '../domain/volunteer.ts';
+import { taskOf } from './requests.ts';
 import { fromItem, inbox, isConditionFailure, queryAll, table } from './table.ts';
 
 /**
@@ -146,6 +147,6 @@ export const records = {
       },
       max,
     );
-    return items.slice(0, max).map((i) => fromItem<Task>(i));
+    return items.slice(0, max).map((i) => taskOf(i));
   },
 };

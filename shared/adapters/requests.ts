@@ -132,8 +132,12 @@ export const requests = {
     });
     for (const item of items) {
       if (item.type === 'request') state.request = fromItem<HelpRequest>(item);
-      else if (item.type === 'offer') state.offers?.push(fromItem<Offer>(item));
-      else if (item.type === 'task') state.tasks?.push(fromItem<Task>(item));
+      if (item.type === 'task') state.tasks?.push(taskOf(item));
+      const offer = offerOf(item);
+      // An offer made before offers moved to `TASK#` can no longer become a task: closed.
+      if (offer?.status === 'open' && String(item.sk).startsWith('OFFER#'))
+        offer.status = 'expired';
+      if (offer) state.offers?.push(offer);
     }
     return state.request ? (state as RequestState) : undefined;
   },
@@ -268,6 +272,55 @@ export async function watched(
   return (Items ?? []).map((i) => fromItem<HelpRequest>(i));
 }
 
+/** The task an item holds (an accepted offer carries its offer's fields too: left out). */
+export function taskOf(item: Record<string, unknown>): Task & LegacyCredit {
+  const t = fromItem<Task & LegacyCredit>(item);
+  return {
+    taskId: t.taskId,
+    requestId: t.requestId,
+    volunteerId: t.volunteerId,
+    status: t.status,
+    via: t.via,
+    createdAt: t.createdAt,
+    ...(t.deliveredAt !== undefined && { deliveredAt: t.deliveredAt }),
+    ...(t.note !== undefined && { note: t.note }),
+    ...(t.photoKeys !== undefined && { photoKeys: t.photoKeys }),
+    ...(t.credited !== undefined && { credited: t.credited }),
+    ...(t.minutes !== undefined && { minutes: t.minutes }),
+    ...(t.points !== undefined && { points: t.points }),
+  };
+}
+
+/** A task's minutes and points, on tasks credited before the service record was the credit. */
+export interface LegacyCredit {
+  minutes?: number;
+  points?: number;
+}
+
+/**
+ * The offer an item holds: an offer, or a task that was one (accepted: its offer fields
+ * are still on it, `createdAt` then being the accept's and `offeredAt` the offer's). An
+ * ops task made without an offer holds none.
+ */
+export function offerOf(item: Record<string, unknown>): Offer | undefined {
+  if (item.type === 'offer') return fromItem<Offer>(item);
+  if (item.type !== 'task' || typeof item.offerId !== 'string') return undefined;
+  const o = fromItem<Offer & { offeredAt?: string }>(item);
+  return {
+    offerId: o.offerId,
+    requestId: o.requestId,
+    volunteerId: o.volunteerId,
+    status: 'accepted',
+    scope: o.scope,
+    kind: o.kind,
+    communityId: o.communityId,
+    createdAt: o.offeredAt ?? o.createdAt,
+    expiresAt: o.expiresAt,
+    ...(o.code !== undefined && { code: o.code }),
+    ...(o.push !== undefined && { push: o.push }),
+  };
+}
+
 export const offers = {
   /** Creates an open offer; false when this volunteer already had one for the request. */
   async create(offer: Offer, retentionDays: number): Promise<boolean> {
@@ -301,12 +354,12 @@ export const offers = {
         ConsistentRead: opts.consistent ?? true,
       }),
     );
-    return Item ? fromItem<Offer>(Item) : undefined;
+    return Item ? offerOf(Item) : undefined;
   },
 
   /**
    * Some offers of one request. One offer: a GetItem. More: one Query of the request's
-   * offers (`OFFER#` keys only), billed by their total size (a 4 KB read unit holds about
+   * offers and tasks (`TASK#` keys: not the request item), billed by their total size (a 4 KB read unit holds about
    * ten offers) rather than a unit per offer as a GetItem each would be.
    */
   async getMany(requestId: string, volunteerIds: string[], opts: Read = {}): Promise<Offer[]> {
@@ -318,13 +371,15 @@ export const offers = {
     const items = await queryAll({
       TableName: table(),
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :offer)',
-      ExpressionAttributeValues: { ':pk': keys.request(requestId).pk, ':offer': 'OFFER#' },
+      ExpressionAttributeValues: {
+        ':pk': keys.request(requestId).pk,
+        ':offer': keys.offer(requestId, '').sk,
+      },
       ConsistentRead: opts.consistent ?? true,
     });
     return items
-      .filter((i) => i.type === 'offer')
-      .map((i) => fromItem<Offer>(i))
-      .filter((o) => wanted.has(o.volunteerId));
+      .map((i) => offerOf(i))
+      .filter((o): o is Offer => o !== undefined && wanted.has(o.volunteerId));
   },
 
   /**

@@ -1,6 +1,6 @@
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { documents } from '../clients/dynamodb.ts';
-import type { HelpRequest, HistoryEntry, Task } from '../domain/request.ts';
+import type { HelpRequest, HistoryEntry, Offer, Task } from '../domain/request.ts';
 import { dayOf, tasksTodayOf, type Volunteer } from '../domain/volunteer.ts';
 import { taskIdOf } from '../ids.ts';
 import { epochSeconds, inbox, isTransactionConflict, keys, table, watchFragment } from './table.ts';
@@ -25,15 +25,18 @@ export interface TakeSlot {
   request: HelpRequest;
   volunteer: Volunteer;
   via: 'offer' | 'ops';
-  /** Accept this volunteer's open offer in the same write (required when via offer). */
-  acceptOffer: boolean;
+  /**
+   * The volunteer's open offer for the request, which becomes the task (required when via
+   * offer). Without one the task is put in its place.
+   */
+  offer: Offer | undefined;
   retentionDays: number;
   now: Date;
 }
 
 /**
- * Takes one open slot of a request for a volunteer, all or nothing: the offer (if any)
- * is accepted, the request's filled count moves from what was read (so two takers of
+ * Takes one open slot of a request for a volunteer, all or nothing: the open offer (if
+ * any) becomes the task, or the task is put, the request's filled count moves from what was read (so two takers of
  * the last slot cannot both win), the task is created once, and the volunteer's load
  * moves from the version read.
  */
@@ -77,20 +80,57 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
     tasksToday: tasksTodayOf(volunteer, now) + 1,
     updatedAt: at,
   };
-  const items: TransactItem[] = [];
-  if (t.acceptOffer) {
-    items.push({
-      Update: {
-        TableName: table(),
-        Key: keys.offer(request.requestId, volunteer.volunteerId),
-        UpdateExpression: 'SET #status = :accepted, closedAt = :at REMOVE gsi1pk, gsi1sk',
-        ConditionExpression:
-          t.via === 'offer' ? '#status = :open AND expiresAt > :at' : '#status = :open',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':accepted': 'accepted', ':open': 'open', ':at': at },
-      },
-    });
-  }
+  const expiresAtEpoch = epochSeconds(now) + t.retentionDays * 86400;
+  const items: TransactItem[] = [
+    // The offer becomes the task (one item: a second would be two more write units here);
+    // its inbox entry moves from the volunteer's offers to their tasks.
+    t.offer
+      ? {
+          Update: {
+            TableName: table(),
+            Key: keys.task(request.requestId, volunteer.volunteerId),
+            UpdateExpression:
+              'SET #type = :task, #status = :accepted, taskId = :taskId, via = :via, ' +
+              'offeredAt = :offeredAt, createdAt = :at, closedAt = :at, ' +
+              'gsi1pk = :inbox, gsi1sk = :at, expiresAtEpoch = :ttl',
+            ConditionExpression:
+              t.via === 'offer'
+                ? '#type = :offer AND #status = :open AND expiresAt > :at'
+                : '#type = :offer AND #status = :open',
+            ExpressionAttributeNames: { '#type': 'type', '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':task': 'task',
+              ':offer': 'offer',
+              ':accepted': 'accepted',
+              ':open': 'open',
+              ':taskId': task.taskId,
+              ':via': t.via,
+              ':at': at,
+              ':offeredAt': t.offer.createdAt,
+              ':inbox': inbox.tasks(volunteer.volunteerId),
+              ':ttl': expiresAtEpoch,
+            },
+          },
+        }
+      : {
+          // No open offer: the task takes the volunteer's place, over a closed offer if any.
+          Put: {
+            TableName: table(),
+            Item: {
+              ...keys.task(request.requestId, volunteer.volunteerId),
+              type: 'task',
+              ...task,
+              gsi1pk: inbox.tasks(volunteer.volunteerId),
+              gsi1sk: at,
+              expiresAtEpoch,
+            },
+            ConditionExpression:
+              'attribute_not_exists(pk) OR (#type = :offer AND #status <> :open)',
+            ExpressionAttributeNames: { '#type': 'type', '#status': 'status' },
+            ExpressionAttributeValues: { ':offer': 'offer', ':open': 'open' },
+          },
+        },
+  ];
   items.push(
     {
       Update: {
@@ -100,20 +140,6 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
         ConditionExpression: '#status = :received AND filled = :filled',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: requestValues,
-      },
-    },
-    {
-      Put: {
-        TableName: table(),
-        Item: {
-          ...keys.task(request.requestId, volunteer.volunteerId),
-          type: 'task',
-          ...task,
-          gsi1pk: inbox.tasks(volunteer.volunteerId),
-          gsi1sk: at,
-          expiresAtEpoch: epochSeconds(now) + t.retentionDays * 86400,
-        },
-        ConditionExpression: 'attribute_not_exists(pk)',
       },
     },
     { Update: volunteerUpdate(volunteer, loaded) },

@@ -2,17 +2,21 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { documents } from '../clients/dynamodb.ts';
 import { tableName } from '../config.ts';
 
+const placeKey = (requestId: string, volunteerId: string) => ({
+  pk: `REQ#${requestId}`,
+  sk: `TASK#${volunteerId}`,
+});
+
 /** Key layout of the single table (see docs/data-model.md). */
 export const keys = {
   request: (requestId: string) => ({ pk: `REQ#${requestId}`, sk: 'REQ' }),
-  offer: (requestId: string, volunteerId: string) => ({
-    pk: `REQ#${requestId}`,
-    sk: `OFFER#${volunteerId}`,
-  }),
-  task: (requestId: string, volunteerId: string) => ({
-    pk: `REQ#${requestId}`,
-    sk: `TASK#${volunteerId}`,
-  }),
+  /**
+   * A volunteer's place in a request: their offer, and the task it becomes when accepted.
+   * One item, so the accept updates the offer into the task rather than writing a second
+   * item (docs/data-model.md). An ops assignment without an open offer puts the task there.
+   */
+  offer: (requestId: string, volunteerId: string) => placeKey(requestId, volunteerId),
+  task: (requestId: string, volunteerId: string) => placeKey(requestId, volunteerId),
   volunteer: (volunteerId: string) => ({ pk: `VOL#${volunteerId}`, sk: 'VOL' }),
   /** A volunteer's availability entry for one skill (beside the volunteer, in its partition). */
   skillEntry: (volunteerId: string, skill: string) => ({

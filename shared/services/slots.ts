@@ -93,7 +93,7 @@ export async function acceptOffer(
       request,
       volunteer,
       via: 'offer',
-      acceptOffer: true,
+      offer,
       retentionDays: districtView().district.retentionDays,
       now,
     });
@@ -128,7 +128,7 @@ export async function assignVolunteer(
       request,
       volunteer,
       via: 'ops',
-      acceptOffer: offer?.status === 'open',
+      offer: offer?.status === 'open' ? offer : undefined,
       retentionDays: districtView().district.retentionDays,
       now,
     });

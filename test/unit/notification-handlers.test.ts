@@ -21,7 +21,17 @@ import {
 } from '../fixtures/aws.ts';
 import { OPS_KEY, QUEUE_URLS } from '../fixtures/env.ts';
 import { bodyOf, call, lambdaContext, sqsEvent, sqsRecord } from '../fixtures/events.ts';
-import { anOffer, aRequest, aTask, aVolunteer, PTN, REQ, TASK, VOL } from '../fixtures/items.ts';
+import {
+  acceptedOfferItem,
+  anOffer,
+  aRequest,
+  aTask,
+  aVolunteer,
+  PTN,
+  REQ,
+  TASK,
+  VOL,
+} from '../fixtures/items.ts';
 
 const PARTNER_KEY = 'pk_partner-one';
 const TOKEN = 'vt_volunteer-one';
@@ -258,10 +268,9 @@ describe('receive-sms', () => {
       ConsistentRead: true,
     });
     const [items] = transactions();
-    expect(items[0].Update).toMatchObject({ Key: { pk: `REQ#${REQ}`, sk: `OFFER#${VOL}` } });
-    expect(items[2].Put).toMatchObject({
-      ConditionExpression: 'attribute_not_exists(pk)',
-      Item: { sk: `TASK#${VOL}`, taskId: TASK, status: 'accepted' },
+    expect(items[0].Update).toMatchObject({
+      Key: { pk: `REQ#${REQ}`, sk: `TASK#${VOL}` },
+      ExpressionAttributeValues: { ':task': 'task', ':taskId': TASK, ':accepted': 'accepted' },
     });
     expect(published()).toEqual([
       {
@@ -325,8 +334,9 @@ describe('receive-sms', () => {
 
   it('declining an offer already accepted is rejected with the reason, in words', async () => {
     offerCode();
-    ddb.on(GetCommand, { Key: { pk: `REQ#${REQ}`, sk: `OFFER#${VOL}` } }).resolves({
-      Item: { pk: `REQ#${REQ}`, sk: `OFFER#${VOL}`, ...anOffer({ status: 'accepted' }) },
+    // Accepted: the offer's item is its task now.
+    ddb.on(GetCommand, { Key: { pk: `REQ#${REQ}`, sk: `TASK#${VOL}` } }).resolves({
+      Item: acceptedOfferItem(anOffer({ status: 'accepted' }), aTask()),
     });
 
     const out = await receiveSms(sqsEvent(sqsRecord(sms('0 K7PQ'))), ctx);

@@ -66,7 +66,7 @@ describe('match-request', () => {
       ConditionExpression: 'attribute_not_exists(pk)',
       Item: expect.objectContaining({
         pk: `REQ#${REQ}`,
-        sk: `OFFER#${VOL}`,
+        sk: `TASK#${VOL}`,
         status: 'open',
         gsi1pk: `VOLOFFER#${VOL}`,
       }),
@@ -119,7 +119,7 @@ describe('match-request', () => {
 
     expect(ddb).toHaveReceivedCommandWith(PutCommand, {
       Item: expect.objectContaining({
-        sk: `OFFER#${VOL}`,
+        sk: `TASK#${VOL}`,
         push: { endpoint, language: 'en' },
       }),
     });
@@ -781,7 +781,7 @@ describe('apply-request-event', () => {
 
     expect(out.batchItemFailures).toEqual([]);
     expect(ddb).toHaveReceivedCommandExactlyOnceWith(UpdateCommand, {
-      Key: { pk: `REQ#${REQ}`, sk: `OFFER#${VOL2}` },
+      Key: { pk: `REQ#${REQ}`, sk: `TASK#${VOL2}` },
       ConditionExpression: '#status = :open',
       ExpressionAttributeValues: expect.objectContaining({ ':to': 'withdrawn' }),
     });
@@ -991,8 +991,8 @@ describe('handle-timer', () => {
     // Each expiry is its own transaction: the offer closes and the history notes it, or neither.
     const expiries = ddb.commandCalls(TransactWriteCommand).map((c) => c.args[0].input);
     expect(expiries.map((t) => t.TransactItems?.[0].Update?.Key)).toEqual([
-      { pk: `REQ#${REQ}`, sk: `OFFER#${VOL}` },
-      { pk: `REQ#${REQ}`, sk: `OFFER#${VOL2}` },
+      { pk: `REQ#${REQ}`, sk: `TASK#${VOL}` },
+      { pk: `REQ#${REQ}`, sk: `TASK#${VOL2}` },
     ]);
     for (const t of expiries) {
       expect(t.TransactItems?.[0].Update).toMatchObject({
@@ -1051,7 +1051,7 @@ describe('handle-timer', () => {
     expect(out.batchItemFailures).toEqual([]);
     const [expiry] = ddb.commandCalls(TransactWriteCommand);
     expect(expiry.args[0].input.TransactItems?.[0].Update).toMatchObject({
-      Key: { pk: `REQ#${REQ}`, sk: `OFFER#${VOL}` },
+      Key: { pk: `REQ#${REQ}`, sk: `TASK#${VOL}` },
       ConditionExpression: '#status = :open AND expiresAt <= :at',
     });
     expect(sentTo('match')).toEqual([{ requestId: REQ }]);

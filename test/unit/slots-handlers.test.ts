@@ -65,27 +65,33 @@ describe('POST /v1/offers/{offerId}/accept (accept-offer)', () => {
       requester: { name: '王奶奶', phone: '+8613800138000' },
     });
     const [items] = transactions();
+    // The open offer becomes the task: one item, its inbox entry moved to the tasks.
     expect(items[0].Update).toMatchObject({
-      Key: { pk: `REQ#${REQ}`, sk: `OFFER#${VOL}` },
-      ConditionExpression: '#status = :open AND expiresAt > :at',
+      Key: { pk: `REQ#${REQ}`, sk: `TASK#${VOL}` },
+      ConditionExpression: '#type = :offer AND #status = :open AND expiresAt > :at',
+      ExpressionAttributeValues: {
+        ':task': 'task',
+        ':accepted': 'accepted',
+        ':taskId': TASK,
+        ':via': 'offer',
+        ':offeredAt': anOffer().createdAt,
+        ':inbox': `VOLTASK#${VOL}`,
+      },
     });
     expect(items[1].Update).toMatchObject({
       Key: { pk: `REQ#${REQ}`, sk: 'REQ' },
       ConditionExpression: '#status = :received AND filled = :filled',
       ExpressionAttributeValues: { ':filled': 0, ':next': 1, ':matched': 'matched' },
     });
-    expect(items[2].Put).toMatchObject({
-      ConditionExpression: 'attribute_not_exists(pk)',
-      Item: { pk: `REQ#${REQ}`, sk: `TASK#${VOL}`, status: 'accepted', via: 'offer' },
-    });
-    expect(items[3].Update).toMatchObject({
+    expect(items[2].Update).toMatchObject({
       Key: { pk: `VOL#${VOL}`, sk: 'VOL' },
       ConditionExpression: 'version = :prev',
       ExpressionAttributeValues: { ':prev': 1, ':active': 1 },
     });
-    // No counter in the transaction: the request's move to matched and the volunteer's
-    // first task today are counted from the table's stream.
-    expect(items).toHaveLength(4);
+    // No task item of its own, and no counter: the request's move to matched and the
+    // volunteer's first task today are counted from the table's stream.
+    expect(items).toHaveLength(3);
+    expect(items.some((i) => i.Put)).toBe(false);
     expect(items.filter((i) => String(i.Update?.Key?.pk).startsWith('STATS#'))).toEqual([]);
     expect(sentTo('events')).toEqual([
       {
@@ -159,6 +165,19 @@ describe('POST /v1/offers/{offerId}/accept (accept-offer)', () => {
     expect(sentTo('events')).toEqual([]);
   });
 
+  it('an offer still open under the old layout (`OFFER#`) is 409 offer_expired, nothing written', async () => {
+    givenVolunteer(aVolunteer());
+    ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': `REQ#${REQ}` } }).resolves({
+      Items: [requestItem(aRequest()), { ...offerItem(anOffer()), sk: `OFFER#${VOL}` }],
+    });
+
+    const res = await accept();
+
+    expect(res.statusCode).toBe(409);
+    expect(bodyOf(res).error.code).toBe('offer_expired');
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
   it('someone else’s offer is 404, and nothing is read', async () => {
     const res = await accept(`off_${REQ.slice(4)}_${VOL2.slice(4)}`);
     expect(res.statusCode).toBe(404);
@@ -216,7 +235,7 @@ describe('POST /v1/offers/{offerId}/decline (decline-offer)', () => {
     expect(res.statusCode).toBe(200);
     expect(bodyOf(res)).toEqual({ offerId: OFFER, status: 'declined' });
     expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
-      Key: { pk: `REQ#${REQ}`, sk: `OFFER#${VOL}` },
+      Key: { pk: `REQ#${REQ}`, sk: `TASK#${VOL}` },
       ConditionExpression: '#status = :open',
       ExpressionAttributeValues: expect.objectContaining({ ':to': 'declined' }),
     });
@@ -321,12 +340,16 @@ describe('POST /v1/requests/{requestId}/assign (assign-volunteer)', () => {
     expect(res.statusCode).toBe(200);
     expect(bodyOf(res)).toMatchObject({ taskId: TASK, volunteerId: VOL, via: 'ops' });
     const [items] = transactions();
-    // No offer to accept: the request's slot count comes first.
-    expect(items[0].Update).toMatchObject({
+    // No open offer: the task is put in the volunteer's place (over a closed offer, if any).
+    expect(items[0].Put).toMatchObject({
+      Item: { sk: `TASK#${VOL}`, type: 'task', taskId: TASK, via: 'ops', gsi1pk: `VOLTASK#${VOL}` },
+      ConditionExpression: 'attribute_not_exists(pk) OR (#type = :offer AND #status <> :open)',
+    });
+    expect(items[1].Update).toMatchObject({
       Key: { sk: 'REQ' },
       ConditionExpression: '#status = :received AND filled = :filled',
     });
-    expect(items[0].Update?.ExpressionAttributeValues?.[':h']).toContainEqual(
+    expect(items[1].Update?.ExpressionAttributeValues?.[':h']).toContainEqual(
       expect.objectContaining({ event: 'manual_dispatch', volunteerId: VOL }),
     );
   });

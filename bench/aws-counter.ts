@@ -10,10 +10,11 @@
  */
 
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { InitializeMiddleware } from '@smithy/types';
+import { TABLE } from '../shared/resources.ts';
 
 /** The function an SDK call is made from (set by the bench's handler wrapper). */
 export const currentFunction = new AsyncLocalStorage<string>();
@@ -235,6 +236,57 @@ function transactionUnits(command: string, input: Record<string, unknown>): numb
   return undefined;
 }
 
+type Image = Record<string, AttributeValue> | undefined;
+
+/** The table and key of each item a TransactWriteItems writes, in item order. */
+function transactionKeys(input: Record<string, unknown>) {
+  const its = (input.TransactItems ?? []) as Record<string, Record<string, any>>[];
+  return its.map((t) => {
+    const op = t.Put ?? t.Update ?? t.Delete ?? t.ConditionCheck;
+    const key = t.Put ? { pk: t.Put.Item.pk, sk: t.Put.Item.sk } : op.Key;
+    const attr = (v: Attr) => ({ S: str(v) ?? '' });
+    return {
+      table: String(op.TableName),
+      key: { pk: attr(key.pk), sk: attr(key.sk) },
+      writes: !t.ConditionCheck,
+    };
+  });
+}
+
+/**
+ * AWS's index write units for one item's write, from its images before and after, per
+ * index of the table (ALL projection: any change of an item in the index rewrites its
+ * entry): entry added or removed 1, key moved 2 (delete and put), entry rewritten 1;
+ * per started KB of the item.
+ */
+export function indexUnits(before: Image, after: Image): Record<string, number> {
+  const units: Record<string, number> = {};
+  const kb = (i: Image) => Math.max(1, Math.ceil(itemBytes(i ?? {}) / 1024));
+  const same = (a: Image, b: Image) => stable(a) === stable(b);
+  for (const index of TABLE.indexes) {
+    const keyOf = (i: Image) =>
+      i?.[index.partitionKey] && i?.[index.sortKey]
+        ? stable({ p: i[index.partitionKey], s: i[index.sortKey] })
+        : undefined;
+    const k0 = keyOf(before);
+    const k1 = keyOf(after);
+    let u = 0;
+    if (k0 && k1) u = k0 !== k1 ? kb(before) + kb(after) : same(before, after) ? 0 : kb(after);
+    else if (k0) u = kb(before);
+    else if (k1) u = kb(after);
+    if (u) units[index.name] = u;
+  }
+  return units;
+}
+
+/** JSON with object keys sorted, so two images compare by content. */
+const stable = (v: unknown): string =>
+  JSON.stringify(v, (_k, x) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  );
+
 const add = (m: Record<string, Units>, k: string, local: number, aws: number, calls = 1) => {
   const u = m[k] ?? { calls: 0, local: 0, aws: 0 };
   u.calls += calls;
@@ -280,8 +332,16 @@ export class AwsCounter {
   }
 
   attachDynamo(client: DynamoDBClient) {
+    // The bench's own reads of items' images (for a transaction's index units), not counted.
+    const uncounted = new WeakSet<object>();
+    const image = async (table: string, key: Record<string, AttributeValue>): Promise<Image> => {
+      const get = new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true });
+      uncounted.add(get.input);
+      return (await client.send(get)).Item;
+    };
     client.middlewareStack.add(
       (next, context) => async (args) => {
+        if (uncounted.has(args.input as object)) return next(args);
         const command = (context as { commandName?: string }).commandName ?? 'unknown';
         const input = args.input as Record<string, unknown>;
         input.ReturnConsumedCapacity = 'INDEXES';
@@ -290,9 +350,19 @@ export class AwsCounter {
         const items = itemsOf(command, input);
         const isWrite = WRITES.has(command);
         let output: Record<string, unknown> | undefined;
+        // DynamoDB Local reports a transaction's index units as if it wrote one item (bench
+        // calibration), so they are computed from each item's images before and after.
+        // (Another writer between the reads and the write could skew one item's figure.)
+        const txKeys = command === 'TransactWriteItemsCommand' ? transactionKeys(input) : [];
+        const befores = await Promise.all(txKeys.map((k) => image(k.table, k.key)));
+        let txIndex: Record<string, number>[] | undefined;
         try {
           const out = await next(args);
           output = out.output as unknown as Record<string, unknown>;
+          if (txKeys.length) {
+            const afters = await Promise.all(txKeys.map((k) => image(k.table, k.key)));
+            txIndex = txKeys.map((k, i) => (k.writes ? indexUnits(befores[i], afters[i]) : {}));
+          }
           return out;
         } catch (e) {
           // A failed condition still consumes write units on AWS (1 per item written); Local does not report it.
@@ -335,15 +405,20 @@ export class AwsCounter {
               0,
             );
             const gsi: Record<string, number> = {};
-            for (const c of caps)
-              for (const [name, g] of Object.entries(c.GlobalSecondaryIndexes ?? {}))
-                gsi[name] = (gsi[name] ?? 0) + (g.CapacityUnits ?? 0) / (transact ? 2 : 1);
+            if (txIndex) {
+              for (const u of txIndex)
+                for (const [name, n] of Object.entries(u)) gsi[name] = (gsi[name] ?? 0) + n;
+            } else {
+              for (const c of caps)
+                for (const [name, g] of Object.entries(c.GlobalSecondaryIndexes ?? {}))
+                  gsi[name] = (gsi[name] ?? 0) + (g.CapacityUnits ?? 0);
+            }
             const indexLocal = Object.values(gsi).reduce((a, x) => a + x, 0);
             // AWS: a transactional write costs 2 units per item per started KB (Put: its size
             // from the input; Update/Delete/ConditionCheck: 1 KB, every item here is under
             // 1 KB, see the item sizes). DynamoDB Local's own transaction figure is not per
-            // item (bench calibration); its index figure in a transaction is twice the plain
-            // one, so it is halved above: index updates are ordinary index writes.
+            // item (bench calibration), nor is its index figure (computed above from the
+            // items' images: index updates are ordinary index writes).
             const perItemAws = transact ? transactionUnits(command, input) : undefined;
             const tableAws = perItemAws ? perItemAws.reduce((a, x) => a + x, 0) : tableLocal;
             const aws = tableAws + indexLocal;
@@ -362,20 +437,29 @@ export class AwsCounter {
             });
             if (isWrite) this.fn().wcu += aws;
             else this.fn().rcu += aws;
-            for (const [name, units] of Object.entries(gsi)) {
+            const label = (t: string, name: string) => `${t} → ${name} index`;
+            if (txIndex) {
+              txIndex.forEach((u, i) => {
+                for (const [name, n] of Object.entries(u)) {
+                  add(byItem, label(items[i], name), n, n, 0);
+                  fw[label(items[i], name)] = (fw[label(items[i], name)] ?? 0) + n;
+                }
+              });
+            }
+            for (const [name, units] of Object.entries(txIndex ? {} : gsi)) {
               if (!units) continue;
               const carriers = items.filter((t) =>
-                name === 'gsi2' ? t === 'volunteer' : ['request', 'offer', 'offer/task'].includes(t),
+                name === 'gsi2'
+                  ? t === 'volunteer'
+                  : ['request', 'offer', 'offer/task'].includes(t),
               );
-              const label = (t: string) => `${t} → ${name} index`;
               if (!carriers.length || !isWrite) {
                 add(byItem, isWrite ? `${name} index` : items[0], units, units, 0);
                 continue;
               }
               for (const t of carriers) {
-                add(byItem, label(t), units / carriers.length, units / carriers.length, 0);
-                const fw2 = this.fn().writes;
-                fw2[label(t)] = (fw2[label(t)] ?? 0) + units / carriers.length;
+                add(byItem, label(t, name), units / carriers.length, units / carriers.length, 0);
+                fw[label(t, name)] = (fw[label(t, name)] ?? 0) + units / carriers.length;
               }
             }
             const total = isWrite ? this.counts.writeUnits : this.counts.readUnits;

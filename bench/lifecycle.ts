@@ -103,7 +103,12 @@ async function calibrate(client: DynamoDBClient, table: string) {
   await createTable(client, table);
   const K = (k: string) => ({ pk: { S: k }, sk: { S: k } });
   const upd = (k: string, expr: string, v: Record<string, AttributeValue>) => ({
-    Update: { TableName: table, Key: K(k), UpdateExpression: expr, ExpressionAttributeValues: v },
+    Update: {
+      TableName: table,
+      Key: K(k),
+      UpdateExpression: expr,
+      ...(Object.keys(v).length && { ExpressionAttributeValues: v }),
+    },
   });
   const one = { ':x': { N: '1' } };
   const rows: { write: string; reported: string }[] = [];
@@ -159,6 +164,14 @@ async function calibrate(client: DynamoDBClient, table: string) {
   await tx('TransactWriteItems: 1 Update moving the gsi1 key', [
     upd('p', 'SET gsi1pk = :k', { ':k': { S: 'k3' } }),
   ]);
+  await tx(
+    'TransactWriteItems: 3 index writes (a key removed, an item put with one, a key added)',
+    [
+      upd('p', 'REMOVE gsi1pk, gsi1sk', {}),
+      { Put: { TableName: table, Item: { ...K('d'), gsi1pk: { S: 'k' }, gsi1sk: { S: 'k' } } } },
+      upd('a', 'SET gsi1pk = :k, gsi1sk = :k', { ':k': { S: 'k4' } }),
+    ],
+  );
   return rows;
 }
 

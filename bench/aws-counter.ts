@@ -264,6 +264,11 @@ export function indexUnits(before: Image, after: Image): Record<string, number> 
   const kb = (i: Image) => Math.max(1, Math.ceil(itemBytes(i ?? {}) / 1024));
   const same = (a: Image, b: Image) => stable(a) === stable(b);
   for (const index of TABLE.indexes) {
+    // An included-only index (INCLUDE) rewrites an entry only when what it holds changes.
+    const held = (i: Image) =>
+      index.include && i
+        ? Object.fromEntries(Object.entries(i).filter(([k]) => index.include?.includes(k)))
+        : i;
     const keyOf = (i: Image) =>
       i?.[index.partitionKey] && i?.[index.sortKey]
         ? stable({ p: i[index.partitionKey], s: i[index.sortKey] })
@@ -271,7 +276,8 @@ export function indexUnits(before: Image, after: Image): Record<string, number> 
     const k0 = keyOf(before);
     const k1 = keyOf(after);
     let u = 0;
-    if (k0 && k1) u = k0 !== k1 ? kb(before) + kb(after) : same(before, after) ? 0 : kb(after);
+    if (k0 && k1)
+      u = k0 !== k1 ? kb(before) + kb(after) : same(held(before), held(after)) ? 0 : kb(after);
     else if (k0) u = kb(before);
     else if (k1) u = kb(after);
     if (u) units[index.name] = u;
@@ -449,7 +455,7 @@ export class AwsCounter {
             for (const [name, units] of Object.entries(txIndex ? {} : gsi)) {
               if (!units) continue;
               const carriers = items.filter((t) =>
-                name === 'gsi2'
+                name === 'avail'
                   ? t === 'volunteer'
                   : ['request', 'offer', 'offer/task'].includes(t),
               );

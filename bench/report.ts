@@ -303,9 +303,10 @@ minute keeps it cached); the "By function" table shows what this process read.
         );
       }
       out.push(`
-Write units by item type (a transaction's table units split evenly over its items; index
+Write units by item type (a transaction's units per item: 2 per started KB on the table,
+and its index writes from the item's images before and after; a single-item write's index
 units to the item types that carry the index's keys: gsi1 = request sweeper entry
-\`OPEN#<status>\`, offer inbox \`VOLOFFER#\`, task inbox \`VOLTASK#\`; gsi2 = volunteer
+\`OPEN#<status>\`, offer inbox \`VOLOFFER#\`, task inbox \`VOLTASK#\`; avail = volunteer
 availability \`AVAIL#\`):
 
 | item type | WCU (AWS) per request | share |
@@ -491,7 +492,7 @@ entries there are and finds fewer candidates than it wants; the 1.5× budget on 
 compares the full page with that, and no match finding three candidates can read fewer
 than three items (1.5 × 1.2 is 1.8). From 10,000 to 100,000 that row is flat.
 
-Why it stays flat: matching reads the sparse availability index (\`gsi2\`), where a
+Why it stays flat: matching reads the sparse availability index (\`avail\`), where a
 volunteer appears only while on duty with free capacity, partitioned by community and
 sorted least busy first; it reads a page per community nearest first and stops once it
 has twice the candidates it needs. A request needing skills reads the per-skill entries

@@ -27,6 +27,7 @@ import {
   type QueueName,
   STREAM_CONSUMER,
   TABLE,
+  type TableIndex,
   visibilityTimeoutSeconds,
 } from '../shared/resources.ts';
 
@@ -47,6 +48,17 @@ export interface LocalResources {
   alertQueueUrl: string;
 }
 
+const indexDefinition = (index: TableIndex) => ({
+  IndexName: index.name,
+  KeySchema: [
+    { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+    { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+  ],
+  Projection: index.include
+    ? { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...index.include] }
+    : { ProjectionType: 'ALL' as const },
+});
+
 export async function createTable(dynamodb: DynamoDBClient, tableName: string): Promise<void> {
   const attributes = new Set<string>([TABLE.partitionKey, TABLE.sortKey]);
   for (const index of TABLE.indexes) {
@@ -66,14 +78,7 @@ export async function createTable(dynamodb: DynamoDBClient, tableName: string): 
           { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
           { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
         ],
-        GlobalSecondaryIndexes: TABLE.indexes.map((index) => ({
-          IndexName: index.name,
-          KeySchema: [
-            { AttributeName: index.partitionKey, KeyType: 'HASH' },
-            { AttributeName: index.sortKey, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        })),
+        GlobalSecondaryIndexes: TABLE.indexes.map(indexDefinition),
         StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE.stream },
       }),
     );
@@ -83,6 +88,20 @@ export async function createTable(dynamodb: DynamoDBClient, tableName: string): 
   await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: tableName });
   // A table kept from before the stream (npm start with a data directory): turn it on.
   const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+  // ... and give it the indexes it was made without.
+  const has = new Set((Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+  for (const index of TABLE.indexes.filter((i) => !has.has(i.name))) {
+    await dynamodb.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [index.partitionKey, index.sortKey].map((AttributeName) => ({
+          AttributeName,
+          AttributeType: 'S',
+        })),
+        GlobalSecondaryIndexUpdates: [{ Create: indexDefinition(index) }],
+      }),
+    );
+  }
   if (!Table?.StreamSpecification?.StreamEnabled) {
     await dynamodb.send(
       new UpdateTableCommand({

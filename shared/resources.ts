@@ -4,6 +4,8 @@
  * No AWS imports here: plain data.
  */
 
+import { AVAILABLE_FIELDS } from './domain/volunteer.ts';
+
 export const TABLE = {
   /** Logical name; the physical name is `${prefix}-main` locally and CDK-generated on AWS. */
   logicalName: 'main',
@@ -18,10 +20,36 @@ export const TABLE = {
   indexes: [
     /** Per-volunteer inbox: open offers (`VOLOFFER#id`) and tasks (`VOLTASK#id`), by time. */
     { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
-    /** Availability: on-duty volunteers with free capacity per community, fewest tasks first. */
+    /**
+     * Availability: on-duty volunteers with free capacity per community (and per skill),
+     * fewest tasks first. It holds only what matching reads (AVAILABLE_FIELDS), so a write
+     * that changes nothing of it (a delivery moving `active`, a credential) writes no entry.
+     */
+    {
+      name: 'avail',
+      partitionKey: 'gsi2pk',
+      sortKey: 'gsi2sk',
+      include: AVAILABLE_FIELDS,
+    },
+  ] as readonly TableIndex[],
+  /**
+   * Indexes of earlier versions: kept by the stack only when deployed with
+   * `-c keepRetiredIndexes=true`, the first of the two deploys that move a district onto a
+   * new index (DynamoDB adds or drops one index per table update; docs/deploy.md).
+   */
+  retiredIndexes: [
+    /** The availability index with every attribute (ALL): replaced by `avail`. */
     { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
-  ],
+  ] as readonly TableIndex[],
 } as const;
+
+export interface TableIndex {
+  name: string;
+  partitionKey: string;
+  sortKey: string;
+  /** The attributes projected besides the keys; every attribute (ALL) when absent. */
+  include?: readonly string[];
+}
 
 export type QueueName = 'match' | 'notify' | 'events' | 'timers' | 'callbacks' | 'inbound';
 

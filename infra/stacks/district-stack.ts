@@ -113,12 +113,17 @@ export class DistrictStack extends Stack {
       encryption: TableEncryption.AWS_MANAGED,
       stream: StreamViewType[TABLE.stream],
     });
-    for (const index of TABLE.indexes) {
+    // The first deploy of an upgrade that replaces an index keeps the old one beside the new
+    // (`-c keepRetiredIndexes=true`): DynamoDB adds or drops one index per update.
+    const keepRetired = String(this.node.tryGetContext('keepRetiredIndexes')) === 'true';
+    for (const index of [...TABLE.indexes, ...(keepRetired ? TABLE.retiredIndexes : [])]) {
       this.table.addGlobalSecondaryIndex({
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
-        projectionType: ProjectionType.ALL,
+        ...(index.include
+          ? { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...index.include] }
+          : { projectionType: ProjectionType.ALL }),
       });
     }
 

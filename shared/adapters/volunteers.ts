@@ -28,6 +28,15 @@ import {
   table,
 } from './table.ts';
 
+const AVAILABILITY_INDEX = 'avail';
+const RETIRED_AVAILABILITY_INDEX = 'gsi2';
+
+/** DynamoDB's refusal to query an index being backfilled, or one the table lacks. */
+export const isIndexNotReady = (e: unknown) =>
+  e instanceof Error &&
+  e.name === 'ValidationException' &&
+  /backfilling global secondary index|does not have the specified index/i.test(e.message);
+
 type TransactItem = NonNullable<
   ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
 >[number];
@@ -274,18 +283,28 @@ export const volunteers = {
       values[`:s${i}`] = s;
       return `contains(skills, :s${i})`;
     });
-    const page = await documents.send(
-      new QueryCommand({
-        TableName: table(),
-        IndexName: 'gsi2',
-        KeyConditionExpression: 'gsi2pk = :pk',
-        FilterExpression: filters.length ? filters.join(' AND ') : undefined,
-        ExpressionAttributeValues: values,
-        Limit: limit,
-        ExclusiveStartKey: startKey,
-        ReturnConsumedCapacity: 'TOTAL',
-      }),
-    );
+    const query = (IndexName: string) =>
+      documents.send(
+        new QueryCommand({
+          TableName: table(),
+          IndexName,
+          KeyConditionExpression: 'gsi2pk = :pk',
+          FilterExpression: filters.length ? filters.join(' AND ') : undefined,
+          ExpressionAttributeValues: values,
+          Limit: limit,
+          ExclusiveStartKey: startKey,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+    let page: Awaited<ReturnType<typeof query>>;
+    try {
+      page = await query(AVAILABILITY_INDEX);
+    } catch (e) {
+      // First deploy of the upgrade to `avail`: DynamoDB is still filling it (or has not
+      // made it yet), and the index it replaces, with the same keys, is still there.
+      if (!isIndexNotReady(e)) throw e;
+      page = await query(RETIRED_AVAILABILITY_INDEX);
+    }
     return {
       available: (page.Items ?? []).map((i) => fromItem<AvailableVolunteer>(i)),
       nextKey: page.LastEvaluatedKey,

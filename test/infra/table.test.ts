@@ -1,7 +1,10 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { AVAILABLE_FIELDS } from '#shared/domain/volunteer.ts';
 import { TABLE } from '#shared/resources.ts';
-import { DISTRICT_IDS, logicalId, resourcesOf, synthesized } from './support.ts';
+import { buildApp } from '../../infra/bin/app.ts';
+import { type CfnJson, DISTRICT_IDS, logicalId, resourcesOf, synthesized } from './support.ts';
 
 describe.each(DISTRICT_IDS)('table of district %s', (id) => {
   const { stack, template } = synthesized(id);
@@ -33,19 +36,27 @@ describe.each(DISTRICT_IDS)('table of district %s', (id) => {
     });
   });
 
-  it('has both indexes with ALL projection', () => {
-    expect(table.Properties.GlobalSecondaryIndexes).toEqual(
-      TABLE.indexes.map((i) =>
-        expect.objectContaining({
-          IndexName: i.name,
-          KeySchema: [
-            { AttributeName: i.partitionKey, KeyType: 'HASH' },
-            { AttributeName: i.sortKey, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        }),
-      ),
-    );
+  it('has the inbox index with every attribute and the availability index with what matching reads', () => {
+    expect(table.Properties.GlobalSecondaryIndexes).toEqual([
+      expect.objectContaining({
+        IndexName: 'gsi1',
+        KeySchema: [
+          { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+          { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      }),
+      expect.objectContaining({
+        IndexName: 'avail',
+        KeySchema: [
+          { AttributeName: 'gsi2pk', KeyType: 'HASH' },
+          { AttributeName: 'gsi2sk', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...AVAILABLE_FIELDS] },
+      }),
+    ]);
+    // The availability index replaced one with every attribute: not kept by default.
+    expect(TABLE.retiredIndexes.map((i) => i.name)).toEqual(['gsi2']);
   });
 
   it('outputs its name (TABLE_NAME of the upgrade backfill, docs/deploy.md)', () => {
@@ -68,4 +79,20 @@ describe.each(DISTRICT_IDS)('table of district %s', (id) => {
       });
     },
   );
+});
+
+describe('the first deploy of an index upgrade (-c keepRetiredIndexes=true)', () => {
+  it('keeps the retired availability index beside the new one, so only one index is added', () => {
+    const app = new App({
+      context: { 'aws:cdk:bundling-stacks': [], keepRetiredIndexes: 'true' },
+    });
+    const [stack] = buildApp(app, { nag: false });
+    const [[, table]] = resourcesOf(Template.fromStack(stack), 'AWS::DynamoDB::Table');
+    const indexes = table.Properties.GlobalSecondaryIndexes as CfnJson[];
+    expect(indexes.map((i) => [i.IndexName, i.Projection.ProjectionType])).toEqual([
+      ['gsi1', 'ALL'],
+      ['avail', 'INCLUDE'],
+      ['gsi2', 'ALL'],
+    ]);
+  });
 });

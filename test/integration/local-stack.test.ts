@@ -4,7 +4,11 @@
  * redrive to the DLQ) and the SNS outbox. Some functions are replaced by test doubles so
  * the pollers and the gateway can be watched without the product's handlers.
  */
-import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
 import {
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
@@ -20,6 +24,8 @@ import type {
 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failedIds } from '../../local/poller.ts';
+import { createTable } from '../../local/resources.ts';
+import { AVAILABLE_FIELDS } from '../../shared/domain/volunteer.ts';
 import { QUEUES, TABLE, visibilityTimeoutSeconds } from '../../shared/resources.ts';
 import { startTestStack, type TestStack } from './support/stack.ts';
 
@@ -158,7 +164,7 @@ describe('the HTTP gateway', () => {
 });
 
 describe('resources', () => {
-  it('creates the table with its keys, both indexes (ALL), TTL and its stream of both images', async () => {
+  it('creates the table with its keys, its indexes (inbox ALL, availability INCLUDE), TTL and its stream of both images', async () => {
     const { Table } = await stack.local.clients.dynamodb.send(
       new DescribeTableCommand({ TableName: stack.local.tableName }),
     );
@@ -170,7 +176,12 @@ describe('resources', () => {
     ]);
     const indexes = Table?.GlobalSecondaryIndexes ?? [];
     expect(indexes.map((i) => i.IndexName).sort()).toEqual(TABLE.indexes.map((i) => i.name).sort());
-    for (const i of indexes) expect(i.Projection?.ProjectionType).toBe('ALL');
+    const projection = (name: string) => indexes.find((i) => i.IndexName === name)?.Projection;
+    expect(projection('gsi1')?.ProjectionType).toBe('ALL');
+    expect(projection('avail')).toEqual({
+      ProjectionType: 'INCLUDE',
+      NonKeyAttributes: [...AVAILABLE_FIELDS],
+    });
     expect(Table?.StreamSpecification).toEqual({
       StreamEnabled: true,
       StreamViewType: 'NEW_AND_OLD_IMAGES',
@@ -183,6 +194,35 @@ describe('resources', () => {
       AttributeName: TABLE.ttlAttribute,
       TimeToLiveStatus: 'ENABLED',
     });
+  });
+
+  it('gives a table kept from an earlier version (npm start with a data directory) the index it lacks', async () => {
+    const dynamodb = stack.local.clients.dynamodb;
+    const old = `${stack.prefix}-kept`;
+    const key = (n: string, t: 'HASH' | 'RANGE') => ({ AttributeName: n, KeyType: t });
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: old,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk'].map((n) => ({
+          AttributeName: n,
+          AttributeType: 'S',
+        })),
+        KeySchema: [key('pk', 'HASH'), key('sk', 'RANGE')],
+        GlobalSecondaryIndexes: ['gsi1', 'gsi2'].map((name) => ({
+          IndexName: name,
+          KeySchema: [key(`${name}pk`, 'HASH'), key(`${name}sk`, 'RANGE')],
+          Projection: { ProjectionType: 'ALL' },
+        })),
+      }),
+    );
+    await createTable(dynamodb, old);
+    const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: old }));
+    expect((Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName).sort()).toEqual([
+      'avail',
+      'gsi1',
+      'gsi2',
+    ]);
   });
 
   it('creates each queue with its visibility timeout and a redrive policy to its DLQ', async () => {

@@ -28,7 +28,7 @@ beforeAll(async () => {
         ExpressionAttributeValues?: { ':pk'?: string };
       };
       const output = out.output as { ScannedCount?: number };
-      if (input.IndexName === 'gsi2' && output.ScannedCount !== undefined) {
+      if (input.IndexName === 'avail' && output.ScannedCount !== undefined) {
         indexReads.push({
           pk: String(input.ExpressionAttributeValues?.[':pk']),
           read: output.ScannedCount,
@@ -92,7 +92,7 @@ describe('a skilled request among many unskilled volunteers', () => {
     const { Count: available } = await documents.send(
       new QueryCommand({
         TableName: stack.local.tableName,
-        IndexName: 'gsi2',
+        IndexName: 'avail',
         KeyConditionExpression: 'gsi2pk = :pk',
         ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
         Select: 'COUNT',

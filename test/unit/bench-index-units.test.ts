@@ -35,6 +35,23 @@ describe('bench index units from an item’s images', () => {
   it('each index counts on its own, per started KB of the item', () => {
     const big = S('x'.repeat(1500));
     const both = item({ ...inInbox('A'), gsi2pk: S('B'), gsi2sk: S('1'), note: big });
-    expect(indexUnits(undefined, both)).toEqual({ gsi1: 2, gsi2: 2 });
+    expect(indexUnits(undefined, both)).toEqual({ gsi1: 2, avail: 2 });
+  });
+
+  it('the availability index (INCLUDE) rewrites an entry only when what it holds changes', () => {
+    const volunteer = {
+      pk: S('VOL#v'),
+      sk: S('VOL'),
+      gsi2pk: S('AVAIL#east'),
+      gsi2sk: S('2022-04-01#0001#v'),
+      phone: S('+8613900000000'),
+      active: { N: '1' },
+      version: { N: '3' },
+    };
+    const delivered = { ...volunteer, active: { N: '0' }, version: { N: '4' } };
+    expect(indexUnits(volunteer, delivered)).toEqual({});
+    expect(indexUnits(volunteer, { ...volunteer, phone: S('+8613900000001') })).toEqual({
+      avail: 1,
+    });
   });
 });

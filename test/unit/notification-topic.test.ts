@@ -99,7 +99,7 @@ describe('producers publish through the topic', () => {
     givenRequest(aRequest());
     ddb
       .on(QueryCommand, {
-        IndexName: 'gsi2',
+        IndexName: 'avail',
         ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
       })
       .resolves({ Items: [volunteerItem(aVolunteer())] });

@@ -54,7 +54,7 @@ describe('match-request', () => {
     givenRequest(aRequest());
     ddb
       .on(QueryCommand, {
-        IndexName: 'gsi2',
+        IndexName: 'avail',
         ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
       })
       .resolves({ Items: [volunteerItem(aVolunteer())] });
@@ -103,12 +103,47 @@ describe('match-request', () => {
     });
   });
 
+  it('while DynamoDB still fills the availability index (the upgrade’s first deploy), matching reads the one it replaces', async () => {
+    givenRequest(aRequest());
+    const backfilling = Object.assign(
+      new Error('Cannot read from backfilling global secondary index: avail'),
+      { name: 'ValidationException' },
+    );
+    ddb.on(QueryCommand, { IndexName: 'avail' }).rejects(backfilling);
+    ddb
+      .on(QueryCommand, {
+        IndexName: 'gsi2',
+        ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
+      })
+      .resolves({ Items: [volunteerItem(aVolunteer())] });
+
+    const out = await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({ sk: `TASK#${VOL}`, status: 'open' }),
+    });
+  });
+
+  it('any other refusal of the availability query fails the match (retried), with no fallback', async () => {
+    givenRequest(aRequest());
+    const other = Object.assign(new Error('Query condition missed key schema element'), {
+      name: 'ValidationException',
+    });
+    ddb.on(QueryCommand, { IndexName: 'avail' }).rejects(other);
+
+    const out = await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
+
+    expect(out.batchItemFailures).toHaveLength(1);
+    expect(ddb).not.toHaveReceivedCommandWith(QueryCommand, { IndexName: 'gsi2' });
+  });
+
   it('an offer to a volunteer with push carries the entry’s endpoint and language, in the offer and its notice', async () => {
     const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/abc';
     givenRequest(aRequest());
     ddb
       .on(QueryCommand, {
-        IndexName: 'gsi2',
+        IndexName: 'avail',
         ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
       })
       .resolves({
@@ -133,7 +168,7 @@ describe('match-request', () => {
     givenRequest(aRequest({ urgency: 'urgent' }));
     ddb
       .on(QueryCommand, {
-        IndexName: 'gsi2',
+        IndexName: 'avail',
         ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
       })
       .resolves({
@@ -161,7 +196,7 @@ describe('match-request', () => {
     givenRequest(aRequest());
     ddb
       .on(QueryCommand, {
-        IndexName: 'gsi2',
+        IndexName: 'avail',
         ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
       })
       .resolves({ Items: [volunteerItem(aVolunteer({ pushEndpoint: 'arn:aws:sns:endpoint/x' }))] });
@@ -192,7 +227,7 @@ describe('match-request', () => {
     });
     ddb
       .on(QueryCommand, {
-        IndexName: 'gsi2',
+        IndexName: 'avail',
         ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden#medic', ':s0': 'driver' },
       })
       .resolves({ Items: [entry(VOL, ['medic', 'driver'])], ScannedCount: 1 });
@@ -201,7 +236,7 @@ describe('match-request', () => {
 
     expect(out.batchItemFailures).toEqual([]);
     expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
-      IndexName: 'gsi2',
+      IndexName: 'avail',
       KeyConditionExpression: 'gsi2pk = :pk',
       FilterExpression: 'contains(skills, :s0)',
     });
@@ -224,7 +259,7 @@ describe('match-request', () => {
     givenRequest(aRequest({ skills: ['medic'] }));
     ddb
       .on(QueryCommand, {
-        IndexName: 'gsi2',
+        IndexName: 'avail',
         ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden#medic' },
       })
       .resolves({
@@ -262,7 +297,7 @@ describe('match-request', () => {
       .rejects(new Error('throttled'));
     ddb
       .on(QueryCommand, {
-        IndexName: 'gsi2',
+        IndexName: 'avail',
         ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
       })
       .resolves({ Items: [volunteerItem(aVolunteer())] });

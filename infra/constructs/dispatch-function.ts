@@ -10,7 +10,10 @@ import type { District } from '#shared/district.ts';
 import { ENV } from '#shared/resources.ts';
 import { acknowledge } from '../stacks/nag.ts';
 
-/** Powertools service name and metrics namespace, the same as shared/observability.ts defaults. */
+/**
+ * Powertools service name and metrics namespace, the same as the defaults of
+ * shared/observability.ts and shared/metrics.ts.
+ */
 export const SERVICE_NAME = 'volunteer-dispatch';
 export const METRICS_NAMESPACE = 'VolunteerDispatch';
 

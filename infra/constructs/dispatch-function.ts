@@ -34,7 +34,8 @@ export const ESM_REQUIRE_BANNER =
 /**
  * Sets `process.env.DISTRICT_CONFIG` before any module code runs. The config is compiled
  * into the bundle rather than set as a Lambda variable (4 KB limit for all variables), and
- * shared/config.ts reads it as `process.env[name]`, which esbuild's `define` cannot replace.
+ * shared/services/context.ts reads it; a read as `process.env[name]` is one esbuild's `define`
+ * cannot replace.
  */
 export const districtBanner = (district: District) =>
   `process.env.${ENV.districtConfig} = ${JSON.stringify(JSON.stringify(district))};`;

@@ -20,6 +20,11 @@ export interface BundleFigures {
   top: { path: string; bytes: number }[];
   coldImportMs: number;
   runs: number[];
+  /**
+   * The `@aws-sdk/*` packages the bundle imports (the runtime's, loaded from outside the
+   * bundle): `static` when the bundle loads, `dynamic` on first use (`import()`).
+   */
+  sdk?: { static: string[]; dynamic: string[] };
   error?: string;
 }
 
@@ -45,6 +50,16 @@ const zodEnglishOnly: Plugin = {
     }));
   },
 };
+
+/** The `@aws-sdk/*` packages a built bundle imports, statically and by `import()`. */
+export function sdkImports(code: string): { static: string[]; dynamic: string[] } {
+  const names = (re: RegExp) =>
+    [...new Set([...code.matchAll(re)].map((m) => m[1].replace('@aws-sdk/', '')))].sort();
+  return {
+    static: names(/(?:\bfrom\s*|\bimport\s*)["'](@aws-sdk\/[^"']+)["']/g),
+    dynamic: names(/\bimport\(\s*["'](@aws-sdk\/[^"']+)["']\s*\)/g),
+  };
+}
 
 /** The construct's esbuild settings for one function (infra/constructs/dispatch-function.ts). */
 function constructOptions(name: string, config: string): BuildOptions {
@@ -114,6 +129,7 @@ export async function benchBundles(log: (s: string) => void): Promise<BundleFigu
       const outfile = join(dir, name, 'index.mjs');
       const result = await build({ ...constructOptions(name, config), outfile, metafile: true });
       const bytes = statSync(outfile).size;
+      const sdk = sdkImports(readFileSync(outfile, 'utf8'));
       const inputs: Record<string, number> = {};
       for (const out of Object.values(result.metafile.outputs))
         for (const [path, i] of Object.entries(out.inputs)) {
@@ -153,7 +169,7 @@ export async function benchBundles(log: (s: string) => void): Promise<BundleFigu
       const coldImportMs = runs.length
         ? [...runs].sort((a, b) => a - b)[Math.floor(runs.length / 2)]
         : Number.NaN;
-      figures.push({ name, bytes, top, coldImportMs, runs, error });
+      figures.push({ name, bytes, top, coldImportMs, runs, error, sdk });
       log(
         `  ${name}: ${(bytes / 1024).toFixed(0)} KB, cold import ${coldImportMs.toFixed(0)} ms${error ? ` (${error})` : ''}`,
       );

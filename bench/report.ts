@@ -424,21 +424,27 @@ ${verdict('AWS cost per 1,000 single-slot requests', c.awsExcludingSmsAndPush <=
   }
 
   if (r.bundles) {
+    const sdkCell = (b: BundleFigures) =>
+      b.sdk
+        ? [...b.sdk.static, ...b.sdk.dynamic.map((d) => `${d} (on use)`)].join(', ') || 'none'
+        : '';
     out.push(`## Bundles and cold import
 
 ${cmd('bundles')}. esbuild with the settings of \`infra/constructs/dispatch-function.ts\`:
 bundle, ESM, platform node, target node22, minified, main fields module/main, the
 \`createRequire\` banner and the district config banner/define (demo district), the AWS SDK
-bundled (\`bundleAwsSDK: true\`), \`#shared/*\` through package.json "imports". Sizes are the
+external (\`bundleAwsSDK: false\`: the runtime provides it; the column "AWS SDK" lists the
+packages each bundle imports, "on use" those it imports by \`import()\` when first needed),
+\`#shared/*\` through package.json "imports". Sizes are the
 \`.mjs\` without its source map. Cold import: a fresh \`node\` (${r.machine.split('Node ')[1] ?? ''}, the one on
 npm scripts' PATH; Lambda runs Node 22) per function imports the bundle and reports the
 time; the median of 5 processes. Run: ${loadOf('bundles')}.
 
-| function | bytes | size | largest parts (minified bytes in the bundle) | cold import ms | budgets |
-| --- | ---: | ---: | --- | ---: | --- |`);
+| function | bytes | size | largest parts (minified bytes in the bundle) | AWS SDK | cold import ms | budgets |
+| --- | ---: | ---: | --- | --- | ---: | --- |`);
     for (const b of r.bundles) {
       out.push(
-        `| ${b.name} | ${b.bytes} | ${kb(b.bytes)} | ${b.top.map((t) => `${t.path} ${kb(t.bytes)}`).join(', ')} | ${b.error ? `error: ${b.error}` : f1(b.coldImportMs)} | ≤ 400 KB: ${verdict(`bundle size ${b.name}`, b.bytes <= 400 * 1024, kb(b.bytes))}; ≤ 150 ms: ${verdict(`cold import ${b.name}`, !b.error && b.coldImportMs <= 150, `${f1(b.coldImportMs)} ms`)} |`,
+        `| ${b.name} | ${b.bytes} | ${kb(b.bytes)} | ${b.top.map((t) => `${t.path} ${kb(t.bytes)}`).join(', ')} | ${sdkCell(b)} | ${b.error ? `error: ${b.error}` : f1(b.coldImportMs)} | ≤ 400 KB: ${verdict(`bundle size ${b.name}`, b.bytes <= 400 * 1024, kb(b.bytes))}; ≤ 150 ms: ${verdict(`cold import ${b.name}`, !b.error && b.coldImportMs <= 150, `${f1(b.coldImportMs)} ms`)} |`,
       );
     }
     if (r.bundleVariants?.length) {

@@ -1,5 +1,5 @@
 import { queueConsumer } from '#shared/queue-consumer.ts';
-import { requestEvent } from '#shared/schemas/messages.ts';
+import { requestEvent } from '#shared/schemas/messages/events.ts';
 import { applyEvent } from '#shared/services/events.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { queueConsumer } from '#shared/queue-consumer.ts';
-import { callbackMessage } from '#shared/schemas/messages.ts';
+import { callbackMessage } from '#shared/schemas/messages/callbacks.ts';
 import { deliverCallback } from '#shared/services/callbacks.ts';
 
 /** Idempotent by a sent marker per event id; retries are new delayed messages. */

@@ -1,8 +1,8 @@
 import { requests } from '#shared/adapters/requests.ts';
 import { json } from '#shared/http/response.ts';
 import { route } from '#shared/http/route.ts';
-import { requestFor } from '#shared/services/lifecycle.ts';
 import { photoUrls } from '#shared/services/photos.ts';
+import { requestFor } from '#shared/services/request-access.ts';
 import { requestView } from '#shared/services/views.ts';
 
 export const handler = route({ allow: ['ops', 'partner'] }, async ({ principal, params }) => {

@@ -1,5 +1,5 @@
 import { queueConsumer } from '#shared/queue-consumer.ts';
-import { timerMessage } from '#shared/schemas/messages.ts';
+import { timerMessage } from '#shared/schemas/messages/timers.ts';
 import { handleTimer } from '#shared/services/timers.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { queueConsumer } from '#shared/queue-consumer.ts';
-import { matchMessage } from '#shared/schemas/messages.ts';
+import { matchMessage } from '#shared/schemas/messages/match.ts';
 import { matchRequest } from '#shared/services/matcher.ts';
 
 /**

@@ -1,8 +1,8 @@
 import { smsProviderSecrets } from '#shared/adapters/sms-provider-secret.ts';
 import { json } from '#shared/http/response.ts';
-import { signedRoute } from '#shared/http/route.ts';
+import { signedRoute } from '#shared/http/signed-route.ts';
 import { smsReplyBody } from '#shared/schemas/sms-reply.ts';
-import { forwardProviderReply } from '#shared/services/inbound.ts';
+import { forwardProviderReply } from '#shared/services/provider-reply.ts';
 
 /**
  * POST /v1/sms/replies: the HTTPS SMS provider's reply webhook. Signed with the provider

@@ -1,5 +1,5 @@
 import { queueConsumer } from '#shared/queue-consumer.ts';
-import { inboundSms } from '#shared/schemas/messages.ts';
+import { inboundSms } from '#shared/schemas/messages/inbound.ts';
 import { handleReply } from '#shared/services/inbound.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { queueConsumer } from '#shared/queue-consumer.ts';
-import { notifyMessage } from '#shared/schemas/messages.ts';
+import { notifyMessage } from '#shared/schemas/messages/notify.ts';
 import { deliverNotification } from '#shared/services/notifier.ts';
 
 /**

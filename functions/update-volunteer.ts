@@ -1,7 +1,7 @@
 import { json } from '#shared/http/response.ts';
 import { route } from '#shared/http/route.ts';
 import { updateVolunteerBody } from '#shared/schemas/api.ts';
-import { updateVolunteer } from '#shared/services/people.ts';
+import { updateVolunteer } from '#shared/services/volunteer-update.ts';
 
 export const handler = route(
   { allow: ['ops', 'volunteer'], body: updateVolunteerBody },

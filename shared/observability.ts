@@ -1,15 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'volunteer-dispatch';
 const district = process.env.DISTRICT_ID ?? 'local';
 
 export const logger = new Logger({ serviceName, persistentKeys: { district } });
-export const metrics = new Metrics({
-  serviceName,
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'VolunteerDispatch',
-  defaultDimensions: { district },
-});
 
 /** `+8613800138000` → `+86138****8000`: enough to tell numbers apart, not to call one. */
 export function maskPhone(phone: string): string {

@@ -10,7 +10,10 @@ import type { District } from '#shared/district.ts';
 import { ENV } from '#shared/resources.ts';
 import { acknowledge } from '../stacks/nag.ts';
 
-/** Powertools service name and metrics namespace, the same as shared/observability.ts defaults. */
+/**
+ * Powertools service name and metrics namespace, the same as the defaults of
+ * shared/observability.ts and shared/metrics.ts.
+ */
 export const SERVICE_NAME = 'volunteer-dispatch';
 export const METRICS_NAMESPACE = 'VolunteerDispatch';
 
@@ -31,7 +34,8 @@ export const ESM_REQUIRE_BANNER =
 /**
  * Sets `process.env.DISTRICT_CONFIG` before any module code runs. The config is compiled
  * into the bundle rather than set as a Lambda variable (4 KB limit for all variables), and
- * shared/config.ts reads it as `process.env[name]`, which esbuild's `define` cannot replace.
+ * shared/services/context.ts reads it; a read as `process.env[name]` is one esbuild's `define`
+ * cannot replace.
  */
 export const districtBanner = (district: District) =>
   `process.env.${ENV.districtConfig} = ${JSON.stringify(JSON.stringify(district))};`;

@@ -6,7 +6,6 @@ import { logger } from '../observability.ts';
 import { authenticate } from './middlewares/authenticate.ts';
 import { jsonBody } from './middlewares/json-body.ts';
 import { jsonErrors } from './middlewares/json-errors.ts';
-import { type VerifySignatureOptions, verifySignature } from './middlewares/verify-signature.ts';
 
 export interface RouteInput<B> {
   event: APIGatewayProxyEventV2;
@@ -29,7 +28,8 @@ type HttpMiddleware = MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStruc
 type Body<S> = S extends z.ZodType ? z.infer<S> : undefined;
 
 /**
- * An authenticated JSON route: errors in the contract's shape, then auth, then body
+ * An authenticated JSON route (webhooks signed by a service: signed-route.ts, which loads
+ * no key lookup and so no table client): errors in the contract's shape, then auth, then body
  * validation, then the handler. Handlers get plain inputs and return a response.
  */
 export function route<S extends z.ZodType | undefined = undefined>(
@@ -66,31 +66,4 @@ export function route<S extends z.ZodType | undefined = undefined>(
     );
   }
   return handler;
-}
-
-export interface SignedRouteInput<B> {
-  event: APIGatewayProxyEventV2;
-  body: B;
-  now: Date;
-}
-
-/**
- * A webhook route called by a service, not a key holder (the SMS provider): errors in the
- * contract's shape, then the body signature, then body validation, then the handler.
- * There is no principal: the services that take one never see a webhook caller.
- */
-export function signedRoute<S extends z.ZodType>(
-  opts: { body: S; signature: VerifySignatureOptions },
-  fn: (input: SignedRouteInput<z.infer<S>>) => Promise<APIGatewayProxyStructuredResultV2>,
-) {
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
-    .use(jsonErrors())
-    .use(verifySignature(opts.signature) as unknown as HttpMiddleware)
-    .use(jsonBody({ schema: opts.body }) as unknown as HttpMiddleware)
-    .handler(async (event) => {
-      logger.resetKeys();
-      logger.appendKeys({ routeKey: event.routeKey, principal: 'sms-provider' });
-      const e = event as APIGatewayProxyEventV2 & { parsedBody: z.infer<S> };
-      return fn({ event, body: e.parsedBody, now: new Date() });
-    });
 }

@@ -1,10 +1,7 @@
 import * as z from 'zod';
 import { KINDS, LANGUAGES } from '../district.ts';
+import { phone } from './phone.ts';
 
-/** E.164: a plus, a country code, up to 15 digits in all. */
-export const phone = z
-  .string()
-  .regex(/^\+[1-9]\d{7,14}$/, 'must be an E.164 phone number like +8613800138000');
 const name = z.string().trim().min(1).max(100);
 const skill = z.string().regex(/^[a-z0-9_-]{1,40}$/, 'lowercase letters, digits, _ or -');
 export const location = z.strictObject({
@@ -83,25 +80,6 @@ export const deliveredBody = z.strictObject({ note: z.string().max(1000).optiona
 export type PostRequestBody = z.infer<typeof postRequestBody>;
 export type RegisterVolunteerBody = z.infer<typeof registerVolunteerBody>;
 export type UpdateVolunteerBody = z.infer<typeof updateVolunteerBody>;
-
-/** Turns the first zod issue into a message that names the field. */
-export function describeIssue(
-  error: z.ZodError,
-  root = 'body',
-): { field: string; message: string } {
-  const issue = error.issues[0];
-  let field = issue.path.length ? issue.path.join('.') : root;
-  let message = issue.message;
-  if (issue.code === 'unrecognized_keys') {
-    const keys = issue.keys.join(', ');
-    field = issue.path.length ? `${issue.path.join('.')}.${issue.keys[0]}` : issue.keys[0];
-    message = `unknown field ${keys}`;
-  } else if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) {
-    // zod 4 keeps the input only with reportInput; its message says what it received.
-    message = 'is required';
-  }
-  return { field, message };
-}
 
 /** POST /v1/partners/{partnerId}/keys: how long the old keys keep working (0: revoked at once). */
 export const rotateKeyBody = z.strictObject({

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { phone } from './api.ts';
+import { phone } from './phone.ts';
 
 /**
  * POST /v1/sms/replies: one reply SMS (上行短信) as the district's HTTPS SMS provider

@@ -7,27 +7,9 @@ import {
   signCallback,
   TIMESTAMP_HEADER,
 } from '../domain/signature.ts';
-import { AppError } from '../errors.ts';
-import { newSecret } from '../ids.ts';
 import { logger } from '../observability.ts';
 import type { CallbackMessage } from '../schemas/messages.ts';
 import { districtView } from './context.ts';
-
-/**
- * A partner sets where its request status changes go. A new secret each time, returned
- * only in this answer: the partner verifies every callback's signature with it.
- */
-export async function setPartnerCallback(partnerId: string, url: string, now: Date) {
-  const secret = newSecret('pk').replace(/^pk_/, 'whsec_');
-  if (!(await callbacks.set(partnerId, { url, secret, updatedAt: now.toISOString() }))) {
-    throw new AppError(404, 'not_found', 'partner not found');
-  }
-  return {
-    url,
-    secret,
-    signature: { header: SIGNATURE_HEADER, timestampHeader: TIMESTAMP_HEADER },
-  };
-}
 
 /** Statuses a partner is told about: every change after `received` (answered by the 202). */
 const TOLD = new Set(['matched', 'delivered', 'confirmed', 'cancelled', 'expired']);

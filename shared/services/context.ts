@@ -1,5 +1,16 @@
-import { currentDistrict } from '../config.ts';
-import { type CommunityRef, communitiesOf, type District } from '../district.ts';
+import { type CommunityRef, communitiesOf, type District, parseDistrict } from '../district.ts';
+import { ENV } from '../resources.ts';
+
+let district: District | undefined;
+
+/** The district this function serves: its config is bundled in (CDK) or set by the local stack. */
+function currentDistrict(): District {
+  // A literal `process.env.DISTRICT_CONFIG`, so esbuild's `define` can bundle the config in.
+  const raw = process.env.DISTRICT_CONFIG;
+  if (!raw) throw new Error(`environment variable ${ENV.districtConfig} is not set`);
+  district ??= parseDistrict(JSON.parse(raw), ENV.districtConfig);
+  return district;
+}
 
 /** District facts the services need, computed once per process. */
 export interface DistrictView {

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { inboundTopic } from '../adapters/inbound-topic.ts';
 import { notify } from '../adapters/notification-topic.ts';
 import { type ReplyTarget, replyCodes } from '../adapters/reply-codes.ts';
 import { requests } from '../adapters/requests.ts';
@@ -7,7 +5,6 @@ import { AppError } from '../errors.ts';
 import { offerIdOf } from '../ids.ts';
 import { logger, maskPhone } from '../observability.ts';
 import type { InboundSms, NotifyMessage } from '../schemas/messages.ts';
-import type { SmsReply } from '../schemas/sms-reply.ts';
 import { confirmRequest } from './lifecycle.ts';
 import { acceptOffer, declineOffer } from './slots.ts';
 
@@ -100,24 +97,3 @@ export async function handleReply(sms: InboundSms, now: Date): Promise<ReplyOutc
 
 const fits = (action: '1' | '0' | '9', target: ReplyTarget) =>
   target.kind === 'offer' ? action !== '9' : action === '9';
-
-/**
- * A reply delivered by the HTTPS SMS provider's webhook, published to the inbound SMS
- * topic in the shape End User Messaging SMS uses, so receive-sms applies it with the same
- * rules. Its id is derived from the reply itself: a provider that retries the webhook (or
- * a replay inside the signature's window) yields the same id, and receive-sms answers
- * each id once.
- */
-export async function forwardProviderReply(reply: SmsReply): Promise<string> {
-  const digest = createHash('sha256')
-    .update(JSON.stringify([reply.from, reply.receivedAt, reply.text]))
-    .digest('hex');
-  const inboundMessageId = `https-${digest.slice(0, 32)}`;
-  await inboundTopic.publish({
-    originationNumber: reply.from,
-    messageBody: reply.text,
-    inboundMessageId,
-  });
-  logger.info('provider reply forwarded', { from: maskPhone(reply.from), inboundMessageId });
-  return inboundMessageId;
-}

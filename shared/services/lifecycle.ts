@@ -1,23 +1,10 @@
 import type { Principal } from '../adapters/principals.ts';
 import { enqueue } from '../adapters/queues.ts';
 import { requests } from '../adapters/requests.ts';
-import type { HelpRequest, RequestStatus } from '../domain/request.ts';
+import type { RequestStatus } from '../domain/request.ts';
 import { conflict, notFound } from '../errors.ts';
 import { creditTotals } from './credit.ts';
-
-/** A partner sees only its own requests; anything else is 404, as if it did not exist. */
-export async function requestFor(principal: Principal, requestId: string): Promise<HelpRequest> {
-  const request = ownRequest(principal, await requests.get(requestId));
-  if (!request) throw notFound('request');
-  return request;
-}
-
-/** The request if the principal may see it: ops any, a partner its own, a volunteer none. */
-function ownRequest(principal: Principal, request: HelpRequest | undefined) {
-  if (!request || principal.kind === 'volunteer') return undefined;
-  if (principal.kind === 'partner' && request.partnerId !== principal.id) return undefined;
-  return request;
-}
+import { ownRequest } from './request-access.ts';
 
 /**
  * Cancels a request before delivery; repeating it is 200 with the same status. Open

@@ -13,7 +13,8 @@ import { volunteers } from '../adapters/volunteers.ts';
 import type { Language } from '../district.ts';
 import { renderText } from '../domain/texts.ts';
 import { inQuietHours, type QuietHours } from '../domain/volunteer.ts';
-import { logger, maskPhone, metrics } from '../observability.ts';
+import { metrics } from '../metrics.ts';
+import { logger, maskPhone } from '../observability.ts';
 import type { notifyMessage } from '../schemas/messages.ts';
 import { districtView } from './context.ts';
 

@@ -1,12 +1,10 @@
-import type { Principal } from '../adapters/principals.ts';
 import { principals } from '../adapters/principals.ts';
-import { enqueue } from '../adapters/queues.ts';
 import { offers } from '../adapters/requests.ts';
 import { volunteers } from '../adapters/volunteers.ts';
 import { dayOf, type Volunteer } from '../domain/volunteer.ts';
 import { AppError, badRequest, notFound } from '../errors.ts';
 import { newId, newSecret } from '../ids.ts';
-import type { RegisterVolunteerBody, UpdateVolunteerBody } from '../schemas/api.ts';
+import type { RegisterVolunteerBody } from '../schemas/api.ts';
 import { districtView } from './context.ts';
 
 export async function createPartner(name: string, now: Date) {
@@ -57,37 +55,6 @@ export async function registerVolunteer(body: RegisterVolunteerBody, now: Date) 
 export function publicVolunteer(v: Volunteer) {
   const { version, tasksDay, tasksToday, serviceMinutes, points, ...rest } = v;
   return { ...rest, tasksToday: tasksDay === dayOf(new Date()) ? tasksToday : 0 };
-}
-
-/**
- * Ops or the volunteer change duty, skills, capacity or location. Going off duty
- * withdraws the volunteer's open offers so they are offered to someone else.
- */
-export async function updateVolunteer(
-  principal: Principal,
-  volunteerId: string,
-  body: UpdateVolunteerBody,
-  now: Date,
-) {
-  if (principal.kind === 'volunteer' && principal.id !== volunteerId) throw notFound('volunteer');
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const prev = await volunteers.get(volunteerId);
-    if (!prev) throw notFound('volunteer');
-    const next: Volunteer = {
-      ...prev,
-      ...Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)),
-      // `quietHours: null` clears them.
-      quietHours: body.quietHours === null ? undefined : (body.quietHours ?? prev.quietHours),
-      updatedAt: now.toISOString(),
-    };
-    if (await volunteers.replace(prev, next)) {
-      if (prev.onDuty && !next.onDuty) {
-        await enqueue('events', { type: 'volunteer_off_duty', volunteerId, at: next.updatedAt });
-      }
-      return publicVolunteer({ ...next, version: prev.version + 1 });
-    }
-  }
-  throw new AppError(409, 'busy', 'volunteerId: changed concurrently; retry');
 }
 
 /** A volunteer's open offers: what and where, never the address or the requester. */

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ALL_HANDLERS, ENV } from '#shared/resources.ts';
+import { ALL_HANDLERS, ENV, FUNCTION_ACCESS } from '#shared/resources.ts';
+import { sdkImports } from '../../bench/bundles.ts';
 import { buildApp } from '../../infra/bin/app.ts';
 import { logicalId } from './support.ts';
 
@@ -37,6 +38,23 @@ describe('real bundles (demo district)', () => {
   it('compiles the district config into the bundle, not into the Lambda environment', () => {
     const code = readFileSync(bundleOf('list-communities'), 'utf8');
     expect(code).toContain(JSON.stringify(JSON.stringify(stack.district)));
+  });
+
+  it('loads an AWS SDK client only into the functions FUNCTION_ACCESS lets use it', () => {
+    // Each client costs every cold start that loads it (docs/benchmarks.md): a function
+    // that sends to no queue must not load the SQS client through a shared module, etc.
+    for (const name of ALL_HANDLERS) {
+      const access = FUNCTION_ACCESS[name];
+      const { static: loaded } = sdkImports(readFileSync(bundleOf(name), 'utf8'));
+      expect(loaded.includes('client-dynamodb'), `${name} DynamoDB`).toBe(access.table !== 'none');
+      expect(loaded.includes('client-sqs'), `${name} SQS`).toBe(access.sends.length > 0);
+      expect(loaded.includes('client-sns'), `${name} SNS`).toBe(access.sns.length > 0);
+      // S3 and Secrets Manager: imported on first use (only some requests need them).
+      expect(
+        loaded.filter((p) => /client-s3|presigner|secrets-manager/.test(p)),
+        name,
+      ).toEqual([]);
+    }
   });
 
   it('loads every bundle in Node (ESM, createRequire banner) with the district config set', async () => {

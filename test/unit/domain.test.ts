@@ -26,7 +26,8 @@ import {
   skillEntryChanges,
 } from '../../shared/domain/volunteer.ts';
 import { hashSecret, newId, offerIdOf, parsePairId, taskIdOf } from '../../shared/ids.ts';
-import { describeIssue, postRequestBody, registerVolunteerBody } from '../../shared/schemas/api.ts';
+import { postRequestBody, registerVolunteerBody } from '../../shared/schemas/api.ts';
+import { describeIssue } from '../../shared/schemas/issues.ts';
 import { anOffer, aTask, aVolunteer, REQ, VOL } from '../fixtures/items.ts';
 
 const NOW = new Date('2022-04-01T10:00:00.000Z');

@@ -2,7 +2,7 @@ import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { z } from 'zod';
 import { AppError, badRequest } from '../../errors.ts';
-import { describeIssue } from '../../schemas/api.ts';
+import { describeIssue } from '../../schemas/issues.ts';
 
 export interface JsonBodyOptions<S extends z.ZodType> {
   schema: S;

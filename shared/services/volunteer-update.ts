@@ -1,0 +1,40 @@
+// Apart from people.ts: the one volunteer change that puts work on a queue (going off duty
+// withdraws open offers), so the other people routes do not load the SQS client.
+import type { Principal } from '../adapters/principals.ts';
+import { enqueue } from '../adapters/queues.ts';
+import { volunteers } from '../adapters/volunteers.ts';
+import type { Volunteer } from '../domain/volunteer.ts';
+import { AppError, notFound } from '../errors.ts';
+import type { UpdateVolunteerBody } from '../schemas/api.ts';
+import { publicVolunteer } from './people.ts';
+
+/**
+ * Ops or the volunteer change duty, skills, capacity or location. Going off duty
+ * withdraws the volunteer's open offers so they are offered to someone else.
+ */
+export async function updateVolunteer(
+  principal: Principal,
+  volunteerId: string,
+  body: UpdateVolunteerBody,
+  now: Date,
+) {
+  if (principal.kind === 'volunteer' && principal.id !== volunteerId) throw notFound('volunteer');
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const prev = await volunteers.get(volunteerId);
+    if (!prev) throw notFound('volunteer');
+    const next: Volunteer = {
+      ...prev,
+      ...Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)),
+      // `quietHours: null` clears them.
+      quietHours: body.quietHours === null ? undefined : (body.quietHours ?? prev.quietHours),
+      updatedAt: now.toISOString(),
+    };
+    if (await volunteers.replace(prev, next)) {
+      if (prev.onDuty && !next.onDuty) {
+        await enqueue('events', { type: 'volunteer_off_duty', volunteerId, at: next.updatedAt });
+      }
+      return publicVolunteer({ ...next, version: prev.version + 1 });
+    }
+  }
+  throw new AppError(409, 'busy', 'volunteerId: changed concurrently; retry');
+}

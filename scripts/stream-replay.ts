@@ -172,7 +172,11 @@ export async function readRange(streams: Streams, batch: StreamBatchInfo) {
 export const replayShardId = (batch: StreamBatchInfo) =>
   `${batch.shardId} replay ${batch.startSequenceNumber}`;
 
-/** The event count-transitions gets for these records, as the tumbling-window mapping shapes it. */
+/**
+ * The event count-transitions gets for these records, as the tumbling-window mapping shapes
+ * it: a window of its own, this invocation its final one, so the consumer writes the
+ * records' counts now rather than adding them to a state nobody would hand on.
+ */
 export function replayEvent(
   batch: StreamBatchInfo,
   records: StreamRecord[],
@@ -188,7 +192,7 @@ export function replayEvent(
     eventSourceARN: batch.streamArn,
     window: { start: now, end: now },
     state: {},
-    isFinalInvokeForWindow: false,
+    isFinalInvokeForWindow: true,
     isWindowTerminatedEarly: false,
   };
 }

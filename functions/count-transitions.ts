@@ -31,7 +31,16 @@ export const handler = async (event: TableStreamEvent) => {
     throw new Error('no shardId in the event: the event source mapping needs a tumbling window');
   }
   if (!final) return { state };
-  const written = await countWindow(event.shardId, state);
+  const written = await countWindow(event.shardId, state).catch((error: unknown) => {
+    // Lambda retries it; should it ever give up, this says which window's counts are lost.
+    logger.error('final invocation failed: the window is not counted yet', {
+      shardId: event.shardId,
+      window: event.window,
+      first: state.first,
+      end: state.end,
+    });
+    throw error;
+  });
   const partly = Object.entries(written).filter(([, w]) => w === 'partly counted');
   if (partly.length > 0) {
     logger.error('counter items already hold part of this window: its counts were not added', {

@@ -79,7 +79,8 @@ export async function startBenchStack(
     prefix: `bench-${process.pid}`,
     functions,
     // Every change of the table stream in a batch of its own, as in a quiet district whose
-    // changes are minutes apart: the stream consumer's most writes per request.
+    // changes are minutes apart: the stream consumer's most invocations per request (its
+    // writes are per tumbling window, below, and each run here fits in one or two).
     streamBatchingWindowMs: 0,
     // The deployed window, whatever tests use: the consumer's writes per request depend on
     // how many changes a window gathers, and this measures what AWS would bill.

@@ -25,11 +25,14 @@ export interface BenchStack {
   partition(requestId: string, skPrefix: string): Promise<Record<string, any>[]>;
   /**
    * Waits until every queue (and DLQ) has nothing visible, in flight or delayed, and the
-   * table stream's consumer has handled every change made so far.
+   * table stream's consumer has handled every change made so far, its window's final
+   * invocation (the counters' writes) included, up to a tumbling window more, unless
+   * `windows` is false (the pipeline's own work only).
    */
   drained(
     timeoutMs?: number,
     countDelayed?: boolean,
+    windows?: boolean,
   ): Promise<{ ms: number; leftover: number; dlq: number }>;
   waitFor<T>(
     fn: () => Promise<T | undefined> | T | undefined,
@@ -76,8 +79,12 @@ export async function startBenchStack(
     prefix: `bench-${process.pid}`,
     functions,
     // Every change of the table stream in a batch of its own, as in a quiet district whose
-    // changes are minutes apart: the stream consumer's most writes per request.
+    // changes are minutes apart: the stream consumer's most invocations per request (its
+    // writes are per tumbling window, below, and each run here fits in one or two).
     streamBatchingWindowMs: 0,
+    // The deployed window, whatever tests use: the consumer's writes per request depend on
+    // how many changes a window gathers, and this measures what AWS would bill.
+    streamTumblingWindowSeconds: STREAM_CONSUMER.tumblingWindowSeconds,
   });
   // The functions' own clients, imported after startLocalStack set the environment,
   // through the same module paths the handlers and the stack use.
@@ -141,7 +148,7 @@ export async function startBenchStack(
         Object.fromEntries(Object.entries(i).map(([k, v]) => [k, v.S ?? v.N ?? v.BOOL ?? v])),
       );
     },
-    async drained(timeoutMs = 30_000, countDelayed = true) {
+    async drained(timeoutMs = 30_000, countDelayed = true, windows = true) {
       const t0 = Date.now();
       let quiet = 0;
       for (;;) {
@@ -156,8 +163,11 @@ export async function startBenchStack(
         quiet = leftover === 0 ? quiet + 1 : 0;
         // The stream's consumer counts what the queues' consumers wrote: read it to the end.
         if (quiet >= 2 && stack.stream) {
-          const left = timeoutMs - (Date.now() - t0);
-          const settled = await stack.stream.settled(Math.max(1, left)).then(
+          const left =
+            timeoutMs -
+            (Date.now() - t0) +
+            (windows ? STREAM_CONSUMER.tumblingWindowSeconds * 1000 : 0);
+          const settled = await stack.stream.settled(Math.max(1, left), { windows }).then(
             () => true,
             () => false,
           );

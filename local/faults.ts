@@ -8,8 +8,9 @@
  *   message), as if Lambda was killed after the handler's writes and before the poller
  *   deleted the records: every record comes back (receive count 2) and is handled again.
  * - `streamDeliveredTwice(name)` / `streamCrashAfterWrite(name)`: the same two faults for the
- *   table stream's consumer: every stream batch handled twice, or the consumer killed after
- *   its writes the first time it sees a batch, so the stream poller delivers it again.
+ *   table stream's consumer: every stream batch and final window invocation handled twice,
+ *   or the consumer killed after its work the first time it sees a batch or a window's final
+ *   invocation, so the stream poller invokes it again.
  * - `injectDynamoFaults(client, …)`: an SDK middleware that fails a fraction of DynamoDB
  *   calls before they are sent: throttling and 5xx (which the SDK retries) and failures
  *   that are not retried (so handlers fail and SQS redelivers, or the API answers 500).
@@ -19,6 +20,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { TableStreamEvent } from '../shared/adapters/request-stream.ts';
 import { type Handler, loadHandler } from './lambda.ts';
 
 function failuresOf(response: unknown): string[] {
@@ -80,14 +82,18 @@ export function streamDeliveredTwice(name: string, log: CrashLog = { crashes: 0 
 
 /**
  * The real stream consumer runs; then, the first time a batch starting at a record is
- * seen, the invocation dies after its writes: the poller delivers the batch again.
+ * seen (and the first time each window's final invocation is), the invocation dies after
+ * its work: the poller delivers the batch again with the state it gave the failed run, or
+ * makes the final invocation again after its writes.
  */
 export function streamCrashAfterWrite(name: string, log: CrashLog = { crashes: 0 }): Handler {
   const seen = new Set<string>();
-  return async (event: DynamoDBStreamEvent, context) => {
+  return async (event: TableStreamEvent, context) => {
     const real = await loadHandler(name);
     const response = await real(event, context);
-    const first = event.Records[0]?.dynamodb?.SequenceNumber ?? '';
+    const first = event.isFinalInvokeForWindow
+      ? `final ${event.shardId} ${event.window?.start}`
+      : (event.Records[0]?.dynamodb?.SequenceNumber ?? '');
     if (!seen.has(first)) {
       seen.add(first);
       log.crashes += 1;

@@ -114,6 +114,11 @@ export interface LocalStackOptions {
    * is STREAM_CONSUMER.batchingWindowSeconds: locally, counters should not lag seconds).
    */
   streamBatchingWindowMs?: number;
+  /**
+   * The stream consumer's tumbling window (s): its counts are written at each window's end.
+   * Default STREAM_CONSUMER.tumblingWindowSeconds, as on AWS; tests use a shorter one.
+   */
+  streamTumblingWindowSeconds?: number;
 }
 
 export interface Alert {
@@ -511,6 +516,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
 
     // The table's stream and its consumer, as the DynamoDB event source mapping runs it.
+    const windowSeconds =
+      options.streamTumblingWindowSeconds ?? STREAM_CONSUMER.tumblingWindowSeconds;
+    if (!(windowSeconds > 0)) {
+      throw new Error(
+        `the stream's tumbling window must be a number of seconds > 0, not ${windowSeconds}`,
+      );
+    }
     let stream: StreamPoller | undefined;
     const streamHandler = STREAM_CONSUMER.handler;
     if (options.functions?.[streamHandler] || functionExists(streamHandler)) {
@@ -524,7 +536,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         functionTimeoutSeconds: STREAM_CONSUMER.functionTimeoutSeconds,
         batchSize: STREAM_CONSUMER.batchSize,
         batchingWindowMs: options.streamBatchingWindowMs ?? 250,
-        tumblingWindowSeconds: STREAM_CONSUMER.tumblingWindowSeconds,
+        tumblingWindowSeconds: windowSeconds,
         // The mapping's filters (infra): request and volunteer items only.
         filter: isCountedRecord,
         retryDelayMs:

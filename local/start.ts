@@ -3,7 +3,9 @@
  *   PORT (3000), HOST (127.0.0.1), DISTRICT (demo), OPS_API_KEY (a printed dev default),
  *   SMS_PROVIDER_SECRET (signs POST /v1/sms/replies; a printed dev default),
  *   LOCAL_DATA_DIR (keep data between runs, e.g. `.local`; default in memory),
- *   LOCAL_QUIET=1 (do not print each request and batch).
+ *   LOCAL_QUIET=1 (do not print each request and batch),
+ *   STREAM_WINDOW_SECONDS (the stats consumer's tumbling window; default AWS's, so stats
+ *   lag as they will deployed: set e.g. 2 to read them sooner).
  * Ctrl-C stops everything it started, DynamoDB Local's Java process included.
  */
 import { communitiesOf } from '../shared/district.ts';
@@ -42,6 +44,9 @@ try {
     host: process.env.HOST,
     dataDir: process.env.LOCAL_DATA_DIR || undefined,
     log: !process.env.LOCAL_QUIET,
+    streamTumblingWindowSeconds: process.env.STREAM_WINDOW_SECONDS
+      ? Number(process.env.STREAM_WINDOW_SECONDS)
+      : undefined,
   });
 } catch (error) {
   if (error instanceof JavaMissingError) {

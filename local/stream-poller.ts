@@ -12,9 +12,15 @@
  *    response's `batchItemFailures` retries from the first record it names), up to
  *    `maxRetries`, then discards the batch, describing it as Lambda describes it to the
  *    on-failure destination (`onDiscard`: the local failure queue), and goes on; the shard
- *    does not advance past a batch before it succeeded or was discarded.
- * One batch at a time per stream, shards in turn. Lambda does not bisect a batch here,
- * and makes no final window invocation. Errors are logged, never thrown.
+ *    does not advance past a batch before it succeeded or was discarded;
+ *  - keeps the tumbling window as Lambda does: windows aligned to the clock (start =
+ *    floor(now / W) * W), each shard's invocations in a window given the `state` the last
+ *    successful one returned (a failed one's retry gets the state it was given), a
+ *    response without `state` taken as a failure, and once the window has ended one
+ *    final invocation (`isFinalInvokeForWindow`, the state, no records) before the shard's
+ *    next batch, retried until it succeeds, holding the stream, as Lambda holds the shard.
+ * One batch at a time per stream, shards in turn. Lambda does not bisect a batch here, nor
+ * end a window early. Errors are logged, never thrown.
  */
 import { randomUUID } from 'node:crypto';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -43,6 +49,7 @@ export interface StreamPollerOptions {
   batchSize: number;
   /** Wait this long for more records once a batch has its first (Lambda's batching window). */
   batchingWindowMs: number;
+  /** The mapping's tumbling window: each shard's window state is kept this long. */
   tumblingWindowSeconds: number;
   /** Records the mapping's filter passes; the others are skipped. Default: all. */
   filter?: (record: DynamoDBRecord) => boolean;
@@ -69,11 +76,16 @@ export interface StreamPoller {
   readonly batches: number;
   /** Resolves after the next batch this poller finishes (for tests). */
   nextBatch(): Promise<StreamBatchOutcome>;
+  /** Final window invocations that succeeded so far (one per window with a state). */
+  readonly finalInvocations: number;
   /**
    * Resolves once every record written before the call has been handled: a full pass over
-   * the shards, started after the call, found nothing new. Rejects after `timeoutMs`.
+   * the shards, started after the call, found nothing new, and then each window open at
+   * that moment with a state to write had its final invocation (the consumer writes the
+   * counters then: up to a tumbling window later); with `windows: false`, without
+   * waiting for those. Rejects after `timeoutMs`.
    */
-  settled(timeoutMs?: number): Promise<void>;
+  settled(timeoutMs?: number, options?: { windows?: boolean }): Promise<void>;
   /** Stops reading and waits for the batch in flight. */
   stop(): Promise<void>;
 }
@@ -86,6 +98,28 @@ interface ShardState {
   checkpoint?: string;
   /** The shard is closed and every record of it was handled. */
   done: boolean;
+  /** The tumbling window its batches are in, until its final invocation. */
+  window?: TumblingWindow;
+}
+
+interface TumblingWindow {
+  /** Epoch ms, a multiple of the window's length. */
+  start: number;
+  end: number;
+  /** What the last successful invocation returned; undefined while none has succeeded. */
+  state?: Record<string, unknown>;
+}
+
+/** A window whose final invocation has something to do: a state that is not empty. */
+const holdsState = (w: TumblingWindow | undefined) =>
+  w?.state !== undefined && Object.keys(w.state).length > 0;
+
+/** A response Lambda accepts from a tumbling-window function: one with a `state` object. */
+function stateOf(response: unknown): Record<string, unknown> | undefined {
+  const state = (response as { state?: unknown } | null)?.state;
+  if (!state || typeof state !== 'object' || Array.isArray(state)) return undefined;
+  // Through JSON, as Lambda keeps it: the next invocation cannot share objects with this one.
+  return JSON.parse(JSON.stringify(state));
 }
 
 /** A stream attribute value as Lambda's event has it: binary as base64 text. */
@@ -190,8 +224,19 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   let running = true;
   let batches = 0;
   let rounds = 0;
+  let finals = 0;
   let batchWaiters: ((o: StreamBatchOutcome) => void)[] = [];
-  let settleWaiters: { after: number; resolve: () => void }[] = [];
+  /**
+   * A settled() call: it waits for a round after `after` that reads nothing new; then
+   * `windows` holds the windows open at that moment with a state to write, and it
+   * resolves once none of them is open any more.
+   */
+  let settleWaiters: {
+    after: number;
+    ignoreWindows: boolean;
+    windows?: Set<string>;
+    resolve: () => void;
+  }[] = [];
   const shards = new Map<string, ShardState>();
   let wake: (() => void) | undefined;
 
@@ -303,35 +348,94 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     return { records, closed };
   }
 
-  /** Invokes the handler with a batch until it succeeds or the retries run out. */
+  const windowMs = options.tumblingWindowSeconds * 1000;
+  const windowFields = (w: TumblingWindow) => ({
+    start: new Date(w.start).toISOString(),
+    end: new Date(w.end).toISOString(),
+  });
+  const invokeConsumer = async (event: unknown) =>
+    invoke(await options.consumer(), event, {
+      functionName,
+      timeoutSeconds: options.functionTimeoutSeconds,
+      region,
+    });
+
+  /**
+   * The final invocation of the shard's window, if it has ended: synchronous, with the
+   * state the window's last successful invocation returned, retried until it succeeds
+   * (Lambda holds the shard meanwhile). A window none of whose invocations succeeded has
+   * no state to hand on, and gets none. False if the poller stopped first.
+   */
+  async function finishWindow(streamArn: string, shard: ShardState): Promise<boolean> {
+    const window = shard.window;
+    if (!window || Date.now() < window.end) return true;
+    if (window.state === undefined) {
+      shard.window = undefined;
+      return true;
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const response = await invokeConsumer({
+          Records: [],
+          shardId: shard.id,
+          eventSourceARN: streamArn,
+          window: windowFields(window),
+          state: structuredClone(window.state),
+          isFinalInvokeForWindow: true,
+          isWindowTerminatedEarly: false,
+        });
+        if (!stateOf(response)) throw new Error('the response has no state');
+        break;
+      } catch (error) {
+        logError(
+          `[${functionName}] final invocation of the window ${windowFields(window).start} failed (attempt ${attempt}); retrying it`,
+          error,
+        );
+      }
+      if (!running) return false;
+      await sleep(retryDelayMs);
+    }
+    shard.window = undefined;
+    finals++;
+    log(`[${functionName}] window ${windowFields(window).start} of ${shard.id} closed`);
+    return true;
+  }
+
+  /**
+   * Invokes the handler with a batch until it succeeds or the retries run out, in the
+   * shard's open window (a new one, aligned to the clock, after the last one's final
+   * invocation).
+   */
   async function deliver(streamArn: string, shard: ShardState, batch: DynamoDBRecord[]) {
+    if (!(await finishWindow(streamArn, shard))) {
+      return { attempts: 0, discarded: false, stopped: true };
+    }
+    if (!shard.window) {
+      const start = Math.floor(Date.now() / windowMs) * windowMs;
+      shard.window = { start, end: start + windowMs };
+    }
+    const window = shard.window;
     let pending = batch;
     let attempts = 0;
     while (pending.length > 0) {
       attempts++;
-      const windowStart =
-        Math.floor(Date.now() / 1000 / options.tumblingWindowSeconds) *
-        options.tumblingWindowSeconds;
       const event = {
         Records: pending,
         shardId: shard.id,
         eventSourceARN: streamArn,
-        window: {
-          start: new Date(windowStart * 1000).toISOString(),
-          end: new Date((windowStart + options.tumblingWindowSeconds) * 1000).toISOString(),
-        },
-        state: {},
+        window: windowFields(window),
+        // A copy each attempt: a retry gets the state as it was, whatever the failed run did.
+        state: structuredClone(window.state ?? {}),
         isFinalInvokeForWindow: false,
         isWindowTerminatedEarly: false,
       };
       let failedAt: number | undefined;
       try {
-        const handler = await options.consumer();
-        const response = await invoke(handler, event, {
-          functionName,
-          timeoutSeconds: options.functionTimeoutSeconds,
-          region,
-        });
+        const response = await invokeConsumer(event);
+        const state = stateOf(response);
+        if (!state) throw new Error('the response has no state (Lambda counts that as a failure)');
+        // Kept with a partial failure too: the function's account of the records it handled.
+        window.state = state;
         failedAt = firstFailure(response, pending);
         if (failedAt === undefined) break;
         logError(
@@ -374,10 +478,15 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       const round = ++rounds;
       let sawRecords = false;
       try {
-        if (forceDescribe || Date.now() - described > 1000 || settleWaiters.length > 0) {
+        const catchingUp = settleWaiters.some((w) => !w.windows);
+        if (forceDescribe || Date.now() - described > 1000 || catchingUp) {
           await refreshShards(streamArn);
           described = Date.now();
           forceDescribe = false;
+        }
+        // Windows end by the clock, with or without new records (a closed shard's too).
+        for (const shard of shards.values()) {
+          if (!running || !(await finishWindow(streamArn, shard))) break;
         }
         for (const shard of readable()) {
           if (!running) break;
@@ -417,12 +526,22 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         await sleep(1000);
         continue;
       }
+      const open = new Set(
+        [...shards.values()]
+          .filter((s) => holdsState(s.window))
+          .map((s) => `${s.id} ${s.window?.start}`),
+      );
       if (!sawRecords) {
-        const ready = settleWaiters.filter((w) => w.after < round);
-        settleWaiters = settleWaiters.filter((w) => w.after >= round);
-        for (const w of ready) w.resolve();
-        await sleep(idleWaitMs);
+        for (const w of settleWaiters) {
+          if (!w.windows && w.after < round) w.windows = w.ignoreWindows ? new Set() : open;
+        }
       }
+      const ready = settleWaiters.filter(
+        (w) => w.windows && ![...w.windows].some((k) => open.has(k)),
+      );
+      settleWaiters = settleWaiters.filter((w) => !ready.includes(w));
+      for (const w of ready) w.resolve();
+      if (!sawRecords) await sleep(idleWaitMs);
     }
   })();
 
@@ -431,8 +550,11 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     get batches() {
       return batches;
     },
+    get finalInvocations() {
+      return finals;
+    },
     nextBatch: () => new Promise((ok) => batchWaiters.push(ok)),
-    settled(timeoutMs = 15_000) {
+    settled(timeoutMs = 15_000, { windows = true } = {}) {
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           settleWaiters = settleWaiters.filter((w) => w !== waiter);
@@ -440,6 +562,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
         }, timeoutMs);
         const waiter = {
           after: rounds,
+          ignoreWindows: !windows,
           resolve: () => {
             clearTimeout(timer);
             resolve();

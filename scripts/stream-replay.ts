@@ -10,8 +10,9 @@
  * first and last sequence numbers (Lambda's on-failure record, `DDBStreamBatchInfo`). Until
  * it is replayed, the request counters lack that batch's changes. Replay reads the range
  * back from the table's stream (GetShardIterator AT_SEQUENCE_NUMBER, GetRecords to the last
- * sequence number), hands it to the consumer's own handler as the mapping would, and
- * deletes the message only after the counters took it.
+ * sequence number), hands it to the consumer's own handler as the mapping would the final
+ * invocation of a window (so the handler writes its counts at once), and deletes the
+ * message only after the counters took it.
  *
  * The stream keeps records 24 hours: a message older than that describes records that are
  * gone. Replay says so and leaves the message (the counts of that range stay missing).
@@ -172,7 +173,11 @@ export async function readRange(streams: Streams, batch: StreamBatchInfo) {
 export const replayShardId = (batch: StreamBatchInfo) =>
   `${batch.shardId} replay ${batch.startSequenceNumber}`;
 
-/** The event count-transitions gets for these records, as the tumbling-window mapping shapes it. */
+/**
+ * The event count-transitions gets for these records, as the tumbling-window mapping shapes
+ * it: a window of its own, this invocation its final one, so the consumer writes the
+ * records' counts now rather than adding them to a state nobody would hand on.
+ */
 export function replayEvent(
   batch: StreamBatchInfo,
   records: StreamRecord[],
@@ -188,7 +193,7 @@ export function replayEvent(
     eventSourceARN: batch.streamArn,
     window: { start: now, end: now },
     state: {},
-    isFinalInvokeForWindow: false,
+    isFinalInvokeForWindow: true,
     isWindowTerminatedEarly: false,
   };
 }

@@ -147,10 +147,15 @@ export const STREAM_CONSUMER = {
   /** Lambda gathers records this long before invoking (fewer, fuller batches: fewer writes). */
   batchingWindowSeconds: 5,
   /**
-   * The mapping's tumbling window: unused as a window, but with one Lambda puts the shard
-   * id in the event, and the counters are kept per shard (docs/data-model.md, counters).
+   * The mapping's tumbling window: the consumer sums a window's changes in its state and
+   * writes the counters once at the window's end (one write per day touched, however many
+   * batches), so stats lag the requests by up to this plus the batching window. A minute
+   * keeps GET /v1/stats fresh enough for a morning report or a glance during a shift; a
+   * longer window would save more writes in a quiet district, with staler stats. (With a
+   * window Lambda also puts the shard id in the event, and the counters are kept per
+   * shard: docs/data-model.md, counters.)
    */
-  tumblingWindowSeconds: 900,
+  tumblingWindowSeconds: 60,
   functionTimeoutSeconds: 30,
   /** Retries of a failing batch (bisected) before it goes to the failure queue. */
   retryAttempts: 10,

@@ -30,7 +30,8 @@ export interface StreamWorkerProps {
 /**
  * The consumer of the table's stream, all settings from STREAM_CONSUMER in
  * shared/resources.ts: from TRIM_HORIZON, request and volunteer items only (filters), batches of up
- * to 100 gathered for a few seconds, a tumbling window (so the event names its shard),
+ * to 100 gathered for a few seconds, a tumbling window (the consumer sums a window's
+ * batches in its state and writes the counters at its end; the event names its shard),
  * a failing batch bisected and retried a bounded number of times, then described in a
  * failure queue. Alarms: anything in the failure queue (counts were skipped), and the
  * consumer falling behind (IteratorAge).

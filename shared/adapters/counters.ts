@@ -3,7 +3,7 @@ import type { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { documents } from '../clients/dynamodb.ts';
-import { ALL_TIME, type CounterAdds, mergeAdds } from '../domain/request-counts.ts';
+import { ALL_TIME, type CounterAdds } from '../domain/request-counts.ts';
 import { isConditionFailure, queryAll, table } from './table.ts';
 
 /**
@@ -12,7 +12,7 @@ import { isConditionFailure, queryAll, table } from './table.ts';
  *
  * - request counters (statuses, kinds, durations, person-times, minutes, points, waiting
  *   for dispatch) are written by the stream consumer (functions/count-transitions.ts), one
- *   item per stream shard: `SHARD#<hash of the shard id>` (`addFromStream`);
+ *   item per stream shard: `SHARD#<hash of the shard id>`, once per tumbling window (`addWindow`);
  * - volunteer counters (registered, on duty, active that day) ride in the volunteer's own
  *   transaction, on one of COUNTER_SHARDS items `DAY#<n>` at random (`counterUpdate`): on
  *   AWS, DynamoDB cancels a transaction that touches an item another transaction is
@@ -67,59 +67,60 @@ export const streamCounterKey = (bucket: string, shardId: string) => ({
  */
 export const paddedSeq = (seq: string) => seq.padStart(40, '0');
 
-/** One stream record's adds to a bucket, with its (padded) sequence number. */
-export interface SequencedAdds {
-  seq: string;
-  adds: CounterAdds;
+/** The stream records a tumbling window counted, by padded sequence number. */
+export interface WindowSpan {
+  /** The window's first counted record: the item must have counted nothing from here on. */
+  first: string;
+  /** Its last counted record: an item at or past it holds the whole window. */
+  last: string;
+  /** The window's last record, counted or not: where the item's `seq` moves to. */
+  end: string;
 }
 
-const MAX_ATTEMPTS = 5;
+/**
+ * What a window's write did to one bucket: added its sums; found them there already (a
+ * final invocation retried after this write); or found an item that holds only part of the
+ * window, whose sums cannot be split, so nothing was added.
+ */
+export type WindowWrite = 'added' | 'already counted' | 'partly counted';
 
 /**
- * Adds stream records' counts to the shard's item of a bucket, each record exactly once,
- * without a transaction: one UpdateItem ADDs the sum and SETs `seq` to the batch's last
- * sequence number (`last`), on condition that the item has seen none of these records
- * (`seq < first`). A batch delivered again (a retry after a crash past this write, a
- * bisected retry, a batch overlapping one already counted) fails the condition; the
- * item's `seq` comes back with the failure, and only the records after it are added.
- * Only this shard's invocations write the item, one at a time, so the retry converges.
- * Records must be in stream order. Returns how many records were added.
+ * Adds a tumbling window's sums for one bucket to the shard's item, once, without a
+ * transaction: one UpdateItem ADDs them and SETs `seq` to the window's end, on condition
+ * that the item has counted none of the window's records (`seq < first`). A final
+ * invocation retried after this write (it failed on the other bucket, or before
+ * returning) is refused; the refusal returns the item, whose `seq` at or past `last` says
+ * the window is in it. Only this shard's invocations write the item, one window after
+ * the other, so its `seq` is before the window or at its end; anything between (the
+ * per-batch writes of the code before windows, retried into a window) is reported, not
+ * guessed at: the counters may then lack part of a window, never hold one twice.
  */
-export async function addFromStream(
+export async function addWindow(
   bucket: string,
   shardId: string,
-  records: SequencedAdds[],
-  last: string,
-): Promise<number> {
-  let pending = records;
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (pending.length === 0) return 0;
-    const sums = pending.reduce<CounterAdds>((acc, r) => mergeAdds(acc, r.adds), {});
-    // Adds that cancel out (received then matched in one batch) write nothing; no record
-    // is marked as counted either, so any later delivery of them adds the same zero.
-    if (Object.keys(sums).length === 0) return 0;
-    const { clause, names, values } = addClause(sums);
-    try {
-      await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: streamCounterKey(bucket, shardId),
-          UpdateExpression: `${clause} SET #seq = :last`,
-          ConditionExpression: 'attribute_not_exists(#seq) OR #seq < :first',
-          ExpressionAttributeNames: { ...names, '#seq': 'seq' },
-          ExpressionAttributeValues: { ...values, ':last': last, ':first': pending[0].seq },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-      return pending.length;
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-      const old = (e as ConditionalCheckFailedException).Item;
-      const seen = old ? String(unmarshall(old).seq ?? '') : '';
-      pending = pending.filter((r) => r.seq > seen);
-    }
+  sums: CounterAdds,
+  span: WindowSpan,
+): Promise<WindowWrite> {
+  const { clause, names, values } = addClause(sums);
+  try {
+    await documents.send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: streamCounterKey(bucket, shardId),
+        UpdateExpression: `${clause} SET #seq = :end`,
+        ConditionExpression: 'attribute_not_exists(#seq) OR #seq < :first',
+        ExpressionAttributeNames: { ...names, '#seq': 'seq' },
+        ExpressionAttributeValues: { ...values, ':end': span.end, ':first': span.first },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return 'added';
+  } catch (e) {
+    if (!isConditionFailure(e)) throw e;
+    const old = (e as ConditionalCheckFailedException).Item;
+    const seen = old ? String(unmarshall(old).seq ?? '') : '';
+    return seen >= span.last ? 'already counted' : 'partly counted';
   }
-  throw new Error(`counters ${bucket}: ${MAX_ATTEMPTS} conditional writes refused`);
 }
 
 /** A day's counters: the sum of its items (stream shards, volunteer shards, a legacy `DAY`). */

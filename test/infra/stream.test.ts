@@ -37,8 +37,14 @@ describe.each(DISTRICT_IDS)('table stream and its consumer in district %s', (id)
     expect(STREAM_CONSUMER.batchingWindowSeconds).toBeLessThanOrEqual(10);
   });
 
-  it('has a tumbling window, so each event names the shard the counters are kept for', () => {
+  it('has a tumbling window, so each event names the shard the counters are kept for and the counters are written once per window', () => {
     expect(mapping.Properties.TumblingWindowInSeconds).toBe(STREAM_CONSUMER.tumblingWindowSeconds);
+    // Longer than a batching window (or it would not gather batches), short enough that
+    // the stats ops read trail the requests by about a minute.
+    expect(STREAM_CONSUMER.tumblingWindowSeconds).toBeGreaterThan(
+      STREAM_CONSUMER.batchingWindowSeconds,
+    );
+    expect(STREAM_CONSUMER.tumblingWindowSeconds).toBeLessThanOrEqual(60);
   });
 
   it('bisects a failing batch, retries a bounded number of times, then describes it in its failure queue', () => {

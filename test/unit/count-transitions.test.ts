@@ -11,19 +11,27 @@ import { ddb, resetAws } from '../fixtures/aws.ts';
 /**
  * The table as the counter writes find it: each UpdateItem is applied only if its
  * condition holds, as DynamoDB would (`attribute_not_exists(seq) OR seq < :first`), and a
- * refused one returns the item (ReturnValuesOnConditionCheckFailure ALL_OLD).
+ * refused one returns the item (ReturnValuesOnConditionCheckFailure ALL_OLD). `failWrites`
+ * fails that many of the next writes to the district-wide bucket before they are applied.
  */
 let items: Map<string, Record<string, unknown>>;
 let writes: number;
+let failWrites: number;
 
 function fakeTable() {
   items = new Map();
   writes = 0;
+  failWrites = 0;
   ddb.on(UpdateCommand).callsFake((input) => {
+    if (input.Key.pk === 'STATS#all' && failWrites > 0) {
+      failWrites--;
+      throw new Error('fault injection: the write of the second bucket failed');
+    }
     const id = `${input.Key.pk}|${input.Key.sk}`;
     const item = items.get(id);
     const values = input.ExpressionAttributeValues;
-    if (item?.seq !== undefined && !(String(item.seq) < values[':first'])) {
+    const guarded = input.ConditionExpression === 'attribute_not_exists(#seq) OR #seq < :first';
+    if (guarded && item?.seq !== undefined && !(String(item.seq) < values[':first'])) {
       throw new ConditionalCheckFailedException({
         message: 'The conditional request failed',
         $metadata: {},
@@ -36,7 +44,7 @@ function fakeTable() {
       if (field === 'seq') continue;
       next[field] = Number(next[field] ?? 0) + values[`:${alias.slice(1)}`];
     }
-    next.seq = values[':last'];
+    next.seq = values[':end'];
     items.set(id, next);
     return {};
   });
@@ -94,14 +102,47 @@ function record(
   };
 }
 
-const event = (records: DynamoDBRecord[], shardId = 'shardId-0001'): TableStreamEvent => ({
+type State = Record<string, string | number>;
+
+/** A non-final invocation of a window, with the state the window's last invocation returned. */
+const event = (
+  records: DynamoDBRecord[],
+  state: State = {},
+  shardId = 'shardId-0001',
+): TableStreamEvent => ({
   Records: records,
   shardId,
-  window: { start: `${DAY}T08:00:00Z`, end: `${DAY}T08:15:00Z` },
-  state: {},
+  window: { start: `${DAY}T08:00:00Z`, end: `${DAY}T08:01:00Z` },
+  state,
   isFinalInvokeForWindow: false,
   isWindowTerminatedEarly: false,
 });
+
+/** The window's final invocation: its state, and any records Lambda still delivers with it. */
+const final = (state: State, records: DynamoDBRecord[] = [], shardId?: string) => ({
+  ...event(records, state, shardId),
+  isFinalInvokeForWindow: true,
+});
+
+/** Invokes the handler as Lambda does through one window: each batch with the state the last returned, then the final invocation. */
+async function window(batches: DynamoDBRecord[][], shardId?: string) {
+  let state: State = {};
+  for (const batch of batches) state = (await handler(event(batch, state, shardId))).state;
+  return handler(final(state, [], shardId));
+}
+
+/** A deep copy that throws on any write (the handler must leave Lambda's state alone). */
+function frozen<T>(value: T): T {
+  const copy = structuredClone(value);
+  const freeze = (v: unknown) => {
+    if (v && typeof v === 'object') {
+      for (const x of Object.values(v)) freeze(x);
+      Object.freeze(v);
+    }
+  };
+  freeze(copy);
+  return copy;
+}
 
 /** One request's life: post, matched, delivered, confirmed with its credit. */
 const life = [
@@ -146,38 +187,130 @@ beforeEach(() => {
   fakeTable();
 });
 
-describe('count-transitions (table stream consumer)', () => {
-  it('counts a batch of request changes into the shard’s item of the day, in one write, no transaction', async () => {
-    expect(await handler(event(life))).toEqual({ state: {} });
+describe('count-transitions (table stream consumer), once per tumbling window', () => {
+  it('a window’s non-final invocations write nothing and hand on the summed state; its final invocation writes the day once', async () => {
+    let state: State = {};
+    for (const r of life) {
+      const out = await handler(event([r], state));
+      expect(Object.keys(out)).toEqual(['state']);
+      state = out.state;
+    }
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    // The whole life summed: the moves through matched and delivered cancel out.
+    expect(state).toEqual({
+      [`${DAY}/status.confirmed`]: 1,
+      [`${DAY}/kind.groceries`]: 1,
+      [`${DAY}/community.east-garden`]: 1,
+      [`${DAY}/town.east-town`]: 1,
+      [`${DAY}/toMatched.le60`]: 1,
+      [`${DAY}/toDelivered.le1800`]: 1,
+      [`${DAY}/personTimes`]: 1,
+      [`${DAY}/serviceMinutes`]: 29,
+      [`${DAY}/points`]: 10,
+      first: '1'.padStart(40, '0'),
+      last: '4'.padStart(40, '0'),
+      end: '4'.padStart(40, '0'),
+    });
+
+    expect(await handler(final(state))).toEqual({ state: {} });
     expect(totals(DAY)).toEqual(lifeCounted);
     expect(writes).toBe(1);
     expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
-    const [key] = [...items.values()].map((i) => i.sk);
-    expect(key).toMatch(/^SHARD#[0-9a-f]{16}$/);
+    const [item] = [...items.values()];
+    expect(item.sk).toMatch(/^SHARD#[0-9a-f]{16}$/);
+    expect(item.seq).toBe('4'.padStart(40, '0'));
   });
 
-  it('the same batch delivered twice counts once (a retry after a crash past the write)', async () => {
-    await handler(event(life));
-    await handler(event(life));
+  it('the state carries across invocations: batch by batch or all at once, the same counts', async () => {
+    const byBatch = await handler(
+      event(life.slice(2), (await handler(event(life.slice(0, 2)))).state),
+    );
+    const atOnce = await handler(event(life));
+    expect(byBatch).toEqual(atOnce);
+  });
+
+  it('records delivered with the final invocation itself are counted too', async () => {
+    const { state } = await handler(event(life.slice(0, 2)));
+    await handler(final(state, life.slice(2)));
     expect(totals(DAY)).toEqual(lifeCounted);
     expect(writes).toBe(1);
   });
 
-  it('a batch overlapping one already counted adds only the records after it', async () => {
-    await handler(event(life.slice(0, 2)));
-    await handler(event(life.slice(1)));
+  it('a final invocation run again (Lambda retries it until it succeeds) adds nothing', async () => {
+    const { state } = await handler(event(life));
+    await handler(final(state));
+    await handler(final(state));
+    expect(totals(DAY)).toEqual(lifeCounted);
+    expect(writes).toBe(1);
+  });
+
+  it('a final invocation that wrote one bucket and failed on the other: its retry writes only the other', async () => {
+    const toOps = record(
+      2,
+      request({ scope: 'district' }),
+      request({ scope: 'ops', updatedAt: `${DAY}T08:10:00.000Z` }),
+    );
+    const { state } = await handler(
+      event([record(1, undefined, request({ scope: 'district' })), toOps]),
+    );
+    failWrites = 1;
+    await expect(handler(final(state))).rejects.toThrow(/second bucket/);
+    expect(totals(DAY)).toEqual({
+      'status.received': 1,
+      'kind.groceries': 1,
+      'community.east-garden': 1,
+      'town.east-town': 1,
+    });
+    expect(totals('all')).toEqual({});
+
+    await handler(final(state));
+    await handler(final(state));
+    expect(totals(DAY)['status.received']).toBe(1);
+    expect(totals('all')).toEqual({ waitingForDispatch: 1 });
+    expect(writes).toBe(2);
+  });
+
+  it('a non-final invocation retried with the state it was given adds its batch once, and never changes that state', async () => {
+    const { state: before } = await handler(event(life.slice(0, 2)));
+    const given = frozen(before);
+    // The first run fails after returning nothing Lambda keeps (a timeout, say): the retry
+    // gets the same state.
+    const first = await handler(event(life.slice(2), given));
+    const retried = await handler(event(life.slice(2), given));
+    expect(retried).toEqual(first);
+    expect(given).toEqual(before);
+    await handler(final(retried.state));
     expect(totals(DAY)).toEqual(lifeCounted);
   });
 
-  it('a bisected retry of a counted batch adds nothing; records are counted once, batch by batch', async () => {
-    await handler(event(life));
-    await handler(event(life.slice(0, 2)));
-    await handler(event(life.slice(2)));
+  it('consecutive windows each add their own records; a late repeat of an earlier window’s final adds nothing', async () => {
+    const { state: first } = await handler(event(life.slice(0, 2)));
+    await handler(final(first));
+    await window([life.slice(2)]);
     expect(totals(DAY)).toEqual(lifeCounted);
-    // And batch by batch, each record once.
-    fakeTable();
-    for (const r of life) await handler(event([r]));
-    await handler(event(life));
+    await handler(final(first));
+    expect(totals(DAY)).toEqual(lifeCounted);
+    expect(writes).toBe(2);
+  });
+
+  it('an item holding part of a window (the per-batch writes of before): nothing added, never twice', async () => {
+    // The first two records were counted by a per-batch write; the window holds all four.
+    const { state: early } = await handler(event(life.slice(0, 2)));
+    await handler(final(early));
+    const { state } = await handler(event(life));
+    await handler(final(state));
+    expect(totals(DAY)).toEqual({
+      'status.matched': 1,
+      'kind.groceries': 1,
+      'community.east-garden': 1,
+      'town.east-town': 1,
+      'toMatched.le60': 1,
+    });
+  });
+
+  it('a window ended early (its state too large) writes as a final invocation does', async () => {
+    const { state } = await handler(event(life));
+    await handler({ ...event([], state), isWindowTerminatedEarly: true });
     expect(totals(DAY)).toEqual(lifeCounted);
   });
 
@@ -186,27 +319,37 @@ describe('count-transitions (table stream consumer)', () => {
       ...r,
       dynamodb: { ...r.dynamodb, SequenceNumber: seq },
     });
-    await handler(event([aws(life[0], '9')]));
-    await handler(event([aws(life[1], '10')]));
+    await window([[aws(life[0], '9')]]);
+    await window([[aws(life[1], '10')]]);
     expect(totals(DAY)).toMatchObject({ 'status.matched': 1 });
     expect(totals(DAY)['status.received']).toBeUndefined();
   });
 
-  it('waiting for dispatch counts in the district-wide bucket', async () => {
+  it('waiting for dispatch counts in the district-wide bucket; left to ops and taken in one window, nothing', async () => {
+    const posted = record(1, undefined, request({ scope: 'district' }));
     const toOps = record(2, request({ scope: 'district' }), request({ scope: 'ops' }));
-    await handler(event([record(1, undefined, request({ scope: 'district' })), toOps]));
-    await handler(event([toOps]));
+    // The second batch repeats a record the window counted already.
+    await window([[posted, toOps], [toOps]]);
     expect(totals('all')).toEqual({ waitingForDispatch: 1 });
+    fakeTable();
+    const taken = record(
+      3,
+      request({ scope: 'ops' }),
+      request({ scope: 'ops', status: 'matched', filled: 1 }),
+    );
+    await window([[posted, toOps], [taken]]);
+    expect(totals('all')).toEqual({});
+    expect(writes).toBe(1);
   });
 
   it('ignores offers, tasks and other items, and deleted requests', async () => {
     const offer = { pk: 'REQ#req_1', sk: 'OFFER#vol_1', status: 'open' };
-    const out = await handler(
-      event([
+    const out = await window([
+      [
         record(1, undefined, offer, { pk: 'REQ#req_1', sk: 'OFFER#vol_1' }),
         record(2, request({ status: 'confirmed' }), undefined),
-      ]),
-    );
+      ],
+    ]);
     expect(out).toEqual({ state: {} });
     expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
   });
@@ -235,18 +378,17 @@ describe('count-transitions (table stream consumer)', () => {
       vol({ tasksDay: DAY, tasksToday: 2, active: 1 }),
       keys,
     );
-    await handler(event([first, second, delivered]));
-    await handler(event([first, second, delivered]));
+    const { state } = await handler(event([first, second, delivered]));
+    await handler(final(state));
+    await handler(final(state));
     expect(totals(DAY)).toEqual({ volunteersActive: 1 });
     // A newly registered volunteer has no task yet: not active.
-    await handler(
-      event([record(8, undefined, vol({ tasksDay: '0000-00-00', tasksToday: 0 }), keys)]),
-    );
+    await window([[record(8, undefined, vol({ tasksDay: '0000-00-00', tasksToday: 0 }), keys)]]);
     expect(totals(DAY)).toEqual({ volunteersActive: 1 });
     expect(totals('0000-00-00')).toEqual({});
   });
 
-  it('a request’s move and its volunteer’s first task in one batch: one write for the day', async () => {
+  it('a request’s move and its volunteer’s first task in one window: one write for the day', async () => {
     const keys = { pk: 'VOL#vol_1', sk: 'VOL' };
     const taken = record(
       3,
@@ -254,7 +396,7 @@ describe('count-transitions (table stream consumer)', () => {
       { pk: 'VOL#vol_1', sk: 'VOL', tasksDay: DAY, tasksToday: 1 },
       keys,
     );
-    await handler(event([life[0], life[1], taken]));
+    await window([[life[0]], [life[1]], [taken]]);
     expect(writes).toBe(1);
     expect(totals(DAY)).toMatchObject({ 'status.matched': 1, volunteersActive: 1 });
   });
@@ -262,6 +404,16 @@ describe('count-transitions (table stream consumer)', () => {
   it('fails the batch without a shard id (the mapping needs its tumbling window), writing nothing', async () => {
     const { shardId, ...plain } = event(life);
     await expect(handler(plain)).rejects.toThrow(/tumbling window/);
+    await expect(handler({ ...plain, isFinalInvokeForWindow: true })).rejects.toThrow(
+      /tumbling window/,
+    );
     expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it('fails on a state it did not write rather than count from it', async () => {
+    await expect(handler(event(life, { first: 'x' }))).rejects.toThrow(/window state/);
+    await expect(handler(event(life, { 'status.received': '1' } as State))).rejects.toThrow(
+      /window state/,
+    );
   });
 });

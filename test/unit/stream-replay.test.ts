@@ -261,6 +261,9 @@ describe('replay', () => {
     expect(event.shardId).toBe(replayShardId(batch));
     expect(event.shardId).not.toBe(SHARD);
     expect(event.eventSourceARN).toBe(STREAM);
+    // A window of its own, final at once: the consumer writes its counts in this invocation.
+    expect(event.isFinalInvokeForWindow).toBe(true);
+    expect(event.state).toEqual({});
     expect(event.Records.map((r) => r.dynamodb?.SequenceNumber)).toEqual(['100', '150', '300']);
     expect(sqs.commandCalls(DeleteMessageCommand)[0].args[0].input).toEqual({
       QueueUrl: 'q',

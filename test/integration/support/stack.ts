@@ -55,8 +55,8 @@ export interface TestStack {
   alerts(): Promise<Alert[]>;
   /**
    * Resolves once the table stream's consumer has counted every change made before the
-   * call (the counters read by GET /v1/stats are kept from the stream); throws after the
-   * timeout.
+   * call (the counters read by GET /v1/stats are kept from the stream, written at the end
+   * of each tumbling window); throws after the timeout.
    */
   countersCaughtUp(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -115,6 +115,9 @@ export async function callApi(
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
+/** The stream consumer's tumbling window in tests (AWS: STREAM_CONSUMER.tumblingWindowSeconds). */
+export const TEST_STREAM_WINDOW_SECONDS = 2;
+
 /**
  * @param districtOverrides deep-merged into the demo district (e.g. `{ offers: { timeoutSeconds: 2 } }`)
  * @param options anything else startLocalStack takes (e.g. `functions` to replace some with test doubles)
@@ -133,6 +136,8 @@ export async function startTestStack(
     opsKey: `ops-${randomUUID()}`,
     retryDelaySeconds: 1,
     log: false,
+    // The stream consumer writes the counters at each window's end: tests read them sooner.
+    streamTumblingWindowSeconds: TEST_STREAM_WINDOW_SECONDS,
     ...options,
   });
   const outbox = Object.assign(() => local.outbox.list(), {

@@ -9,8 +9,10 @@
  * module is first imported, so: one local stack per process, and this module must not
  * import anything that creates a client; those are imported after the env is set.
  */
+
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -542,6 +544,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         retryDelayMs:
           options.retryDelaySeconds !== undefined ? options.retryDelaySeconds * 1000 : undefined,
         maxRetries: STREAM_CONSUMER.retryAttempts,
+        // Kept with the data, so a restart on it goes on where the consumer was.
+        checkpointFile: options.dataDir
+          ? join(options.dataDir, `${prefix}-stream-checkpoint.json`)
+          : undefined,
         onDiscard: async (failure) => {
           await clients.sqs.send(
             new SendMessageCommand({

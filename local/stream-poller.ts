@@ -3,7 +3,8 @@
  * for a function (STREAM_CONSUMER in shared/resources.ts):
  *  - finds the table's latest stream and lists its shards (again every second, and
  *    whenever a shard ends), reading a child shard only once its parent is read to the end;
- *  - reads each shard from TRIM_HORIZON on start, then on from where it left off;
+ *  - reads each shard from TRIM_HORIZON on start (or from its saved checkpoint, with its
+ *    open window's state, when given a `checkpointFile`), then on from where it left off;
  *  - gathers up to `batchSize` records, waiting up to the batching window for more once
  *    the first arrived, keeps those the filter passes (the others still advance the
  *    shard, as a filtered mapping does) and invokes the handler with a Lambda-shaped
@@ -23,6 +24,7 @@
  * end a window early. Errors are logged, never thrown.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   type AttributeValue,
@@ -57,6 +59,13 @@ export interface StreamPollerOptions {
   idleWaitMs?: number;
   retryDelayMs?: number;
   maxRetries?: number;
+  /**
+   * Where to keep each shard's checkpoint and open window (state included), as Lambda
+   * keeps them across its own restarts: a stack restarted on the same data (npm start with
+   * a data directory) goes on from there instead of reading the stream from the start into
+   * a fresh window, which the counters' exactly-once writes would refuse. Default: memory.
+   */
+  checkpointFile?: string;
   /** Where a discarded batch's description goes (Lambda's on-failure destination). */
   onDiscard?: (failure: StreamBatchFailure) => Promise<void>;
   log?: (line: string) => void;
@@ -202,6 +211,35 @@ function firstFailure(response: unknown, records: DynamoDBRecord[]): number | un
   );
   // An identifier that is not in the batch fails the whole batch, as in Lambda.
   return indexes.some((i) => i < 0) ? 0 : Math.min(...indexes);
+}
+
+interface SavedShards {
+  streamArn: string;
+  shards: Pick<ShardState, 'id' | 'parent' | 'checkpoint' | 'done' | 'window'>[];
+}
+
+/** The shards saved for this stream, if any (another stream's are stale: a new table). */
+function loadShards(file: string | undefined, streamArn: string): SavedShards['shards'] {
+  if (!file || !existsSync(file)) return [];
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as SavedShards;
+  return saved.streamArn === streamArn ? saved.shards : [];
+}
+
+/** Saves the shards' checkpoints and windows, replacing the file whole (never half-written). */
+function saveShards(file: string | undefined, streamArn: string, shards: Iterable<ShardState>) {
+  if (!file) return;
+  const saved: SavedShards = {
+    streamArn,
+    shards: [...shards].map(({ id, parent, checkpoint, done, window }) => ({
+      id,
+      parent,
+      checkpoint,
+      done,
+      window,
+    })),
+  };
+  writeFileSync(`${file}.tmp`, JSON.stringify(saved));
+  renameSync(`${file}.tmp`, file);
 }
 
 export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
@@ -397,6 +435,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     }
     shard.window = undefined;
     finals++;
+    saveShards(options.checkpointFile, streamArn, shards.values());
     log(`[${functionName}] window ${windowFields(window).start} of ${shard.id} closed`);
     return true;
   }
@@ -472,6 +511,9 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   const loop = (async () => {
     const streamArn = await findStream();
     if (!streamArn) return;
+    for (const saved of loadShards(options.checkpointFile, streamArn)) {
+      shards.set(saved.id, { ...saved });
+    }
     let described = 0;
     let forceDescribe = true;
     while (running) {
@@ -516,6 +558,8 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
             shard.done = true;
             forceDescribe = true;
           }
+          // The batch's window state and the checkpoint past it, together.
+          if (lastSeq || closed) saveShards(options.checkpointFile, streamArn, shards.values());
         }
       } catch (error) {
         if (!running) break;

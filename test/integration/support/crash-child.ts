@@ -16,6 +16,8 @@ const stack = await startLocalStack({
   retryDelaySeconds: 1,
   receiveVisibilityTimeoutSeconds: 5,
   scheduleEverySeconds: 0,
+  // Counts written every 2 s (as the other tests' stacks), not at AWS's 60 s.
+  streamTumblingWindowSeconds: 2,
   log: false,
 });
 const stop = async () => {

@@ -2,7 +2,7 @@ import { BatchGetCommand, type BatchGetCommandOutput, PutCommand } from '@aws-sd
 import { documents } from '../clients/dynamodb.ts';
 import type { Task } from '../domain/request.ts';
 import type { Volunteer } from '../domain/volunteer.ts';
-import { taskOf } from './requests.ts';
+import { taskOf } from './places.ts';
 import { fromItem, inbox, isConditionFailure, queryAll, table } from './table.ts';
 
 /**

@@ -2,7 +2,7 @@ import { BatchGetCommand, type BatchGetCommandOutput, PutCommand } from '@aws-sd
 import { documents } from '../clients/dynamodb.ts';
 import type { Task } from '../domain/request.ts';
 import type { Volunteer } from '../domain/volunteer.ts';
-import { taskOf } from './places.ts';
+import { type LegacyCredit, taskOf } from './places.ts';
 import { fromItem, inbox, isConditionFailure, queryAll, table } from './table.ts';
 
 /**
@@ -136,7 +136,7 @@ export const records = {
   },
 
   /** A volunteer's tasks, newest first, from their inbox index (at most `max`). */
-  async tasksOf(volunteerId: string, max = 1000): Promise<Task[]> {
+  async tasksOf(volunteerId: string, max = 1000): Promise<(Task & LegacyCredit)[]> {
     const items = await queryAll(
       {
         TableName: table(),

@@ -1,7 +1,6 @@
 import type { Principal } from '../adapters/principals.ts';
 import { records, type ServiceRecord } from '../adapters/records.ts';
 import { volunteers } from '../adapters/volunteers.ts';
-import type { Task } from '../domain/request.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { districtView } from './context.ts';
 
@@ -20,7 +19,7 @@ export async function volunteerRecord(principal: Principal, volunteerId: string)
   if (!volunteer) throw notFound('volunteer');
   // Every task for the totals (a long lockdown's busiest volunteers pass a thousand);
   // the newest thousand listed.
-  const tasks = (await records.tasksOf(volunteerId, Number.POSITIVE_INFINITY)) as LegacyTask[];
+  const tasks = await records.tasksOf(volunteerId, Number.POSITIVE_INFINITY);
   const found = await records.ofTasks(tasks.filter((t) => t.status === 'delivered' && !t.credited));
   const credits = tasks.map((t) => {
     if (t.credited) return { minutes: t.minutes ?? 0, points: t.points ?? 0 };
@@ -51,9 +50,6 @@ export async function volunteerRecord(principal: Principal, volunteerId: string)
 }
 
 const LISTED_TASKS = 1000;
-
-/** A task as it may be stored: credited by the code before records were the credit. */
-type LegacyTask = Task & { minutes?: number; points?: number };
 
 /** `YYYY-MM-DD` or an ISO time → its UTC day. */
 function dayParam(value: string | undefined, field: string, fallback: string): string {

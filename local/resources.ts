@@ -88,7 +88,15 @@ export async function createTable(dynamodb: DynamoDBClient, tableName: string): 
   await waitUntilTableExists({ client: dynamodb, maxWaitTime: 30 }, { TableName: tableName });
   // A table kept from before the stream (npm start with a data directory): turn it on.
   const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
-  // ... and give it the indexes it was made without.
+  if (!Table?.StreamSpecification?.StreamEnabled) {
+    await dynamodb.send(
+      new UpdateTableCommand({
+        TableName: tableName,
+        StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE.stream },
+      }),
+    );
+  }
+  // A table kept from before an index (npm start with a data directory): add it.
   const has = new Set((Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
   for (const index of TABLE.indexes.filter((i) => !has.has(i.name))) {
     await dynamodb.send(
@@ -99,14 +107,6 @@ export async function createTable(dynamodb: DynamoDBClient, tableName: string): 
           AttributeType: 'S',
         })),
         GlobalSecondaryIndexUpdates: [{ Create: indexDefinition(index) }],
-      }),
-    );
-  }
-  if (!Table?.StreamSpecification?.StreamEnabled) {
-    await dynamodb.send(
-      new UpdateTableCommand({
-        TableName: tableName,
-        StreamSpecification: { StreamEnabled: true, StreamViewType: TABLE.stream },
       }),
     );
   }

@@ -311,8 +311,9 @@ export const offers = {
 
   /**
    * Some offers of one request. One offer: a GetItem. More: one Query of the request's
-   * offers and tasks (`TASK#` keys: not the request item), billed by their total size (a 4 KB read unit holds about
-   * ten offers) rather than a unit per offer as a GetItem each would be.
+   * offers and tasks (`TASK#` keys: not the request item), billed by their total size (a
+   * 4 KB read unit holds about ten offers) rather than a unit per offer as a GetItem each
+   * would be.
    */
   async getMany(requestId: string, volunteerIds: string[], opts: Read = {}): Promise<Offer[]> {
     if (volunteerIds.length === 1) {

@@ -36,9 +36,9 @@ export interface TakeSlot {
 
 /**
  * Takes one open slot of a request for a volunteer, all or nothing: the open offer (if
- * any) becomes the task, or the task is put, the request's filled count moves from what was read (so two takers of
- * the last slot cannot both win), the task is created once, and the volunteer's load
- * moves from the version read.
+ * any) becomes the task, or the task is put; the request's filled count moves from what
+ * was read (so two takers of the last slot cannot both win), the task is created once,
+ * and the volunteer's load moves from the version read.
  */
 export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'; task: Task }> {
   const { request, volunteer, now } = t;

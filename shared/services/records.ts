@@ -74,7 +74,8 @@ export interface RecordRow {
 
 /**
  * The district's service records of the tasks delivered in a period (whole UTC days, both
- * included; a record is written when its request is confirmed), one row per volunteer: what a certificate printer needs. Reads one partition per day.
+ * included; a record is written when its request is confirmed), one row per volunteer:
+ * what a certificate printer needs. Reads one partition per day.
  */
 export async function recordsFor(query: Record<string, string | undefined>, now: Date) {
   const today = now.toISOString().slice(0, 10);

@@ -1,9 +1,9 @@
-import { BatchGetCommand, type BatchGetCommandOutput, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { documents } from '../clients/dynamodb.ts';
 import type { Task } from '../domain/request.ts';
 import type { Volunteer } from '../domain/volunteer.ts';
 import { type LegacyCredit, taskOf } from './places.ts';
-import { fromItem, inbox, isConditionFailure, queryAll, table } from './table.ts';
+import { fromItem, getAll, inbox, isConditionFailure, queryAll, table } from './table.ts';
 
 /**
  * Service records. Each credited task writes one record item under the day it was
@@ -96,8 +96,6 @@ export async function creditTask(c: Credit): Promise<void> {
   }
 }
 
-const BATCH_GET = 100;
-
 export const records = {
   /** The records credited on one day (UTC), every page. */
   async ofDay(day: string): Promise<ServiceRecord[]> {
@@ -109,28 +107,16 @@ export const records = {
     return items.map((i) => fromItem<ServiceRecord>(i));
   },
 
-  /**
-   * The records of these delivered tasks that exist, by task id: read by key, 100 to a
-   * BatchGetItem, keys DynamoDB leaves unprocessed asked again (with a growing pause).
-   */
+  /** The records of these delivered tasks that exist, by task id (read by key). */
   async ofTasks(tasks: Task[]): Promise<Map<string, ServiceRecord>> {
+    const items = await getAll(
+      tasks.map((t) => taskRecordKey(t)),
+      { consistent: false },
+    );
     const found = new Map<string, ServiceRecord>();
-    for (let i = 0; i < tasks.length; i += BATCH_GET) {
-      let keys: Record<string, unknown>[] | undefined = tasks
-        .slice(i, i + BATCH_GET)
-        .map((t) => taskRecordKey(t));
-      for (let attempt = 0; keys?.length; attempt++) {
-        if (attempt >= 8) throw new Error('service records: keys left unprocessed 8 times');
-        if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
-        const out: BatchGetCommandOutput = await documents.send(
-          new BatchGetCommand({ RequestItems: { [table()]: { Keys: keys } } }),
-        );
-        for (const item of out.Responses?.[table()] ?? []) {
-          const record = fromItem<ServiceRecord>(item);
-          found.set(record.taskId, record);
-        }
-        keys = out.UnprocessedKeys?.[table()]?.Keys;
-      }
+    for (const item of items) {
+      const record = fromItem<ServiceRecord>(item);
+      found.set(record.taskId, record);
     }
     return found;
   },

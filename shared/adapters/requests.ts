@@ -6,14 +6,15 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { documents } from '../clients/dynamodb.ts';
-import type {
-  HelpRequest,
-  HistoryEntry,
-  Offer,
-  OfferStatus,
-  RequestStatus,
-  Scope,
-  Task,
+import {
+  type HelpRequest,
+  type HistoryEntry,
+  type Offer,
+  type OfferStatus,
+  offerBeside,
+  type RequestStatus,
+  type Scope,
+  type Task,
 } from '../domain/request.ts';
 import type { CreditTotals } from '../domain/request-counts.ts';
 import { offerOf, taskOf } from './places.ts';
@@ -21,6 +22,7 @@ import {
   cancellationCodes,
   epochSeconds,
   fromItem,
+  getAll,
   inbox,
   isConditionFailure,
   isTransactionConflict,
@@ -140,7 +142,10 @@ export const requests = {
         offer.status = 'expired';
       if (offer) state.offers?.push(offer);
     }
-    return state.request ? (state as RequestState) : undefined;
+    if (!state.request) return undefined;
+    const { status } = state.request;
+    state.offers = state.offers?.map((o) => offerBeside(o, status));
+    return state as RequestState;
   },
 
   /**
@@ -298,43 +303,6 @@ export const offers = {
     }
   },
 
-  async get(requestId: string, volunteerId: string, opts: Read = {}): Promise<Offer | undefined> {
-    const { Item } = await documents.send(
-      new GetCommand({
-        TableName: table(),
-        Key: keys.offer(requestId, volunteerId),
-        ConsistentRead: opts.consistent ?? true,
-      }),
-    );
-    return Item ? offerOf(Item) : undefined;
-  },
-
-  /**
-   * Some offers of one request. One offer: a GetItem. More: one Query of the request's
-   * offers and tasks (`TASK#` keys: not the request item), billed by their total size (a
-   * 4 KB read unit holds about ten offers) rather than a unit per offer as a GetItem each
-   * would be.
-   */
-  async getMany(requestId: string, volunteerIds: string[], opts: Read = {}): Promise<Offer[]> {
-    if (volunteerIds.length === 1) {
-      const one = await offers.get(requestId, volunteerIds[0], opts);
-      return one ? [one] : [];
-    }
-    const wanted = new Set(volunteerIds);
-    const items = await queryAll({
-      TableName: table(),
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :offer)',
-      ExpressionAttributeValues: {
-        ':pk': keys.request(requestId).pk,
-        ':offer': keys.offer(requestId, '').sk,
-      },
-      ConsistentRead: opts.consistent ?? true,
-    });
-    return items
-      .map((i) => offerOf(i))
-      .filter((o): o is Offer => o !== undefined && wanted.has(o.volunteerId));
-  },
-
   /**
    * Closes an open offer (declined, expired, withdrawn) and takes it out of the
    * volunteer's inbox. False when it was no longer open.
@@ -374,7 +342,8 @@ export const offers = {
   /**
    * Expires an open offer past its time and notes it in the request's history, in one
    * transaction: a crash or a repeated timer can neither lose the note nor write it
-   * twice. False when the offer was not open or not yet past its time.
+   * twice. False when the offer was not open, not yet past its time, or its request no
+   * longer takes volunteers (the offer is withdrawn).
    */
   async expire(requestId: string, volunteerId: string, now: Date): Promise<boolean> {
     const at = now.toISOString();
@@ -398,8 +367,10 @@ export const offers = {
                 TableName: table(),
                 Key: keys.request(requestId),
                 UpdateExpression: 'SET history = list_append(history, :h)',
-                ConditionExpression: 'attribute_exists(pk)',
-                ExpressionAttributeValues: { ':h': [event] },
+                // A request that takes no more volunteers has its open offers withdrawn.
+                ConditionExpression: '#status = :received',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: { ':h': [event], ':received': 'received' },
               },
             },
           ],
@@ -407,14 +378,18 @@ export const offers = {
       );
       return true;
     } catch (e) {
-      if (isTransactionConflict(e) && cancellationCodes(e)[0] === 'ConditionalCheckFailed') {
+      if (isTransactionConflict(e) && cancellationCodes(e).includes('ConditionalCheckFailed')) {
         return false;
       }
       throw e;
     }
   },
 
-  /** A volunteer's open offers, read from their inbox index (never a scan). */
+  /**
+   * A volunteer's open offers, read from their inbox index (never a scan), without those
+   * whose request takes no more volunteers (withdrawn: read from the requests' status,
+   * eventually consistent, as the inbox index is).
+   */
   async openFor(volunteerId: string, now: Date): Promise<Offer[]> {
     const { Items } = await documents.send(
       new QueryCommand({
@@ -424,6 +399,17 @@ export const offers = {
         ExpressionAttributeValues: { ':pk': inbox.offers(volunteerId), ':now': now.toISOString() },
       }),
     );
-    return (Items ?? []).map((i) => fromItem<Offer>(i)).filter((o) => o.status === 'open');
+    const open = (Items ?? []).map((i) => fromItem<Offer>(i)).filter((o) => o.status === 'open');
+    if (open.length === 0) return [];
+    const requestIds = [...new Set(open.map((o) => o.requestId))];
+    const found = await getAll(
+      requestIds.map((id) => keys.request(id)),
+      { consistent: false, projection: 'requestId, #status', names: { '#status': 'status' } },
+    );
+    const statuses = new Map(found.map((r) => [r.requestId as string, r.status as RequestStatus]));
+    return open.filter((o) => {
+      const status = statuses.get(o.requestId);
+      return status !== undefined && offerBeside(o, status).status === 'open';
+    });
   },
 };

@@ -1,4 +1,4 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { documents } from '../clients/dynamodb.ts';
 import { tableName } from '../config.ts';
 
@@ -108,4 +108,40 @@ export async function queryAll(
     ExclusiveStartKey = page.LastEvaluatedKey;
   } while (ExclusiveStartKey && items.length < max);
   return items;
+}
+
+/** Keys to a BatchGetItem (DynamoDB's limit). */
+const BATCH_GET = 100;
+
+/**
+ * The items of these keys that exist, in no particular order: 100 keys to a
+ * BatchGetItem, keys DynamoDB leaves unprocessed asked again (with a growing pause).
+ */
+export async function getAll(
+  keys: Record<string, unknown>[],
+  opts: { consistent?: boolean; projection?: string; names?: Record<string, string> } = {},
+): Promise<Record<string, unknown>[]> {
+  const found: Record<string, unknown>[] = [];
+  for (let i = 0; i < keys.length; i += BATCH_GET) {
+    let batch: Record<string, unknown>[] | undefined = keys.slice(i, i + BATCH_GET);
+    for (let attempt = 0; batch?.length; attempt++) {
+      if (attempt >= 8) throw new Error('BatchGetItem: keys left unprocessed 8 times');
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      const out: BatchGetCommandOutput = await documents.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [table()]: {
+              Keys: batch,
+              ConsistentRead: opts.consistent ?? true,
+              ...(opts.projection && { ProjectionExpression: opts.projection }),
+              ...(opts.names && { ExpressionAttributeNames: opts.names }),
+            },
+          },
+        }),
+      );
+      found.push(...(out.Responses?.[table()] ?? []));
+      batch = out.UnprocessedKeys?.[table()]?.Keys;
+    }
+  }
+  return found;
 }

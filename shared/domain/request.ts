@@ -114,6 +114,15 @@ export function nextScope(current: Scope, escalation: readonly Scope[]): Scope {
   return i >= 0 && i + 1 < escalation.length ? escalation[i + 1] : 'ops';
 }
 
+/**
+ * An offer as it reads beside its request's status. One still open on a request that
+ * takes no more volunteers (matched, cancelled or expired: none returns to `received`) is
+ * withdrawn. That is not written on the offer: the request's own status already says it,
+ * and writing it would cost two write units per offer (the item and its inbox entry).
+ */
+export const offerBeside = (offer: Offer, status: RequestStatus): Offer =>
+  offer.status === 'open' && status !== 'received' ? { ...offer, status: 'withdrawn' } : offer;
+
 export const openOffers = (offers: Offer[], now: Date) =>
   offers.filter((o) => o.status === 'open' && Date.parse(o.expiresAt) > now.getTime());
 

@@ -6,7 +6,7 @@ import { replyCodes } from '../adapters/reply-codes.ts';
 import { offers, type RequestState, requests } from '../adapters/requests.ts';
 import { releaseTask } from '../adapters/slots.ts';
 import { volunteers } from '../adapters/volunteers.ts';
-import { liveTasks, type Offer, type Task } from '../domain/request.ts';
+import { liveTasks, type Task } from '../domain/request.ts';
 import { KIND_LABELS } from '../domain/texts.ts';
 import type { Volunteer } from '../domain/volunteer.ts';
 import type { NotifyMessage, RequestEvent } from '../schemas/messages.ts';
@@ -29,7 +29,7 @@ export async function applyEvent(event: RequestEvent, now: Date): Promise<void> 
   if (event.type !== 'offer_declined') await tellPartner(state);
   switch (event.type) {
     case 'task_taken':
-      return afterTaken(state, event.volunteerId!, event.volunteerName, now);
+      return afterTaken(state, event.volunteerId!, event.volunteerName);
     case 'task_delivered':
       return afterDelivered(state, now);
     case 'request_confirmed':
@@ -92,7 +92,6 @@ async function afterTaken(
   state: RequestState,
   volunteerId: string,
   volunteerName: string | undefined,
-  now: Date,
 ) {
   const task = state.tasks.find((t) => t.volunteerId === volunteerId);
   if (!task || task.status === 'cancelled') return;
@@ -117,37 +116,31 @@ async function afterTaken(
       requestId: task.requestId,
     });
   }
-  if (state.request.status !== 'received') {
-    messages.push(...(await withdrawOffers(state, 'offer_withdrawn', now)));
-  }
+  messages.push(...withdrawalNotices(state, 'offer_withdrawn'));
   await notify.publishAll(messages);
 }
 
 /**
- * Withdraws every open offer of a request that no longer needs them; each volunteer is
- * told by push only, so nobody sets out for a filled or cancelled order.
+ * Tells each volunteer whose offer a filled or closed request withdrew, by push only, so
+ * nobody sets out for a filled or cancelled order. The withdrawal itself is not written:
+ * such a request's open offers read withdrawn (`offerBeside`). A repeated event tells
+ * them again under the same notification id (deduplicated).
  */
-async function withdrawOffers(
-  state: RequestState,
-  template: string,
-  now: Date,
-): Promise<NotifyMessage[]> {
-  const withdrawn: Offer[] = [];
-  for (const o of state.offers) {
-    if (o.status === 'open') {
-      if (await offers.close(o.requestId, o.volunteerId, 'withdrawn', now)) withdrawn.push(o);
-    } else if (o.status === 'withdrawn') withdrawn.push(o); // a retry: notify again, deduped
-  }
-  return withdrawn.map((o) => ({
-    notificationId: `withdrawn:${o.offerId}`,
-    to: { kind: 'volunteer', volunteerId: o.volunteerId },
-    template,
-    params: labels(state),
-    channel: 'push-only',
-    // The endpoint the offer was made with, so the withdrawal needs no read of the volunteer.
-    ...(o.push ? { push: o.push } : {}),
-    requestId: o.requestId,
-  }));
+function withdrawalNotices(state: RequestState, template: string): NotifyMessage[] {
+  // Withdrawn while the request still takes volunteers: its volunteer went off duty.
+  if (state.request.status === 'received') return [];
+  return state.offers
+    .filter((o) => o.status === 'withdrawn')
+    .map((o) => ({
+      notificationId: `withdrawn:${o.offerId}`,
+      to: { kind: 'volunteer', volunteerId: o.volunteerId },
+      template,
+      params: labels(state),
+      channel: 'push-only',
+      // The endpoint the offer was made with, so the withdrawal needs no read of the volunteer.
+      ...(o.push ? { push: o.push } : {}),
+      requestId: o.requestId,
+    }));
 }
 
 /**
@@ -183,10 +176,9 @@ async function afterDelivered(state: RequestState, now: Date) {
 async function afterClosed(state: RequestState, now: Date) {
   const { status } = state.request;
   if (status !== 'cancelled' && status !== 'expired') return;
-  const messages = await withdrawOffers(
+  const messages = withdrawalNotices(
     state,
     status === 'cancelled' ? 'request_cancelled' : 'offer_withdrawn',
-    now,
   );
   for (const task of state.tasks) {
     if (task.status === 'delivered') continue;

@@ -157,12 +157,15 @@ const announceTaken = (requestId: string, volunteer: Volunteer, now: Date) =>
 export async function declineOffer(offerId: string, volunteerId: string, now: Date) {
   const ids = parsePairId(offerId, 'off');
   if (!ids || ids.volunteerId !== volunteerId) throw notFound('offer');
-  const offer = await offers.get(ids.requestId, volunteerId);
+  // With its request: an offer left open on a filled or closed request reads withdrawn.
+  const state = await requests.load(ids.requestId);
+  const offer = state?.offers.find((o) => o.volunteerId === volunteerId);
   if (!offer) throw notFound('offer');
   if (offer.status === 'accepted') {
     throw conflict('offer_accepted', 'offerId: already accepted; the task stays yours');
   }
-  const closed = await offers.close(ids.requestId, volunteerId, 'declined', now);
+  const closed =
+    offer.status === 'open' && (await offers.close(ids.requestId, volunteerId, 'declined', now));
   if (closed || offer.status === 'declined') {
     // Frees the candidate slot: the next volunteers are offered.
     await enqueue('events', {

@@ -52,16 +52,21 @@ export async function handleTimer(timer: TimerMessage, now: Date): Promise<void>
 }
 
 /**
- * The batch's expiry. Read first: most expiry timers find their offers accepted or
- * withdrawn, and a failed conditional transaction would still be billed for every item in
- * it. Eventually consistent: the timer fires a whole offer timeout after the offers were
- * made, and each expiry below is conditional on its offer being open and past its time
- * (its own transaction with its history note: a repeat or a crash can neither lose nor
- * double one).
+ * The batch's expiry. Read first (the request with its offers, one query): most expiry
+ * timers find their offers accepted or withdrawn, and a failed conditional transaction
+ * would still be billed for every item in it. Eventually consistent: the timer fires a
+ * whole offer timeout after the offers were made, and each expiry below is conditional on
+ * its offer being open and past its time and on its request still taking volunteers (its
+ * own transaction with its history note: a repeat or a crash can neither lose nor double
+ * one).
  */
 async function expireOffers(timer: OfferTimer, now: Date): Promise<void> {
   const { requestId } = timer;
-  const batch = await offers.getMany(requestId, volunteerIdsOf(timer), { consistent: false });
+  const state = await requests.load(requestId, { consistent: false });
+  // A request that takes no more volunteers has its open offers withdrawn: nothing to free.
+  if (state?.request.status !== 'received') return;
+  const ids = new Set(volunteerIdsOf(timer));
+  const batch = state.offers.filter((o) => ids.has(o.volunteerId));
   const early: string[] = [];
   let soonest = Number.POSITIVE_INFINITY;
   let freed = false;

@@ -21,17 +21,7 @@ import {
 } from '../fixtures/aws.ts';
 import { OPS_KEY, QUEUE_URLS } from '../fixtures/env.ts';
 import { bodyOf, call, lambdaContext, sqsEvent, sqsRecord } from '../fixtures/events.ts';
-import {
-  acceptedOfferItem,
-  anOffer,
-  aRequest,
-  aTask,
-  aVolunteer,
-  PTN,
-  REQ,
-  TASK,
-  VOL,
-} from '../fixtures/items.ts';
+import { anOffer, aRequest, aTask, aVolunteer, PTN, REQ, TASK, VOL } from '../fixtures/items.ts';
 
 const PARTNER_KEY = 'pk_partner-one';
 const TOKEN = 'vt_volunteer-one';
@@ -335,9 +325,11 @@ describe('receive-sms', () => {
   it('declining an offer already accepted is rejected with the reason, in words', async () => {
     offerCode();
     // Accepted: the offer's item is its task now.
-    ddb.on(GetCommand, { Key: { pk: `REQ#${REQ}`, sk: `TASK#${VOL}` } }).resolves({
-      Item: acceptedOfferItem(anOffer({ status: 'accepted' }), aTask()),
-    });
+    givenRequest(
+      aRequest({ status: 'matched', filled: 1 }),
+      [anOffer({ status: 'accepted' })],
+      [aTask()],
+    );
 
     const out = await receiveSms(sqsEvent(sqsRecord(sms('0 K7PQ'))), ctx);
 

@@ -801,7 +801,7 @@ describe('send-notification', () => {
 });
 
 describe('apply-request-event', () => {
-  it('after the last slot is taken, withdraws the other open offers and tells the requester', async () => {
+  it('after the last slot is taken, tells the requester and the other offered volunteers, writing no withdrawal', async () => {
     givenVolunteer(aVolunteer());
     givenRequest(
       aRequest({ status: 'matched', filled: 1 }),
@@ -815,11 +815,9 @@ describe('apply-request-event', () => {
     );
 
     expect(out.batchItemFailures).toEqual([]);
-    expect(ddb).toHaveReceivedCommandExactlyOnceWith(UpdateCommand, {
-      Key: { pk: `REQ#${REQ}`, sk: `TASK#${VOL2}` },
-      ConditionExpression: '#status = :open',
-      ExpressionAttributeValues: expect.objectContaining({ ':to': 'withdrawn' }),
-    });
+    // The open offer of a filled request reads withdrawn: nothing is written for it.
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
     expect(published()).toEqual([
       expect.objectContaining({
         to: { kind: 'requester', requestId: REQ },
@@ -1017,10 +1015,10 @@ describe('handle-timer', () => {
     );
 
     expect(out.batchItemFailures).toEqual([]);
-    // One eventually consistent Query of the request's offers, no GetItem per offer.
+    // One eventually consistent Query of the request with its offers, no GetItem per offer.
     expect(ddb).not.toHaveReceivedCommand(GetCommand);
     expect(ddb).toHaveReceivedCommandExactlyOnceWith(QueryCommand, {
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :offer)',
+      KeyConditionExpression: 'pk = :pk',
       ConsistentRead: false,
     });
     // Each expiry is its own transaction: the offer closes and the history notes it, or neither.
@@ -1053,6 +1051,49 @@ describe('handle-timer', () => {
     );
     expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
     expect(sentTo('match')).toEqual([{ requestId: REQ }]);
+  });
+
+  it('a batch expiry on a filled request expires nothing and matches nothing: its open offers read withdrawn', async () => {
+    const past = new Date(Date.now() - 1000).toISOString();
+    givenRequest(
+      aRequest({ status: 'matched', filled: 1 }),
+      [
+        anOffer({ status: 'accepted', expiresAt: past }),
+        anOffer({ volunteerId: VOL2, status: 'open', expiresAt: past }),
+      ],
+      [aTask()],
+    );
+    const out = await handleTimer(
+      sqsEvent(sqsRecord({ type: 'offer_expiry', requestId: REQ, volunteerIds: [VOL, VOL2] })),
+      ctx,
+    );
+    expect(out.batchItemFailures).toEqual([]);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(sentTo('match')).toEqual([]);
+    expect(sentTo('timers')).toEqual([]);
+  });
+
+  it('an expiry is conditional on its request still taking volunteers; refused there, it is not retried', async () => {
+    givenRequest(aRequest(), [
+      anOffer({ status: 'open', expiresAt: new Date(Date.now() - 1000).toISOString() }),
+      anOffer({
+        volunteerId: VOL2,
+        status: 'open',
+        expiresAt: new Date(Date.now() - 1000).toISOString(),
+      }),
+    ]);
+    // Filled after the timer's (eventually consistent) read: the request's condition fails.
+    ddb.on(TransactWriteCommand).rejects(transactionCancelled('None', 'ConditionalCheckFailed'));
+    const out = await handleTimer(
+      sqsEvent(sqsRecord({ type: 'offer_expiry', requestId: REQ, volunteerIds: [VOL, VOL2] })),
+      ctx,
+    );
+    expect(out.batchItemFailures).toEqual([]);
+    const [expiry] = ddb.commandCalls(TransactWriteCommand);
+    expect(expiry.args[0].input.TransactItems?.[1].Update).toMatchObject({
+      Key: { pk: `REQ#${REQ}`, sk: 'REQ' },
+      ConditionExpression: '#status = :received',
+    });
   });
 
   it('a batch with one offer not yet due expires the others and waits for it alone', async () => {

@@ -1,5 +1,10 @@
 import '../fixtures/env.ts';
-import { QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler as acceptOffer } from '../../functions/accept-offer.ts';
 import { handler as assignVolunteer } from '../../functions/assign-volunteer.ts';
@@ -10,6 +15,7 @@ import {
   ddb,
   givenKey,
   givenRequest,
+  givenRequestsByKey,
   givenVolunteer,
   resetAws,
   sentTo,
@@ -252,6 +258,15 @@ describe('POST /v1/offers/{offerId}/decline (decline-offer)', () => {
     expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
   });
 
+  it('an offer still open on a filled request reads withdrawn: declining it writes and asks for nothing', async () => {
+    givenRequest(aRequest({ status: 'matched', filled: 1 }), [anOffer()]);
+    const res = await decline();
+    expect(res.statusCode).toBe(200);
+    expect(bodyOf(res)).toEqual({ offerId: OFFER, status: 'withdrawn' });
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    expect(sentTo('events')).toEqual([]);
+  });
+
   it('an unknown offer is 404', async () => {
     expect((await decline()).statusCode).toBe(404);
   });
@@ -394,6 +409,7 @@ describe('GET /v1/volunteers/me/offers (list-my-offers)', () => {
         offerItem(stale),
       ],
     });
+    givenRequestsByKey(aRequest());
 
     const res = await call(listMyOffers, {
       method: 'GET',
@@ -418,6 +434,46 @@ describe('GET /v1/volunteers/me/offers (list-my-offers)', () => {
     expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
       IndexName: 'gsi1',
       ExpressionAttributeValues: expect.objectContaining({ ':pk': `VOLOFFER#${VOL}` }),
+    });
+  });
+
+  it('leaves out an offer still open on a request that is filled or closed: it reads withdrawn', async () => {
+    const FILLED = 'req_2222222222222222';
+    const CANCELLED = 'req_3333333333333333';
+    ddb.on(QueryCommand, { IndexName: 'gsi1' }).resolves({
+      Items: [
+        offerItem(anOffer()),
+        offerItem(
+          anOffer({ requestId: FILLED, offerId: `off_${FILLED.slice(4)}_${VOL.slice(4)}` }),
+        ),
+        offerItem(
+          anOffer({ requestId: CANCELLED, offerId: `off_${CANCELLED.slice(4)}_${VOL.slice(4)}` }),
+        ),
+      ],
+    });
+    givenRequestsByKey(
+      aRequest(),
+      aRequest({ requestId: FILLED, status: 'matched', filled: 1 }),
+      aRequest({ requestId: CANCELLED, status: 'cancelled' }),
+    );
+
+    const res = await call(listMyOffers, {
+      method: 'GET',
+      path: '/v1/volunteers/me/offers',
+      key: TOKEN,
+    });
+
+    expect(res.statusCode).toBe(200);
+    expect(bodyOf(res).offers.map((o: { requestId: string }) => o.requestId)).toEqual([REQ]);
+    // One read of the three requests' status, eventually consistent like the inbox.
+    const [get] = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input);
+    expect(Object.values(get.RequestItems ?? {})[0]).toMatchObject({
+      Keys: [
+        { pk: `REQ#${REQ}`, sk: 'REQ' },
+        { pk: `REQ#${FILLED}`, sk: 'REQ' },
+        { pk: `REQ#${CANCELLED}`, sk: 'REQ' },
+      ],
+      ConsistentRead: false,
     });
   });
 });

@@ -11,5 +11,8 @@ import { matchRequest } from '#shared/services/matcher.ts';
  * by marker, their pushes collapse on the device, their expiry timer is conditional. Proven by test/integration/faults-*.
  */
 export const { handler, processor } = queueConsumer(matchMessage, (m, info) =>
-  matchRequest(m.requestId, new Date(), { retry: info.receiveCount > 1 }),
+  matchRequest(m.requestId, new Date(), {
+    retry: info.receiveCount > 1,
+    first: m.first === true && info.receiveCount === 1,
+  }),
 );

@@ -85,7 +85,7 @@ export async function postRequest(
     now,
   );
   if (!stored.created) return replay(stored.existing, bodyHash);
-  await enqueue('match', { requestId: request.requestId });
+  await enqueue('match', { requestId: request.requestId, first: true });
   if (request.window) await scheduleWindowEnd(request.requestId, request.window.end, now);
   return { requestId: request.requestId, status: 'received' };
 }

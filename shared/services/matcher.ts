@@ -30,9 +30,9 @@ export interface MatchOutcome {
 export async function matchRequest(
   requestId: string,
   now: Date,
-  opts: { retry?: boolean } = {},
+  opts: { retry?: boolean; first?: boolean } = {},
 ): Promise<MatchOutcome> {
-  const state = await requests.load(requestId);
+  const state = await loadForMatch(requestId, opts.first === true);
   if (state?.request.status !== 'received') {
     return { offered: [], scope: state?.request.scope ?? 'ops' };
   }
@@ -65,6 +65,18 @@ export async function matchRequest(
   }
   await alertDispatch(state, now);
   return { offered: [], scope };
+}
+
+/**
+ * The request with its offers and tasks, strongly consistent: a later match must see
+ * every offer made before it, or it offers the slots again. The post's own match, first
+ * delivered, reads eventually consistent (half the read units): no offer can exist yet,
+ * and a copy that does not show the request yet is read again strongly. A copy that
+ * misses a cancel made meanwhile only leads to offers that read withdrawn.
+ */
+async function loadForMatch(requestId: string, first: boolean) {
+  const stale = first ? await requests.load(requestId, { consistent: false }) : undefined;
+  return stale ?? (await requests.load(requestId));
 }
 
 /** Asks ops to dispatch by hand, once per request however often matching runs. */

@@ -50,6 +50,57 @@ beforeEach(resetAws);
 const ctx = lambdaContext();
 
 describe('match-request', () => {
+  const partitionReads = () =>
+    ddb
+      .commandCalls(QueryCommand)
+      .filter((c) => c.args[0].input.ExpressionAttributeValues?.[':pk'] === `REQ#${REQ}`)
+      .map((c) => c.args[0].input.ConsistentRead);
+
+  it('the post’s own match reads the request eventually consistent on its first delivery, any other match strongly', async () => {
+    givenRequest(aRequest());
+    await matchRequest(sqsEvent(sqsRecord({ requestId: REQ, first: true })), ctx);
+    expect(partitionReads()).toEqual([false]);
+
+    resetAws();
+    givenRequest(aRequest());
+    await matchRequest(
+      sqsEvent(sqsRecord({ requestId: REQ, first: true }, { receiveCount: 2 })),
+      ctx,
+    );
+    await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
+    // A redelivery may follow offers its first delivery made; a later match, anyone's.
+    expect(partitionReads()).toEqual([true, true]);
+  });
+
+  it('a first match whose eventually consistent read does not show the request yet reads it strongly', async () => {
+    ddb
+      .on(QueryCommand, {
+        ExpressionAttributeValues: { ':pk': `REQ#${REQ}` },
+        ConsistentRead: false,
+      })
+      .resolves({ Items: [] });
+    ddb
+      .on(QueryCommand, {
+        ExpressionAttributeValues: { ':pk': `REQ#${REQ}` },
+        ConsistentRead: true,
+      })
+      .resolves({ Items: [requestItem(aRequest())] });
+    ddb
+      .on(QueryCommand, {
+        IndexName: 'avail',
+        ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
+      })
+      .resolves({ Items: [volunteerItem(aVolunteer())] });
+
+    const out = await matchRequest(sqsEvent(sqsRecord({ requestId: REQ, first: true })), ctx);
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(partitionReads()).toEqual([false, true]);
+    expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({ sk: `TASK#${VOL}`, type: 'offer' }),
+    });
+  });
+
   it('offers an available volunteer with a conditional put and queues the notice and the expiry timer', async () => {
     givenRequest(aRequest());
     ddb

@@ -91,7 +91,7 @@ describe('POST /v1/requests (post-request)', () => {
     }
 
     expect(sqs).toHaveReceivedCommandWith(SendMessageCommand, { QueueUrl: QUEUE_URLS.match });
-    expect(sentTo('match')).toEqual([{ requestId: answer.requestId }]);
+    expect(sentTo('match')).toEqual([{ requestId: answer.requestId, first: true }]);
     expect(sentTo('timers')).toEqual([]);
   });
 

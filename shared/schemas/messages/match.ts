@@ -1,5 +1,12 @@
 import * as z from 'zod';
 
-export const matchMessage = z.object({ requestId: z.string() });
+export const matchMessage = z.object({
+  requestId: z.string(),
+  /**
+   * Queued by the request's post: before this match nobody can have made an offer for it,
+   * so a first delivery reads it eventually consistent (see `matchRequest`).
+   */
+  first: z.literal(true).optional(),
+});
 
 export type MatchMessage = z.infer<typeof matchMessage>;

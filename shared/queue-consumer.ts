@@ -1,6 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import { logger } from './observability.ts';
 
 export interface RecordInfo {
@@ -14,7 +14,7 @@ export interface RecordInfo {
  * schema and handled alone; a failing record is retried by SQS (and lands in the DLQ
  * after the queue's max receive count) without retrying the others.
  */
-export function queueConsumer<S extends z.ZodType>(
+export function queueConsumer<S extends z.ZodMiniType>(
   schema: S,
   handle: (body: z.output<S>, info: RecordInfo) => Promise<unknown>,
 ) {

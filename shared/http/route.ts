@@ -1,6 +1,6 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import type { Principal } from '../adapters/principals.ts';
 import { logger } from '../observability.ts';
 import { authenticate } from './middlewares/authenticate.ts';
@@ -17,7 +17,7 @@ export interface RouteInput<B> {
   now: Date;
 }
 
-interface RouteOptions<S extends z.ZodType | undefined> {
+interface RouteOptions<S extends z.ZodMiniType | undefined> {
   allow: Principal['kind'][];
   body?: S;
   emptyBodyIsObject?: boolean;
@@ -25,14 +25,14 @@ interface RouteOptions<S extends z.ZodType | undefined> {
 
 type HttpMiddleware = MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 
-type Body<S> = S extends z.ZodType ? z.infer<S> : undefined;
+type Body<S> = S extends z.ZodMiniType ? z.infer<S> : undefined;
 
 /**
  * An authenticated JSON route (webhooks signed by a service: signed-route.ts, which loads
  * no key lookup and so no table client): errors in the contract's shape, then auth, then body
  * validation, then the handler. Handlers get plain inputs and return a response.
  */
-export function route<S extends z.ZodType | undefined = undefined>(
+export function route<S extends z.ZodMiniType | undefined = undefined>(
   opts: RouteOptions<S>,
   fn: (input: RouteInput<Body<S>>) => Promise<APIGatewayProxyStructuredResultV2>,
 ) {

@@ -1,6 +1,6 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import { logger } from '../observability.ts';
 import { jsonBody } from './middlewares/json-body.ts';
 import { jsonErrors } from './middlewares/json-errors.ts';
@@ -19,7 +19,7 @@ export interface SignedRouteInput<B> {
  * contract's shape, then the body signature, then body validation, then the handler.
  * There is no principal: the services that take one never see a webhook caller.
  */
-export function signedRoute<S extends z.ZodType>(
+export function signedRoute<S extends z.ZodMiniType>(
   opts: { body: S; signature: VerifySignatureOptions },
   fn: (input: SignedRouteInput<z.infer<S>>) => Promise<APIGatewayProxyStructuredResultV2>,
 ) {

@@ -1,18 +1,20 @@
-import * as z from 'zod';
 import { KINDS, LANGUAGES } from '../district.ts';
+import * as z from '../zod.ts';
 import { phone } from './phone.ts';
 
-const name = z.string().trim().min(1).max(100);
-const skill = z.string().regex(/^[a-z0-9_-]{1,40}$/, 'lowercase letters, digits, _ or -');
+const name = z.string().check(z.trim(), z.minLength(1), z.maxLength(100));
+const skill = z.string().check(z.regex(/^[a-z0-9_-]{1,40}$/, 'lowercase letters, digits, _ or -'));
 export const location = z.strictObject({
-  lat: z.number().min(-90).max(90),
-  lon: z.number().min(-180).max(180),
+  lat: z.number().check(z.gte(-90), z.lte(90)),
+  lon: z.number().check(z.gte(-180), z.lte(180)),
 });
 const isoTime = z.iso.datetime({ offset: true });
-const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a local time like 22:00');
+const hhmm = z
+  .string()
+  .check(z.regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a local time like 22:00'));
 /** Local (district) times between which the volunteer gets no SMS; may span midnight. */
 export const quietHours = z.strictObject({ start: hhmm, end: hhmm });
-const pushEndpoint = z.string().min(1).max(2048);
+const pushEndpoint = z.string().check(z.minLength(1), z.maxLength(2048));
 const language = z.enum(LANGUAGES);
 
 export const createPartnerBody = z.strictObject({ name });
@@ -20,52 +22,55 @@ export const createPartnerBody = z.strictObject({ name });
 export const registerVolunteerBody = z.strictObject({
   name,
   phone,
-  communityId: z.string().min(1).max(64),
-  skills: z.array(skill).max(30).default([]),
-  categories: z.array(skill).max(30).default([]),
-  location: location.optional(),
-  pushEndpoint: pushEndpoint.optional(),
-  capacity: z.number().int().min(1).max(50).optional(),
-  onDuty: z.boolean().default(true),
-  smsOptOut: z.boolean().optional(),
-  quietHours: quietHours.optional(),
-  language: language.optional(),
+  communityId: z.string().check(z.minLength(1), z.maxLength(64)),
+  skills: z._default(z.array(skill).check(z.maxLength(30)), []),
+  categories: z._default(z.array(skill).check(z.maxLength(30)), []),
+  location: z.optional(location),
+  pushEndpoint: z.optional(pushEndpoint),
+  capacity: z.optional(z.number().check(z.int(), z.gte(1), z.lte(50))),
+  onDuty: z._default(z.boolean(), true),
+  smsOptOut: z.optional(z.boolean()),
+  quietHours: z.optional(quietHours),
+  language: z.optional(language),
 });
 
 export const updateVolunteerBody = z
   .strictObject({
-    onDuty: z.boolean().optional(),
-    skills: z.array(skill).max(30).optional(),
-    capacity: z.number().int().min(1).max(50).optional(),
-    location: location.optional(),
-    pushEndpoint: pushEndpoint.optional(),
-    smsOptOut: z.boolean().optional(),
+    onDuty: z.optional(z.boolean()),
+    skills: z.optional(z.array(skill).check(z.maxLength(30))),
+    capacity: z.optional(z.number().check(z.int(), z.gte(1), z.lte(50))),
+    location: z.optional(location),
+    pushEndpoint: z.optional(pushEndpoint),
+    smsOptOut: z.optional(z.boolean()),
     /** `null` clears them. */
-    quietHours: quietHours.nullable().optional(),
-    language: language.optional(),
+    quietHours: z.optional(z.nullable(quietHours)),
+    language: z.optional(language),
   })
-  .refine(
-    (b) => Object.keys(b).length > 0,
-    'at least one of onDuty, skills, capacity, location, pushEndpoint, smsOptOut, quietHours, language',
+  .check(
+    z.refine(
+      (b) => Object.keys(b).length > 0,
+      'at least one of onDuty, skills, capacity, location, pushEndpoint, smsOptOut, quietHours, language',
+    ),
   );
 
 export const postRequestBody = z.strictObject({
   kind: z.enum(KINDS),
-  communityId: z.string().min(1).max(64),
-  address: z.string().trim().min(1).max(500),
+  communityId: z.string().check(z.minLength(1), z.maxLength(64)),
+  address: z.string().check(z.trim(), z.minLength(1), z.maxLength(500)),
   requester: z.strictObject({ name, phone }),
-  slots: z.number().int().min(1).max(50).default(1),
-  skills: z.array(skill).max(10).default([]),
-  urgency: z.enum(['normal', 'urgent']).default('normal'),
-  location: location.optional(),
-  window: z
-    .strictObject({ start: isoTime, end: isoTime })
-    .refine((w) => Date.parse(w.end) > Date.parse(w.start), {
-      message: 'end must be after start',
-      path: ['end'],
-    })
-    .optional(),
-  notes: z.string().max(1000).optional(),
+  slots: z._default(z.number().check(z.int(), z.gte(1), z.lte(50)), 1),
+  skills: z._default(z.array(skill).check(z.maxLength(10)), []),
+  urgency: z._default(z.enum(['normal', 'urgent']), 'normal'),
+  location: z.optional(location),
+  window: z.optional(
+    z.strictObject({ start: isoTime, end: isoTime }).check(
+      z.refine((w) => Date.parse(w.end) > Date.parse(w.start), {
+        message: 'end must be after start',
+        path: ['end'],
+      }),
+    ),
+  ),
+  notes: z.optional(z.string().check(z.maxLength(1000))),
 });
 
 export const credentialBody = z.strictObject({
@@ -73,9 +78,13 @@ export const credentialBody = z.strictObject({
   expiresAt: isoTime,
 });
 
-export const assignBody = z.strictObject({ volunteerId: z.string().min(1).max(64) });
+export const assignBody = z.strictObject({
+  volunteerId: z.string().check(z.minLength(1), z.maxLength(64)),
+});
 
-export const deliveredBody = z.strictObject({ note: z.string().max(1000).optional() });
+export const deliveredBody = z.strictObject({
+  note: z.optional(z.string().check(z.maxLength(1000))),
+});
 
 export type PostRequestBody = z.infer<typeof postRequestBody>;
 export type RegisterVolunteerBody = z.infer<typeof registerVolunteerBody>;
@@ -83,23 +92,18 @@ export type UpdateVolunteerBody = z.infer<typeof updateVolunteerBody>;
 
 /** POST /v1/partners/{partnerId}/keys: how long the old keys keep working (0: revoked at once). */
 export const rotateKeyBody = z.strictObject({
-  graceMinutes: z
-    .number()
-    .int()
-    .min(0)
-    .max(7 * 24 * 60)
-    .optional(),
+  graceMinutes: z.optional(z.number().check(z.int(), z.gte(0), z.lte(7 * 24 * 60))),
 });
 
 /** PUT /v1/partners/me/callback: where the partner's request status changes are POSTed. */
 export const callbackBody = z.strictObject({
-  url: z
-    .url({ protocol: /^https?$/ })
-    .max(2048)
-    .refine(
+  url: z.url({ protocol: /^https?$/ }).check(
+    z.maxLength(2048),
+    z.refine(
       (u) => u.startsWith('https://') || process.env.ALLOW_HTTP_CALLBACKS === 'true',
       'must be an https:// URL',
     ),
+  ),
 });
 
 /** POST /v1/tasks/{taskId}/photos: the image type the app will upload. */

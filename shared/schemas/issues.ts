@@ -1,11 +1,11 @@
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 
 // Apart from api.ts: every route's body check reads this, and importing api.ts builds every
 // route's schema (zod schemas are built when their module loads), even in routes with no body.
 
 /** Turns the first zod issue into a message that names the field. */
 export function describeIssue(
-  error: z.ZodError,
+  error: z.core.$ZodError,
   root = 'body',
 ): { field: string; message: string } {
   const issue = error.issues[0];

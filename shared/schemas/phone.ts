@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod.ts';
 
 // Apart from api.ts, so the SMS provider's webhook (schemas/sms-reply.ts) builds this one
 // schema and not every route's.
@@ -6,4 +6,4 @@ import * as z from 'zod';
 /** E.164: a plus, a country code, up to 15 digits in all. */
 export const phone = z
   .string()
-  .regex(/^\+[1-9]\d{7,14}$/, 'must be an E.164 phone number like +8613800138000');
+  .check(z.regex(/^\+[1-9]\d{7,14}$/, 'must be an E.164 phone number like +8613800138000'));

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../zod.ts';
 import { phone } from './phone.ts';
 
 /**
@@ -10,7 +10,7 @@ export const smsReplyBody = z.strictObject({
   /** The phone the reply came from. */
   from: phone,
   /** The reply as the person typed it (`1 K7PQ`); receive-sms parses it. */
-  text: z.string().max(1000),
+  text: z.string().check(z.maxLength(1000)),
   /** When the provider received it; with `from` and `text` it identifies the reply. */
   receivedAt: z.iso.datetime({ offset: true }),
 });

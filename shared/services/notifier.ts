@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import {
   alertOps,
   type Delivery,

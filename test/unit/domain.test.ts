@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import {
   type Candidate,
   distanceKm,
@@ -28,6 +27,7 @@ import {
 import { hashSecret, newId, offerIdOf, parsePairId, taskIdOf } from '../../shared/ids.ts';
 import { postRequestBody, registerVolunteerBody } from '../../shared/schemas/api.ts';
 import { describeIssue } from '../../shared/schemas/issues.ts';
+import * as z from '../../shared/zod.ts';
 import { anOffer, aTask, aVolunteer, REQ, VOL } from '../fixtures/items.ts';
 
 const NOW = new Date('2022-04-01T10:00:00.000Z');
@@ -522,7 +522,7 @@ describe('describeIssue names the field', () => {
     address: '东园小区3号楼',
     requester: { name: '王奶奶', phone: '+8613800138000' },
   };
-  const issueOf = (schema: z.ZodType, value: unknown) => {
+  const issueOf = (schema: z.ZodMiniType, value: unknown) => {
     const r = schema.safeParse(value);
     if (r.success) throw new Error('expected a validation error');
     return describeIssue(r.error);
@@ -580,7 +580,7 @@ describe('describeIssue names the field', () => {
   it('an issue without a path is named by the root', () => {
     const r = z
       .strictObject({})
-      .refine(() => false, 'nope')
+      .check(z.refine(() => false, 'nope'))
       .safeParse({});
     expect(r.success).toBe(false);
     if (!r.success)

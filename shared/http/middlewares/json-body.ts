@@ -1,10 +1,10 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import { AppError, badRequest } from '../../errors.ts';
 import { describeIssue } from '../../schemas/issues.ts';
 
-export interface JsonBodyOptions<S extends z.ZodType> {
+export interface JsonBodyOptions<S extends z.ZodMiniType> {
   schema: S;
   /** Largest body accepted, in bytes; the contract says 64 KiB. */
   maxBytes?: number;
@@ -17,7 +17,7 @@ const defaults = { maxBytes: 64 * 1024, emptyIsObject: false };
 export type BodyEvent<B> = APIGatewayProxyEventV2 & { parsedBody: B; rawBodyText: string };
 
 /** Parses and validates the JSON body: 413 when too big, 400 naming the field otherwise. */
-export const jsonBody = <S extends z.ZodType>(
+export const jsonBody = <S extends z.ZodMiniType>(
   opts: JsonBodyOptions<S>,
 ): MiddlewareObj<BodyEvent<z.infer<S>>> => {
   const { schema, maxBytes, emptyIsObject } = { ...defaults, ...opts };

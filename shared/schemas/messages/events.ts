@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../zod.ts';
 
 export const requestEvent = z.object({
   type: z.enum([
@@ -9,10 +9,10 @@ export const requestEvent = z.object({
     'offer_declined',
     'volunteer_off_duty',
   ]),
-  requestId: z.string().optional(),
-  volunteerId: z.string().optional(),
+  requestId: z.optional(z.string()),
+  volunteerId: z.optional(z.string()),
   /** task_taken: the volunteer's name for the requester's SMS (older events: read it). */
-  volunteerName: z.string().optional(),
+  volunteerName: z.optional(z.string()),
   at: z.string(),
 });
 

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../zod.ts';
 
 /**
  * The offers of one batch (made together, so they share their expiry): one timer for the
@@ -7,8 +7,8 @@ import * as z from 'zod';
  */
 const offerBatch = {
   requestId: z.string(),
-  volunteerIds: z.array(z.string()).min(1).optional(),
-  volunteerId: z.string().optional(),
+  volunteerIds: z.optional(z.array(z.string()).check(z.minLength(1))),
+  volunteerId: z.optional(z.string()),
 };
 
 export const timerMessage = z.discriminatedUnion('type', [

@@ -18,7 +18,10 @@ export const TABLE = {
    */
   stream: 'NEW_AND_OLD_IMAGES',
   indexes: [
-    /** Per-volunteer inbox: open offers (`VOLOFFER#id`) and tasks (`VOLTASK#id`), by time. */
+    /**
+     * Per-volunteer inbox: offers and the tasks they became (`VOLOFFER#id`, by the offer's
+     * expiry), tasks put by ops (`VOLTASK#id`, by time); the sweeper's `OPEN#<status>`.
+     */
     { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
     /**
      * Availability: on-duty volunteers with free capacity per community (and per skill),

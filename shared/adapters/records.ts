@@ -121,18 +121,27 @@ export const records = {
     return found;
   },
 
-  /** A volunteer's tasks, newest first, from their inbox index (at most `max`). */
+  /**
+   * A volunteer's tasks, newest first (at most `max`), from their inbox index: a task
+   * accepted from an offer keeps the offer's entry (`VOLOFFER#`, read with the offers
+   * still there, which are left out), one put by ops without an offer has its own
+   * (`VOLTASK#`, as had every task accepted before 2026-12-03).
+   */
   async tasksOf(volunteerId: string, max = 1000): Promise<(Task & LegacyCredit)[]> {
-    const items = await queryAll(
-      {
+    const inboxOf = (pk: string) =>
+      queryAll({
         TableName: table(),
         IndexName: 'gsi1',
         KeyConditionExpression: 'gsi1pk = :pk',
-        ExpressionAttributeValues: { ':pk': inbox.tasks(volunteerId) },
-        ScanIndexForward: false,
-      },
-      max,
-    );
-    return items.slice(0, max).map((i) => taskOf(i));
+        ExpressionAttributeValues: { ':pk': pk },
+      });
+    const [own, offered] = await Promise.all([
+      inboxOf(inbox.tasks(volunteerId)),
+      inboxOf(inbox.offers(volunteerId)),
+    ]);
+    return [...own, ...offered.filter((i) => i.type === 'task')]
+      .map((i) => taskOf(i))
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+      .slice(0, max);
   },
 };

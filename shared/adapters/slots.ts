@@ -82,8 +82,10 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
   };
   const expiresAtEpoch = epochSeconds(now) + t.retentionDays * 86400;
   const items: TransactItem[] = [
-    // The offer becomes the task (one item: a second would be two more write units here);
-    // its inbox entry moves from the volunteer's offers to their tasks.
+    // The offer becomes the task (one item: a second would be two more write units here).
+    // Its inbox entry stays where the offer's was (`VOLOFFER#`, by the offer's expiry), so
+    // it is rewritten (one unit) rather than moved to the tasks' (two); the open-offer
+    // query leaves it out by status, and a volunteer's tasks are read from both.
     t.offer
       ? {
           Update: {
@@ -91,8 +93,7 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
             Key: keys.task(request.requestId, volunteer.volunteerId),
             UpdateExpression:
               'SET #type = :task, #status = :accepted, taskId = :taskId, via = :via, ' +
-              'offeredAt = :offeredAt, createdAt = :at, closedAt = :at, ' +
-              'gsi1pk = :inbox, gsi1sk = :at, expiresAtEpoch = :ttl',
+              'offeredAt = :offeredAt, createdAt = :at, closedAt = :at, expiresAtEpoch = :ttl',
             ConditionExpression:
               t.via === 'offer'
                 ? '#type = :offer AND #status = :open AND expiresAt > :at'
@@ -107,7 +108,6 @@ export async function takeSlot(t: TakeSlot): Promise<{ result: 'ok' | 'conflict'
               ':via': t.via,
               ':at': at,
               ':offeredAt': t.offer.createdAt,
-              ':inbox': inbox.tasks(volunteer.volunteerId),
               ':ttl': expiresAtEpoch,
             },
           },

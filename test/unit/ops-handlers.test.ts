@@ -30,9 +30,12 @@ import {
 import { OPS_KEY, QUEUE_URLS, TABLE } from '../fixtures/env.ts';
 import { bodyOf, call } from '../fixtures/events.ts';
 import {
+  acceptedOfferItem,
+  anOffer,
   aRequest,
   aTask,
   aVolunteer,
+  offerItem,
   PTN,
   PTN2,
   REQ,
@@ -205,6 +208,12 @@ describe('GET /v1/volunteers/{volunteerId}/record (get-volunteer-record)', () =>
           taskItem(aTask({ status: 'accepted' })),
         ],
       });
+    ddb
+      .on(QueryCommand, {
+        IndexName: 'gsi1',
+        ExpressionAttributeValues: { ':pk': `VOLOFFER#${VOL}` },
+      })
+      .resolves({ Items: [] });
     ddb.on(BatchGetCommand).resolves({
       Responses: {
         [TABLE]: [
@@ -225,7 +234,6 @@ describe('GET /v1/volunteers/{volunteerId}/record (get-volunteer-record)', () =>
       IndexName: 'gsi1',
       KeyConditionExpression: 'gsi1pk = :pk',
       ExpressionAttributeValues: { ':pk': `VOLTASK#${VOL}` },
-      ScanIndexForward: false,
     });
     // The records of the delivered tasks not marked, by key: each under its delivery's day.
     const [get] = ddb.commandCalls(BatchGetCommand);
@@ -267,6 +275,50 @@ describe('GET /v1/volunteers/{volunteerId}/record (get-volunteer-record)', () =>
       minutes: 45,
       points: 20,
     });
+  });
+
+  it('a task accepted from an offer is read from the offer’s inbox entry, the offers there left out, newest first with the others', async () => {
+    givenVolunteer(aVolunteer());
+    const OLD = 'req_1111222233334444';
+    const OPEN = 'req_5555666677778888';
+    const ids = (requestId: string) => ({
+      requestId,
+      taskId: `tsk_${requestId.slice(4)}_${VOL.slice(4)}`,
+    });
+    ddb
+      .on(QueryCommand, {
+        IndexName: 'gsi1',
+        ExpressionAttributeValues: { ':pk': `VOLTASK#${VOL}` },
+      })
+      .resolves({
+        Items: [
+          taskItem(aTask({ ...ids(OLD), via: 'ops', createdAt: '2022-04-01T08:00:00.000Z' })),
+        ],
+      });
+    ddb
+      .on(QueryCommand, {
+        IndexName: 'gsi1',
+        ExpressionAttributeValues: { ':pk': `VOLOFFER#${VOL}` },
+      })
+      .resolves({
+        Items: [
+          offerItem(anOffer({ requestId: OPEN, offerId: `off_${OPEN.slice(4)}_${VOL.slice(4)}` })),
+          acceptedOfferItem(
+            anOffer({ status: 'accepted' }),
+            aTask({ createdAt: '2022-04-02T08:00:00.000Z' }),
+          ),
+        ],
+      });
+
+    const res = await record(VOL);
+
+    expect(res.statusCode).toBe(200);
+    expect(
+      bodyOf(res).tasks.map((t: { requestId: string; via: string }) => [t.requestId, t.via]),
+    ).toEqual([
+      [REQ, 'offer'],
+      [OLD, 'ops'],
+    ]);
   });
 
   it('a volunteer cannot read another volunteer’s record: 404, nothing read', async () => {

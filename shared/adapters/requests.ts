@@ -399,7 +399,10 @@ export const offers = {
         ExpressionAttributeValues: { ':pk': inbox.offers(volunteerId), ':now': now.toISOString() },
       }),
     );
-    const open = (Items ?? []).map((i) => fromItem<Offer>(i)).filter((o) => o.status === 'open');
+    // The inbox holds the tasks offers became too (offerOf: accepted), left out here.
+    const open = (Items ?? [])
+      .map((i) => offerOf(i))
+      .filter((o): o is Offer => o?.status === 'open');
     if (open.length === 0) return [];
     const requestIds = [...new Set(open.map((o) => o.requestId))];
     const found = await getAll(

@@ -61,9 +61,10 @@ export function addToWindow(
   ];
   const seen = state.end === undefined ? '' : String(state.end);
   for (const { seq, counts } of counted) {
+    const padded = paddedSeq(seq);
     // A record at or before the window's end is in the state already: Lambda delivers a
     // shard in order the first time, and only a failed invocation's records again.
-    if (counts.size === 0 || paddedSeq(seq) <= seen) continue;
+    if (counts.size === 0 || padded <= seen) continue;
     for (const [bucket, adds] of counts) {
       for (const [field, n] of Object.entries(adds)) {
         const key = `${bucket}/${field}`;
@@ -72,7 +73,6 @@ export function addToWindow(
         else next[key] = sum;
       }
     }
-    const padded = paddedSeq(seq);
     next.first = min(next.first, padded);
     next.last = max(next.last, padded);
     next.end = max(next.end, padded);

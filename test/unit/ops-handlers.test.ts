@@ -160,6 +160,11 @@ describe('GET /v1/volunteers/{volunteerId}/record (get-volunteer-record)', () =>
       pathParameters: { volunteerId },
       key,
     });
+  /** The items under one key of the inbox index (`VOLTASK#…`, `VOLOFFER#…`). */
+  const givenInbox = (pk: string, page: { Items: Record<string, unknown>[] }) =>
+    ddb
+      .on(QueryCommand, { IndexName: 'gsi1', ExpressionAttributeValues: { ':pk': pk } })
+      .resolves(page);
 
   it('a volunteer reads their own record: tasks from their inbox index, credited where their service record exists, totals summed from those', async () => {
     // Totals an older volunteer item still carries are not read.
@@ -168,52 +173,42 @@ describe('GET /v1/volunteers/{volunteerId}/record (get-volunteer-record)', () =>
     const AWAITING = 'req_5555666677778888';
     const LEGACY = 'req_9999aaaabbbbcccc';
     const taskOf = (requestId: string) => `tsk_${requestId.slice(4)}_${VOL.slice(4)}`;
-    ddb
-      .on(QueryCommand, {
-        IndexName: 'gsi1',
-        ExpressionAttributeValues: { ':pk': `VOLTASK#${VOL}` },
-      })
-      .resolves({
-        Items: [
-          taskItem(
+    givenInbox(`VOLTASK#${VOL}`, {
+      Items: [
+        taskItem(
+          aTask({
+            requestId: CONFIRMED,
+            taskId: taskOf(CONFIRMED),
+            status: 'delivered',
+            deliveredAt: '2022-04-02T09:00:00.000Z',
+          }),
+        ),
+        taskItem(
+          aTask({
+            requestId: AWAITING,
+            taskId: taskOf(AWAITING),
+            status: 'delivered',
+            deliveredAt: '2022-04-02T10:00:00.000Z',
+          }),
+        ),
+        {
+          // Credited by the code before records were the credit: its figures on the task.
+          ...taskItem(
             aTask({
-              requestId: CONFIRMED,
-              taskId: taskOf(CONFIRMED),
+              requestId: LEGACY,
+              taskId: taskOf(LEGACY),
               status: 'delivered',
-              deliveredAt: '2022-04-02T09:00:00.000Z',
+              deliveredAt: '2022-04-01T09:00:00.000Z',
+              credited: true,
             }),
           ),
-          taskItem(
-            aTask({
-              requestId: AWAITING,
-              taskId: taskOf(AWAITING),
-              status: 'delivered',
-              deliveredAt: '2022-04-02T10:00:00.000Z',
-            }),
-          ),
-          {
-            // Credited by the code before records were the credit: its figures on the task.
-            ...taskItem(
-              aTask({
-                requestId: LEGACY,
-                taskId: taskOf(LEGACY),
-                status: 'delivered',
-                deliveredAt: '2022-04-01T09:00:00.000Z',
-                credited: true,
-              }),
-            ),
-            minutes: 30,
-            points: 10,
-          },
-          taskItem(aTask({ status: 'accepted' })),
-        ],
-      });
-    ddb
-      .on(QueryCommand, {
-        IndexName: 'gsi1',
-        ExpressionAttributeValues: { ':pk': `VOLOFFER#${VOL}` },
-      })
-      .resolves({ Items: [] });
+          minutes: 30,
+          points: 10,
+        },
+        taskItem(aTask({ status: 'accepted' })),
+      ],
+    });
+    givenInbox(`VOLOFFER#${VOL}`, { Items: [] });
     ddb.on(BatchGetCommand).resolves({
       Responses: {
         [TABLE]: [
@@ -285,30 +280,18 @@ describe('GET /v1/volunteers/{volunteerId}/record (get-volunteer-record)', () =>
       requestId,
       taskId: `tsk_${requestId.slice(4)}_${VOL.slice(4)}`,
     });
-    ddb
-      .on(QueryCommand, {
-        IndexName: 'gsi1',
-        ExpressionAttributeValues: { ':pk': `VOLTASK#${VOL}` },
-      })
-      .resolves({
-        Items: [
-          taskItem(aTask({ ...ids(OLD), via: 'ops', createdAt: '2022-04-01T08:00:00.000Z' })),
-        ],
-      });
-    ddb
-      .on(QueryCommand, {
-        IndexName: 'gsi1',
-        ExpressionAttributeValues: { ':pk': `VOLOFFER#${VOL}` },
-      })
-      .resolves({
-        Items: [
-          offerItem(anOffer({ requestId: OPEN, offerId: `off_${OPEN.slice(4)}_${VOL.slice(4)}` })),
-          acceptedOfferItem(
-            anOffer({ status: 'accepted' }),
-            aTask({ createdAt: '2022-04-02T08:00:00.000Z' }),
-          ),
-        ],
-      });
+    givenInbox(`VOLTASK#${VOL}`, {
+      Items: [taskItem(aTask({ ...ids(OLD), via: 'ops', createdAt: '2022-04-01T08:00:00.000Z' }))],
+    });
+    givenInbox(`VOLOFFER#${VOL}`, {
+      Items: [
+        offerItem(anOffer({ requestId: OPEN, offerId: `off_${OPEN.slice(4)}_${VOL.slice(4)}` })),
+        acceptedOfferItem(
+          anOffer({ status: 'accepted' }),
+          aTask({ createdAt: '2022-04-02T08:00:00.000Z' }),
+        ),
+      ],
+    });
 
     const res = await record(VOL);
 

@@ -50,6 +50,15 @@ beforeEach(resetAws);
 const ctx = lambdaContext();
 
 describe('match-request', () => {
+  /** A page of the home community's availability entries (the index matching reads). */
+  const givenAvailable = (page: { Items: Record<string, unknown>[] }, index = 'avail') =>
+    ddb
+      .on(QueryCommand, {
+        IndexName: index,
+        ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
+      })
+      .resolves(page);
+
   const partitionReads = () =>
     ddb
       .commandCalls(QueryCommand)
@@ -85,12 +94,7 @@ describe('match-request', () => {
         ConsistentRead: true,
       })
       .resolves({ Items: [requestItem(aRequest())] });
-    ddb
-      .on(QueryCommand, {
-        IndexName: 'avail',
-        ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
-      })
-      .resolves({ Items: [volunteerItem(aVolunteer())] });
+    givenAvailable({ Items: [volunteerItem(aVolunteer())] });
 
     const out = await matchRequest(sqsEvent(sqsRecord({ requestId: REQ, first: true })), ctx);
 
@@ -103,12 +107,7 @@ describe('match-request', () => {
 
   it('offers an available volunteer with a conditional put and queues the notice and the expiry timer', async () => {
     givenRequest(aRequest());
-    ddb
-      .on(QueryCommand, {
-        IndexName: 'avail',
-        ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
-      })
-      .resolves({ Items: [volunteerItem(aVolunteer())] });
+    givenAvailable({ Items: [volunteerItem(aVolunteer())] });
 
     const out = await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
 
@@ -161,12 +160,7 @@ describe('match-request', () => {
       { name: 'ValidationException' },
     );
     ddb.on(QueryCommand, { IndexName: 'avail' }).rejects(backfilling);
-    ddb
-      .on(QueryCommand, {
-        IndexName: 'gsi2',
-        ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
-      })
-      .resolves({ Items: [volunteerItem(aVolunteer())] });
+    givenAvailable({ Items: [volunteerItem(aVolunteer())] }, 'gsi2');
 
     const out = await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
 
@@ -192,14 +186,9 @@ describe('match-request', () => {
   it('an offer to a volunteer with push carries the entry’s endpoint and language, in the offer and its notice', async () => {
     const endpoint = 'arn:aws:sns:us-east-1:123456789012:endpoint/GCM/app/abc';
     givenRequest(aRequest());
-    ddb
-      .on(QueryCommand, {
-        IndexName: 'avail',
-        ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
-      })
-      .resolves({
-        Items: [volunteerItem(aVolunteer({ pushEndpoint: endpoint, language: 'en' }))],
-      });
+    givenAvailable({
+      Items: [volunteerItem(aVolunteer({ pushEndpoint: endpoint, language: 'en' }))],
+    });
 
     await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
 
@@ -217,18 +206,13 @@ describe('match-request', () => {
   it('queues one expiry timer for a batch of three offers, and for an urgent request one SMS timer', async () => {
     const VOL3 = 'vol_cccccccccccccccc';
     givenRequest(aRequest({ urgency: 'urgent' }));
-    ddb
-      .on(QueryCommand, {
-        IndexName: 'avail',
-        ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
-      })
-      .resolves({
-        Items: [VOL, VOL2, VOL3].map((volunteerId) =>
-          volunteerItem(
-            aVolunteer({ volunteerId, pushEndpoint: `arn:aws:sns:endpoint/${volunteerId}` }),
-          ),
+    givenAvailable({
+      Items: [VOL, VOL2, VOL3].map((volunteerId) =>
+        volunteerItem(
+          aVolunteer({ volunteerId, pushEndpoint: `arn:aws:sns:endpoint/${volunteerId}` }),
         ),
-      });
+      ),
+    });
 
     await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
 
@@ -245,12 +229,9 @@ describe('match-request', () => {
 
   it('claims no reply code for a volunteer reached by push (unless the request is urgent)', async () => {
     givenRequest(aRequest());
-    ddb
-      .on(QueryCommand, {
-        IndexName: 'avail',
-        ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
-      })
-      .resolves({ Items: [volunteerItem(aVolunteer({ pushEndpoint: 'arn:aws:sns:endpoint/x' }))] });
+    givenAvailable({
+      Items: [volunteerItem(aVolunteer({ pushEndpoint: 'arn:aws:sns:endpoint/x' }))],
+    });
 
     await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
 
@@ -346,12 +327,7 @@ describe('match-request', () => {
     ddb
       .on(QueryCommand, { ExpressionAttributeValues: { ':pk': `REQ#${BAD}` } })
       .rejects(new Error('throttled'));
-    ddb
-      .on(QueryCommand, {
-        IndexName: 'avail',
-        ExpressionAttributeValues: { ':pk': 'AVAIL#east-garden' },
-      })
-      .resolves({ Items: [volunteerItem(aVolunteer())] });
+    givenAvailable({ Items: [volunteerItem(aVolunteer())] });
 
     const out = await matchRequest(
       sqsEvent(

@@ -2,12 +2,10 @@ import { json } from '#shared/http/response.ts';
 import { route } from '#shared/http/route.ts';
 import { postRequestBody } from '#shared/schemas/api.ts';
 import { postRequest } from '#shared/services/intake.ts';
-import { checkRateLimit } from '#shared/services/rate-limit.ts';
 
 export const handler = route(
   { allow: ['partner'], body: postRequestBody },
   async ({ event, principal, body, rawBody, now }) => {
-    await checkRateLimit(principal.id, now);
     const answer = await postRequest(
       principal.id,
       event.headers?.['idempotency-key'],

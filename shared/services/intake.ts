@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { enqueue } from '../adapters/queues.ts';
 import { type IdempotencyRecord, requests } from '../adapters/requests.ts';
 import type { HelpRequest } from '../domain/request.ts';
-import { badRequest, conflict } from '../errors.ts';
+import { AppError, badRequest, conflict } from '../errors.ts';
 import { requestIdOf } from '../ids.ts';
 import type { PostRequestBody } from '../schemas/api.ts';
 import { districtView } from './context.ts';
+import { checkRateLimit } from './rate-limit.ts';
 import { scheduleWindowEnd } from './window-timer.ts';
 
 /** Same JSON, same hash, whatever the key order or spacing. */
@@ -43,26 +44,39 @@ export async function postRequest(
   if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
     throw badRequest('Idempotency-Key', 'must be 1 to 128 visible ASCII characters');
   }
-  const view = districtView();
-  const community = view.community(body.communityId);
-  if (!community) {
-    throw badRequest('communityId', `is not a community of district ${view.district.id}`);
-  }
-  if (body.window && Date.parse(body.window.end) <= now.getTime()) {
-    throw badRequest('window.end', 'has already passed');
-  }
+  const requestId = requestIdOf(partnerId, idempotencyKey);
   const bodyHash = canonicalHash(rawBody);
-  // No read first: the request's id is derived from the key, so the transaction's
-  // condition on the request item finds a repeated key, and only then is it read.
+  const view = districtView();
+  let townId: string;
+  try {
+    await checkRateLimit(partnerId, now);
+    const community = view.community(body.communityId);
+    if (!community) {
+      throw badRequest('communityId', `is not a community of district ${view.district.id}`);
+    }
+    townId = community.townId;
+    if (body.window && Date.parse(body.window.end) <= now.getTime()) {
+      throw badRequest('window.end', 'has already passed');
+    }
+  } catch (e) {
+    // A retry of a request already accepted gets its first answer, whatever changed since
+    // (its window passed, the partner's rate, the district's communities): only a refusal
+    // pays for this read, never an accepted post.
+    const existing = e instanceof AppError ? await requests.findIdempotent(requestId) : undefined;
+    if (existing) return replay(existing, bodyHash);
+    throw e;
+  }
+  // No read first: the request's id is derived from the key, so the put's condition on
+  // the request item finds a repeated key, and only then is it read.
 
   const at = now.toISOString();
   const request: HelpRequest = {
-    requestId: requestIdOf(partnerId, idempotencyKey),
+    requestId,
     partnerId,
     status: 'received',
     kind: body.kind,
     communityId: body.communityId,
-    townId: community.townId,
+    townId,
     address: body.address,
     requester: body.requester,
     slots: body.slots,

@@ -7,12 +7,13 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { handler as cancelRequest } from '../../functions/cancel-request.ts';
 import { handler as confirmRequest } from '../../functions/confirm-request.ts';
 import { handler as getRequest } from '../../functions/get-request.ts';
 import { handler as postRequest } from '../../functions/post-request.ts';
 import { requestIdOf } from '../../shared/ids.ts';
+import { partnerMinutes } from '../../shared/services/rate-limit.ts';
 import {
   conditionFailed,
   ddb,
@@ -138,6 +139,7 @@ describe('POST /v1/requests (post-request)', () => {
     expect(res.statusCode).toBe(429);
     expect(bodyOf(res).error.code).toBe('rate_limited');
     expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(ddb).not.toHaveReceivedCommand(PutCommand);
     expect(sentTo('match')).toEqual([]);
   });
 
@@ -197,8 +199,8 @@ describe('POST /v1/requests (post-request)', () => {
   describe('with an Idempotency-Key already used', () => {
     let winner: Record<string, unknown> | undefined;
     /** The first post; then the table holds what it wrote. */
-    async function firstPost() {
-      const first = bodyOf(await post());
+    async function firstPost(b: unknown = body) {
+      const first = bodyOf(await post(b));
       const requestPut = ddb.commandCalls(PutCommand)[0].args[0].input;
       ddb
         .on(GetCommand, { Key: { pk: `REQ#${first.requestId}`, sk: 'REQ' } })
@@ -230,6 +232,39 @@ describe('POST /v1/requests (post-request)', () => {
       expect(bodyOf(res).error.code).toBe('idempotency_key_reused');
       expect(ddb).toHaveReceivedCommandTimes(PutCommand, 1);
       expect(sentTo('match')).toEqual([]);
+    });
+
+    it('a retry after the request’s window has ended gets the first answer, not 400 window.end', async () => {
+      const end = new Date(Date.now() + 60_000).toISOString();
+      const withWindow = { ...body, window: { start: new Date().toISOString(), end } };
+      const first = await firstPost(withWindow);
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        vi.setSystemTime(Date.parse(end) + 1000);
+        const res = await post(withWindow);
+        expect(res.statusCode).toBe(202);
+        expect(bodyOf(res)).toEqual(first);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it('a retry refused by the partner’s rate limit gets the first answer, not 429', async () => {
+      const first = await firstPost();
+      partnerMinutes.forget();
+      ddb.on(UpdateCommand).rejects(conditionFailed());
+      const res = await post();
+      expect(res.statusCode).toBe(202);
+      expect(bodyOf(res)).toEqual(first);
+    });
+
+    it('a different body refused by the rate limit still gets 409 idempotency_key_reused', async () => {
+      await firstPost();
+      partnerMinutes.forget();
+      ddb.on(UpdateCommand).rejects(conditionFailed());
+      const res = await post({ ...body, notes: '药' });
+      expect(res.statusCode).toBe(409);
+      expect(bodyOf(res).error.code).toBe('idempotency_key_reused');
     });
 
     it('a post that loses the race for the key to an identical post returns the winner’s answer', async () => {

@@ -8,7 +8,16 @@ export const location = z.strictObject({
   lat: z.number().check(z.gte(-90), z.lte(90)),
   lon: z.number().check(z.gte(-180), z.lte(180)),
 });
-const isoTime = z.iso.datetime({ offset: true });
+/** Any ISO 8601 time with an offset in; UTC out, as the contract's times are. */
+const isoTime = z.iso
+  .datetime({ offset: true })
+  .check(
+    z.overwrite((t) => {
+      // Checks still run on a malformed time (its format issue is reported): leave it be.
+      const at = new Date(t);
+      return Number.isNaN(at.getTime()) ? t : at.toISOString();
+    }),
+  );
 const hhmm = z
   .string()
   .check(z.regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a local time like 22:00'));

@@ -179,6 +179,20 @@ describe('POST /v1/requests (post-request)', () => {
     });
   });
 
+  it('stores a window given with an offset in UTC, as every time the API answers with', async () => {
+    const res = await post({
+      ...body,
+      window: { start: '2099-01-01T08:00:00+08:00', end: '2099-01-01T10:30:00+08:00' },
+    });
+    expect(res.statusCode).toBe(202);
+    const stored = ddb.commandCalls(PutCommand)[0].args[0].input.Item;
+    expect(stored?.window).toEqual({
+      start: '2099-01-01T00:00:00.000Z',
+      end: '2099-01-01T02:30:00.000Z',
+    });
+    expect(sentTo('timers')[0]).toMatchObject({ at: '2099-01-01T02:30:00.000Z' });
+  });
+
   it('refuses a schema error with 400 naming the field, before any write', async () => {
     const res = await post({ ...body, requester: { name: '王奶奶', phone: '12345' } });
     expect(res.statusCode).toBe(400);

@@ -9,15 +9,13 @@ export const location = z.strictObject({
   lon: z.number().check(z.gte(-180), z.lte(180)),
 });
 /** Any ISO 8601 time with an offset in; UTC out, as the contract's times are. */
-const isoTime = z.iso
-  .datetime({ offset: true })
-  .check(
-    z.overwrite((t) => {
-      // Checks still run on a malformed time (its format issue is reported): leave it be.
-      const at = new Date(t);
-      return Number.isNaN(at.getTime()) ? t : at.toISOString();
-    }),
-  );
+const isoTime = z.iso.datetime({ offset: true }).check(
+  z.overwrite((t) => {
+    // Checks still run on a malformed time (its format issue is reported): leave it be.
+    const at = new Date(t);
+    return Number.isNaN(at.getTime()) ? t : at.toISOString();
+  }),
+);
 const hhmm = z
   .string()
   .check(z.regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a local time like 22:00'));
@@ -43,24 +41,18 @@ export const registerVolunteerBody = z.strictObject({
   language: z.optional(language),
 });
 
-export const updateVolunteerBody = z
-  .strictObject({
-    onDuty: z.optional(z.boolean()),
-    skills: z.optional(z.array(skill).check(z.maxLength(30))),
-    capacity: z.optional(z.number().check(z.int(), z.gte(1), z.lte(50))),
-    location: z.optional(location),
-    pushEndpoint: z.optional(pushEndpoint),
-    smsOptOut: z.optional(z.boolean()),
-    /** `null` clears them. */
-    quietHours: z.optional(z.nullable(quietHours)),
-    language: z.optional(language),
-  })
-  .check(
-    z.refine(
-      (b) => Object.keys(b).length > 0,
-      'at least one of onDuty, skills, capacity, location, pushEndpoint, smsOptOut, quietHours, language',
-    ),
-  );
+/** Every field optional, as the contract has it: an empty patch changes nothing. */
+export const updateVolunteerBody = z.strictObject({
+  onDuty: z.optional(z.boolean()),
+  skills: z.optional(z.array(skill).check(z.maxLength(30))),
+  capacity: z.optional(z.number().check(z.int(), z.gte(1), z.lte(50))),
+  location: z.optional(location),
+  pushEndpoint: z.optional(pushEndpoint),
+  smsOptOut: z.optional(z.boolean()),
+  /** `null` clears them. */
+  quietHours: z.optional(z.nullable(quietHours)),
+  language: z.optional(language),
+});
 
 export const postRequestBody = z.strictObject({
   kind: z.enum(KINDS),

@@ -19,6 +19,12 @@ export async function updateVolunteer(
   now: Date,
 ) {
   if (principal.kind === 'volunteer' && principal.id !== volunteerId) throw notFound('volunteer');
+  if (Object.values(body).every((v) => v === undefined)) {
+    // Nothing to change: the volunteer as they are, with no write.
+    const current = await volunteers.get(volunteerId);
+    if (!current) throw notFound('volunteer');
+    return publicVolunteer(current);
+  }
   for (let attempt = 0; attempt < 5; attempt++) {
     const prev = await volunteers.get(volunteerId);
     if (!prev) throw notFound('volunteer');

@@ -198,8 +198,19 @@ describe('PATCH /v1/volunteers/{volunteerId} (update-volunteer)', () => {
     expect(entry.Delete).toMatchObject({ Key: { pk: `VOL#${VOL}`, sk: 'AVAIL#medic' } });
   });
 
-  it('an empty patch is 400', async () => {
-    expect((await patch(VOL, {})).statusCode).toBe(400);
+  it('an empty patch (every field is optional) answers 200 with the volunteer and writes nothing', async () => {
+    givenVolunteer(aVolunteer({ capacity: 4 }));
+    const res = await patch(VOL, {});
+    expect(res.statusCode).toBe(200);
+    expect(bodyOf(res)).toMatchObject({ volunteerId: VOL, capacity: 4 });
+    expect(bodyOf(res)).not.toHaveProperty('version');
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    expect(sentTo('events')).toEqual([]);
+  });
+
+  it('an empty patch of an unknown volunteer is 404', async () => {
+    expect((await patch(VOL, {}, OPS_KEY)).statusCode).toBe(404);
   });
 });
 

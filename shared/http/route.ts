@@ -4,6 +4,7 @@ import type { z } from 'zod/mini';
 import type { Principal } from '../adapters/principals.ts';
 import { logger } from '../observability.ts';
 import { authenticate } from './middlewares/authenticate.ts';
+import { bodyLimit } from './middlewares/body-limit.ts';
 import { jsonBody } from './middlewares/json-body.ts';
 import { jsonErrors } from './middlewares/json-errors.ts';
 
@@ -57,13 +58,13 @@ export function route<S extends z.ZodMiniType | undefined = undefined>(
         now: new Date(),
       });
     });
-  if (opts.body) {
-    handler.use(
-      jsonBody({
-        schema: opts.body,
-        emptyIsObject: opts.emptyBodyIsObject,
-      }) as unknown as HttpMiddleware,
-    );
-  }
+  handler.use(
+    opts.body
+      ? (jsonBody({
+          schema: opts.body,
+          emptyIsObject: opts.emptyBodyIsObject,
+        }) as unknown as HttpMiddleware)
+      : (bodyLimit() as unknown as HttpMiddleware),
+  );
   return handler;
 }

@@ -5,6 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../../shared/adapters/principals.ts';
 import { AppError } from '../../shared/errors.ts';
 import { authenticate } from '../../shared/http/middlewares/authenticate.ts';
+import { bodyLimit } from '../../shared/http/middlewares/body-limit.ts';
 import { jsonBody } from '../../shared/http/middlewares/json-body.ts';
 import { jsonErrors } from '../../shared/http/middlewares/json-errors.ts';
 import { createPartnerBody, deliveredBody } from '../../shared/schemas/api.ts';
@@ -125,6 +126,37 @@ describe('jsonBody', () => {
       requestOf(apiEvent({ method: 'POST', body: { name: '社区通' } })),
     );
     expect(e).toMatchObject({ status: 413, message: 'body: larger than 10 bytes' });
+  });
+});
+
+describe('bodyLimit', () => {
+  it('lets a body of up to 64 KiB through, and no body at all', async () => {
+    const mw = bodyLimit();
+    const fits = 'x'.repeat(64 * 1024);
+    expect(
+      await runBefore(mw, requestOf(apiEvent({ method: 'POST', body: fits }))),
+    ).toBeUndefined();
+    expect(await runBefore(mw, requestOf(apiEvent({ method: 'POST' })))).toBeUndefined();
+  });
+
+  it('answers 413 payload_too_large for a body over 64 KiB, counted in UTF-8 bytes', async () => {
+    // 21,846 three-byte characters: under 64 Ki characters, over 64 KiB.
+    const e = await runBefore(
+      bodyLimit(),
+      requestOf(apiEvent({ method: 'POST', body: '东'.repeat(21_846) })),
+    );
+    expect(e).toMatchObject({ status: 413, code: 'payload_too_large' });
+  });
+
+  it('counts a base64 body after decoding it, and honours a smaller maxBytes', async () => {
+    const event = apiEvent({ method: 'POST' });
+    event.body = Buffer.from('0123456789ab').toString('base64');
+    event.isBase64Encoded = true;
+    expect(await runBefore(bodyLimit({ maxBytes: 12 }), requestOf(event))).toBeUndefined();
+    expect(await runBefore(bodyLimit({ maxBytes: 11 }), requestOf(event))).toMatchObject({
+      status: 413,
+      message: 'body: larger than 11 bytes',
+    });
   });
 });
 

@@ -397,6 +397,20 @@ describe('cancel and confirm', () => {
     expect(requestMoves()[0].ExpressionAttributeValues?.[':from']).toBe('matched');
   });
 
+  it('a cancel with a body over 64 KiB is 413 payload_too_large, though the route reads no body', async () => {
+    givenRequest(aRequest({ status: 'received' }));
+    const res = await call(cancelRequest, {
+      method: 'POST',
+      path: `/v1/requests/${REQ}/cancel`,
+      pathParameters: { requestId: REQ },
+      key: PARTNER_KEY,
+      body: { padding: 'x'.repeat(70_000) },
+    });
+    expect(res.statusCode).toBe(413);
+    expect(bodyOf(res).error.code).toBe('payload_too_large');
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
   it('repeating cancel on a cancelled request is 200 with no second write', async () => {
     givenRequest(aRequest({ status: 'cancelled' }));
     const res = await act(cancelRequest, 'cancel');

@@ -1,8 +1,9 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { z } from 'zod/mini';
-import { AppError, badRequest } from '../../errors.ts';
+import { badRequest } from '../../errors.ts';
 import { describeIssue } from '../../schemas/issues.ts';
+import { bodyLimitDefaults, boundedBodyText } from './body-limit.ts';
 
 export interface JsonBodyOptions<S extends z.ZodMiniType> {
   schema: S;
@@ -12,7 +13,7 @@ export interface JsonBodyOptions<S extends z.ZodMiniType> {
   emptyIsObject?: boolean;
 }
 
-const defaults = { maxBytes: 64 * 1024, emptyIsObject: false };
+const defaults = { ...bodyLimitDefaults, emptyIsObject: false };
 
 export type BodyEvent<B> = APIGatewayProxyEventV2 & { parsedBody: B; rawBodyText: string };
 
@@ -25,14 +26,7 @@ export const jsonBody = <S extends z.ZodMiniType>(
     name: 'jsonBody',
     before: (request) => {
       const event = request.event;
-      const text = event.body
-        ? event.isBase64Encoded
-          ? Buffer.from(event.body, 'base64').toString('utf8')
-          : event.body
-        : '';
-      if (Buffer.byteLength(text, 'utf8') > maxBytes) {
-        throw new AppError(413, 'payload_too_large', `body: larger than ${maxBytes} bytes`);
-      }
+      const text = boundedBodyText(event, maxBytes);
       let raw: unknown;
       if (text.trim() === '') {
         if (!emptyIsObject) throw badRequest('body', 'a JSON object is required');

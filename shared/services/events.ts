@@ -6,7 +6,7 @@ import { replyCodes } from '../adapters/reply-codes.ts';
 import { offers, type RequestState, requests } from '../adapters/requests.ts';
 import { releaseTask } from '../adapters/slots.ts';
 import { volunteers } from '../adapters/volunteers.ts';
-import { liveTasks, type Task } from '../domain/request.ts';
+import { liveTasks, type RequestStatus, type Task } from '../domain/request.ts';
 import { KIND_LABELS } from '../domain/texts.ts';
 import type { Volunteer } from '../domain/volunteer.ts';
 import type { NotifyMessage, RequestEvent } from '../schemas/messages.ts';
@@ -26,7 +26,7 @@ export async function applyEvent(event: RequestEvent, now: Date): Promise<void> 
   let state = await requests.load(event.requestId, { consistent: false });
   if (!state || !shows(event, state)) state = await requests.load(event.requestId);
   if (!state) return;
-  if (event.type !== 'offer_declined') await tellPartner(state);
+  await tellPartner(event, state);
   switch (event.type) {
     case 'task_taken':
       return afterTaken(state, event.volunteerId!, event.volunteerName);
@@ -62,15 +62,29 @@ function shows(event: RequestEvent, { request: r, tasks }: RequestState): boolea
   }
 }
 
+/** The status changes an event follows: the ones its partner is told of. */
+const TOLD_AFTER: Partial<Record<RequestEvent['type'], readonly RequestStatus[]>> = {
+  task_taken: ['matched'],
+  task_delivered: ['delivered'],
+  request_confirmed: ['confirmed'],
+  request_closed: ['cancelled', 'expired'],
+};
+
 /**
- * Queues the partner's callback for the request's current status (matched after the last
- * slot, delivered, confirmed, cancelled, expired). A repeated event queues it again;
- * the callback's sent marker keeps it to one delivery.
+ * Queues the partner's callback for the status change the event follows (matched after
+ * the last slot, delivered, confirmed, cancelled, expired), once the request's history
+ * has it. Not the request's current status: an event read after the next change (a
+ * `task_taken` processed once the request is already delivered) would tell that change
+ * twice and this one never. A repeated event queues it again; the callback's sent
+ * marker keeps it to one delivery.
  */
-async function tellPartner(state: RequestState) {
+async function tellPartner(event: RequestEvent, state: RequestState) {
   const r = state.request;
-  const entry = [...r.history].reverse().find((h) => 'status' in h && h.status === r.status);
-  const messages = callbackFor(r.requestId, r.status, entry?.at ?? r.updatedAt, r.partnerId);
+  const messages = (TOLD_AFTER[event.type] ?? []).flatMap((status) => {
+    const entry = [...r.history].reverse().find((h) => 'status' in h && h.status === status);
+    const at = entry?.at ?? (r.status === status ? r.updatedAt : undefined);
+    return at ? callbackFor(r.requestId, status, at, r.partnerId) : [];
+  });
   // A partner without a callback URL gets no message to queue, receive and drop (the
   // sender reads the callback again at send time, so one set meanwhile is still used).
   if (messages.length > 0 && (await callbacks.configured(r.partnerId))) {

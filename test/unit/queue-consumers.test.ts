@@ -928,6 +928,48 @@ describe('apply-request-event', () => {
     ]);
   });
 
+  it('a task_taken read after the request was already delivered tells the partner matched, at its time, and not delivered', async () => {
+    givenVolunteer(aVolunteer());
+    const matchedAt = '2026-11-23T10:05:00.000Z';
+    givenRequest(
+      aRequest({
+        status: 'delivered',
+        filled: 1,
+        delivered: 1,
+        history: [
+          { status: 'received', at: T0 },
+          { status: 'matched', at: matchedAt },
+          { status: 'delivered', at: '2026-11-23T10:30:00.000Z' },
+        ],
+      }),
+      [anOffer({ status: 'accepted' })],
+      [aTask({ status: 'delivered' })],
+    );
+    ddb
+      .on(GetCommand, { Key: { pk: `PARTNER#${PTN}`, sk: 'PARTNER' } })
+      .resolves({ Item: { callback: { url: 'https://partner.example/cb', secret: 's' } } });
+    await applyRequestEvent(
+      sqsEvent(sqsRecord({ type: 'task_taken', requestId: REQ, volunteerId: VOL, at: 'now' })),
+      ctx,
+    );
+    expect(sentTo('callbacks')).toEqual([
+      { requestId: REQ, partnerId: PTN, status: 'matched', at: matchedAt, attempt: 1 },
+    ]);
+  });
+
+  it('a task of a multi-slot request still filling tells the partner nothing', async () => {
+    givenVolunteer(aVolunteer());
+    givenRequest(aRequest({ slots: 3, filled: 1 }), [anOffer({ status: 'accepted' })], [aTask()]);
+    ddb
+      .on(GetCommand, { Key: { pk: `PARTNER#${PTN}`, sk: 'PARTNER' } })
+      .resolves({ Item: { callback: { url: 'https://partner.example/cb', secret: 's' } } });
+    await applyRequestEvent(
+      sqsEvent(sqsRecord({ type: 'task_taken', requestId: REQ, volunteerId: VOL, at: 'now' })),
+      ctx,
+    );
+    expect(sentTo('callbacks')).toEqual([]);
+  });
+
   it('a declined offer asks matching for the next volunteer', async () => {
     givenRequest(aRequest(), [anOffer({ status: 'declined' })]);
     await applyRequestEvent(

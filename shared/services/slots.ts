@@ -9,7 +9,15 @@ import { parsePairId } from '../ids.ts';
 import { districtView } from './context.ts';
 
 /** Lost races are re-read and decided again; after this many the caller may retry. */
-const ATTEMPTS = 6;
+const ATTEMPTS = 8;
+
+/**
+ * A random pause before the next attempt, growing with each lost race (full jitter): the
+ * accepts of a site duty's volunteers arrive together, and retrying in step they would
+ * meet again on the request's slot count.
+ */
+const afterLostRace = (attempt: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 10 * 2 ** attempt)));
 
 async function loadPair(requestId: string, volunteerId: string, consistent = true) {
   const [state, volunteer] = await Promise.all([
@@ -31,6 +39,7 @@ async function withReads<T>(attempt: (consistent: boolean) => Promise<T | undefi
     try {
       const done = await attempt(consistent);
       if (done !== undefined) return done;
+      if (consistent) await afterLostRace(n);
     } catch (e) {
       if (consistent || !(e instanceof AppError)) throw e;
     }
@@ -136,6 +145,7 @@ export async function assignVolunteer(
       await announceTaken(requestId, volunteer, now);
       return task;
     }
+    await afterLostRace(attempt);
   }
   throw tooBusy();
 }

@@ -172,6 +172,50 @@ describe('POST /v1/offers/{offerId}/accept (accept-offer)', () => {
     expect(sentTo('events')).toEqual([]);
   });
 
+  it('an accept of a site duty that keeps losing races for its slots is re-read and retried until it takes one', async () => {
+    // Other volunteers' accepts land between each read and write: the filled count moves.
+    const pk = { ':pk': `REQ#${REQ}` };
+    const filled = (n: number) => ({
+      Items: [requestItem(aRequest({ slots: 12, filled: n })), offerItem(anOffer())],
+    });
+    const reads = ddb.on(QueryCommand, { ExpressionAttributeValues: pk });
+    for (let n = 0; n < 6; n++) reads.resolvesOnce(filled(n));
+    reads.resolves(filled(6));
+    const lost = transactionCancelled('None', 'ConditionalCheckFailed', 'None');
+    ddb
+      .on(TransactWriteCommand)
+      .rejectsOnce(lost)
+      .rejectsOnce(lost)
+      .rejectsOnce(lost)
+      .rejectsOnce(lost)
+      .rejectsOnce(lost)
+      .rejectsOnce(lost)
+      .resolves({});
+
+    const res = await accept();
+
+    expect(res.statusCode).toBe(200);
+    expect(bodyOf(res).address).toBe('东园小区3号楼2单元501');
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 7);
+  });
+
+  it('an accept that loses every race is 409 busy, retried a bounded number of times', async () => {
+    const pk = { ':pk': `REQ#${REQ}` };
+    ddb
+      .on(QueryCommand, { ExpressionAttributeValues: pk })
+      .resolves({ Items: [requestItem(aRequest({ slots: 12 })), offerItem(anOffer())] });
+    ddb
+      .on(TransactWriteCommand)
+      .rejects(transactionCancelled('None', 'ConditionalCheckFailed', 'None'));
+
+    const res = await accept();
+
+    expect(res.statusCode).toBe(409);
+    expect(bodyOf(res).error.code).toBe('busy');
+    expect(ddb).toHaveReceivedCommandTimes(TransactWriteCommand, 8);
+    expect(sentTo('events')).toEqual([]);
+  });
+
   it('an offer still open under the old layout (`OFFER#`) is 409 offer_expired, nothing written', async () => {
     givenVolunteer(aVolunteer());
     ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': `REQ#${REQ}` } }).resolves({

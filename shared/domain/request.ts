@@ -126,6 +126,32 @@ export const offerBeside = (offer: Offer, status: RequestStatus): Offer =>
 export const openOffers = (offers: Offer[], now: Date) =>
   offers.filter((o) => o.status === 'open' && Date.parse(o.expiresAt) > now.getTime());
 
+/** An offer nobody answered in time: expired, or still open past its time (its timer not run yet). */
+const lapsed = (o: Offer, now: Date) =>
+  o.status === 'expired' || (o.status === 'open' && Date.parse(o.expiresAt) <= now.getTime());
+
+/**
+ * Whether nobody in `scope` took the request in time, so matching moves to the next scope
+ * at once instead of offering the scope's remaining volunteers batch after batch: at
+ * least one offer made in the scope lapsed and none made in it was accepted.
+ *
+ * - A decline is an answer but not an accept: a scope where some declined and the rest
+ *   lapsed is unanswered (the request still waited a whole timeout for nobody). Declines
+ *   alone do not widen: each re-matches at once, so the scope's next volunteers cost no
+ *   wait, and the scope widens when it has nobody left.
+ * - Offers of the scope still open do not hold it: they stay open and may still be
+ *   accepted, and widening only changes where new candidates are looked for. Waiting for
+ *   them would keep a scope forever once a decline's replacement offer runs out of step
+ *   with its batch (each expiry would find the other batch open and top it up in the same
+ *   scope).
+ * - One accept answers the scope: a multi-slot request someone there took keeps being
+ *   offered there. Offers of earlier scopes, and tasks ops assigned, do not count.
+ */
+export function scopeWentUnanswered(offers: Offer[], scope: Scope, now: Date): boolean {
+  const made = offers.filter((o) => o.scope === scope);
+  return made.some((o) => lapsed(o, now)) && !made.some((o) => o.status === 'accepted');
+}
+
 /** Live tasks: the ones that hold a slot. */
 export const liveTasks = (tasks: Task[]) => tasks.filter((t) => t.status !== 'cancelled');
 

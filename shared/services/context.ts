@@ -33,7 +33,14 @@ export function districtView(): DistrictView {
     communitiesInScope(scope, communityId) {
       const home = byId.get(communityId);
       if (!home || scope === 'community') return [communityId];
-      const town = all.filter((c) => c.townId === home.townId).map((c) => c.communityId);
+      // The home community first, whatever its place in the config: matching stops
+      // reading once it has enough candidates, and a scope widened because its offers
+      // expired must still offer the community's remaining volunteers before its
+      // neighbours'.
+      const neighbours = all
+        .filter((c) => c.townId === home.townId && c.communityId !== communityId)
+        .map((c) => c.communityId);
+      const town = [communityId, ...neighbours];
       if (scope === 'town') return town;
       return [...town, ...all.filter((c) => c.townId !== home.townId).map((c) => c.communityId)];
     },

@@ -5,7 +5,14 @@ import { replyCodes } from '../adapters/reply-codes.ts';
 import { offers, type RequestState, requests } from '../adapters/requests.ts';
 import { volunteers } from '../adapters/volunteers.ts';
 import { fitsRequest, NO_RULES, offersWanted, rankCandidates } from '../domain/matching.ts';
-import { liveTasks, nextScope, type Offer, openOffers, type Scope } from '../domain/request.ts';
+import {
+  liveTasks,
+  nextScope,
+  type Offer,
+  openOffers,
+  type Scope,
+  scopeWentUnanswered,
+} from '../domain/request.ts';
 import { KIND_LABELS } from '../domain/texts.ts';
 import type { AvailableVolunteer } from '../domain/volunteer.ts';
 import { offerIdOf } from '../ids.ts';
@@ -24,8 +31,11 @@ export interface MatchOutcome {
 /**
  * Makes the offers a received request still needs. Safe to run any number of times:
  * it re-reads the request, offers only to volunteers not yet offered, and each offer is
- * a conditional put. Widens the scope when the current one has nobody left and no
- * offer is still open; after the last scope, ops are alerted for manual dispatch.
+ * a conditional put. Widens the scope at once when nobody in the current one took the
+ * request before its offers expired (`scopeWentUnanswered`), and when the current one
+ * has nobody left and no offer is still open; after the last scope, ops are alerted for
+ * manual dispatch. Each widening is conditional on the scope read, so repeated or
+ * concurrent runs widen once and skip none.
  */
 export async function matchRequest(
   requestId: string,
@@ -47,6 +57,14 @@ export async function matchRequest(
   if (wanted === 0) return { offered: [], scope: request.scope };
 
   let scope = request.scope;
+  if (scope !== 'ops' && scopeWentUnanswered(state.offers, scope, now)) {
+    // The scope's remaining volunteers are not lost: a wider scope reads the request's
+    // own community first (communitiesInScope), so they are still offered first.
+    const next = nextScope(scope, district.escalation);
+    if (!(await requests.widen(requestId, scope, next, now))) return { offered: [], scope };
+    logger.info('scope widened', { requestId, from: scope, to: next, reason: 'unanswered' });
+    scope = next;
+  }
   while (scope !== 'ops') {
     const chosen = await findCandidates(state, scope, wanted, now);
     if (chosen.length > 0) {
@@ -59,7 +77,7 @@ export async function matchRequest(
       // Another worker moved the scope on; its run makes the offers.
       return { offered: [], scope };
     }
-    logger.info('scope widened', { requestId, from: scope, to: next });
+    logger.info('scope widened', { requestId, from: scope, to: next, reason: 'nobody_left' });
     scope = next;
     wanted = offersWanted(openSlots, district.offers.batchSize, 0);
   }

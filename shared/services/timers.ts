@@ -15,7 +15,8 @@ const volunteerIdsOf = (t: OfferTimer) => t.volunteerIds ?? (t.volunteerId ? [t.
 
 /**
  * A timer fired. Offer expiry: close every offer of the batch still open and past its time,
- * note each in the history, and match again (which widens the scope when nobody is left).
+ * note each in the history, and match again (which widens the scope at once when nobody
+ * in it accepted: its offers expired unanswered).
  * Window end: a request still waiting for volunteers expires; its offers are withdrawn
  * and ops are told. All are conditional writes, so a repeated timer does nothing.
  */

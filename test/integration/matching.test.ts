@@ -138,7 +138,7 @@ describe('decline, expiry and escalation', () => {
     expect((await offers(holders[0].v.token)).some((o) => o.requestId === id)).toBe(false);
   });
 
-  it('a batch nobody answers expires by one timer: each offer expired and noted once, then the next volunteers are offered', async () => {
+  it('a batch nobody answers expires by one timer: each offer expired and noted once, then the next volunteers are offered under the town scope', async () => {
     const key = await partner();
     const skill = `batch-${Date.now() % 100000}`;
     const vs = await Promise.all(
@@ -161,6 +161,72 @@ describe('decline, expiry and escalation', () => {
     expect(expired.filter((v: string) => firstBatch.some((f) => f.id === v)).sort()).toEqual(
       firstBatch.map((f) => f.id).sort(),
     );
+    // The community's batch went unanswered: the rest were offered from the town scope.
+    expect(r.history).toContainEqual(
+      expect.objectContaining({ event: 'scope_widened', from: 'community', to: 'town' }),
+    );
+  });
+
+  it('a community batch that expires unanswered widens to the town at once, and the community’s other volunteers are still offered first', async () => {
+    const key = await partner();
+    const skill = `wide-${Date.now() % 100000}`;
+    // east-river comes after east-garden in its town's config, and east-garden alone has
+    // enough volunteers for matching to stop reading: the town's search must start at home.
+    const home = await Promise.all(
+      [0, 1, 2, 3].map(() => volunteer('east-river', { skills: [skill] })),
+    );
+    const neighbours = await Promise.all(
+      [0, 1, 2, 3].map(() => volunteer('east-garden', { skills: [skill] })),
+    );
+    const id = await post(key, { communityId: 'east-river', skills: [skill] });
+    type Actor = (typeof home)[number];
+    const holding = async (vs: Actor[]) => {
+      const held = [];
+      for (const v of vs) {
+        const o = (await offers(v.token)).find((x) => x.requestId === id);
+        if (o) held.push({ v, o });
+      }
+      return held;
+    };
+    // Two offers per slot: two of the community, left unanswered until they expire.
+    const firstBatch = await stack.waitFor(async () => {
+      const held = await holding(home);
+      return held.length === 2 ? held : undefined;
+    });
+    const rest = home.filter((v) => !firstBatch.some((h) => h.v === v));
+    const second = await stack.waitFor(async () => {
+      const held = await holding(rest);
+      return held.length === 2 ? held : undefined;
+    });
+    const accepted = await stack.api('POST', `/v1/offers/${second[0].o.offerId}/accept`, {
+      key: second[0].v.token,
+    });
+    expect(accepted.status).toBe(200);
+
+    const r = await request(key, id);
+    expect(r.status).toBe('matched');
+    expect(r.scope).toBe('town');
+    const events = r.history.filter((h: { event?: string }) => h.event) as {
+      event: string;
+      volunteerId?: string;
+      from?: string;
+      to?: string;
+    }[];
+    const widened = events.findIndex((e) => e.event === 'scope_widened');
+    expect(events[widened]).toMatchObject({ from: 'community', to: 'town' });
+    // Widened right after the first batch expired: no second batch in the community.
+    expect(
+      events
+        .slice(0, widened)
+        .filter((e) => e.event === 'offer_expired')
+        .map((e) => e.volunteerId)
+        .sort(),
+    ).toEqual(firstBatch.map((h) => h.v.id).sort());
+    expect(events.filter((e) => e.event === 'scope_widened')).toHaveLength(1);
+    // The town's offers went to the community's other volunteers, none to its neighbours.
+    await new Promise((done) => setTimeout(done, 1000));
+    const neighbourPhones = new Set(neighbours.map((v) => v.phone));
+    expect(stack.outbox().filter((n) => neighbourPhones.has(n.to))).toEqual([]);
   });
 
   it('widens community → town → district when offers expire, then alerts ops', async () => {

@@ -12,9 +12,11 @@ import {
   isTerminal,
   liveTasks,
   nextScope,
+  type Offer,
   openOffers,
   type RequestStatus,
   STATUSES,
+  scopeWentUnanswered,
   windowPassed,
 } from '../../shared/domain/request.ts';
 import { KIND_LABELS, renderText } from '../../shared/domain/texts.ts';
@@ -90,6 +92,66 @@ describe('nextScope', () => {
 
   it('goes to ops from a scope the escalation does not list', () => {
     expect(nextScope('town', ['community', 'district'])).toBe('ops');
+  });
+});
+
+describe('scopeWentUnanswered (a scope whose offers expired with nobody in it taking the request)', () => {
+  const later = '2022-04-01T10:02:00Z';
+  const earlier = '2022-04-01T09:58:00Z';
+  const offer = (n: number, status: Offer['status'], over: Partial<Offer> = {}) =>
+    anOffer({ volunteerId: `vol_${String(n).repeat(16)}`, status, expiresAt: earlier, ...over });
+
+  it('every offer of the scope expired: unanswered', () => {
+    expect(scopeWentUnanswered([offer(1, 'expired'), offer(2, 'expired')], 'community', NOW)).toBe(
+      true,
+    );
+  });
+
+  it('an offer still open but past its time (its timer not run yet) counts as expired', () => {
+    expect(scopeWentUnanswered([offer(1, 'open')], 'community', NOW)).toBe(true);
+  });
+
+  it('a batch still open, and nothing expired yet: not unanswered', () => {
+    const open = [offer(1, 'open', { expiresAt: later }), offer(2, 'open', { expiresAt: later })];
+    expect(scopeWentUnanswered(open, 'community', NOW)).toBe(false);
+    expect(scopeWentUnanswered([], 'community', NOW)).toBe(false);
+  });
+
+  it('one accept answers the scope, however many of its offers expired', () => {
+    const offers = [offer(1, 'expired'), offer(2, 'accepted'), offer(3, 'expired')];
+    expect(scopeWentUnanswered(offers, 'community', NOW)).toBe(false);
+  });
+
+  it('declined and the rest expired: unanswered (a decline is an answer, not an accept)', () => {
+    const offers = [offer(1, 'declined'), offer(2, 'expired'), offer(3, 'expired')];
+    expect(scopeWentUnanswered(offers, 'community', NOW)).toBe(true);
+  });
+
+  it('declines alone do not widen: the scope’s next volunteers are offered at once', () => {
+    expect(
+      scopeWentUnanswered([offer(1, 'declined'), offer(2, 'declined')], 'community', NOW),
+    ).toBe(false);
+  });
+
+  it('an offer of the scope still open does not hold it once another expired', () => {
+    const offers = [offer(1, 'expired'), offer(2, 'open', { expiresAt: later })];
+    expect(scopeWentUnanswered(offers, 'community', NOW)).toBe(true);
+  });
+
+  it('offers of an earlier scope do not count, expired or accepted', () => {
+    const community = [offer(1, 'expired'), offer(2, 'accepted')];
+    expect(scopeWentUnanswered(community, 'town', NOW)).toBe(false);
+    const widened = [offer(1, 'expired'), offer(2, 'expired', { scope: 'town' })];
+    expect(scopeWentUnanswered(widened, 'town', NOW)).toBe(true);
+    const acceptedEarlier = [offer(1, 'accepted'), offer(2, 'expired', { scope: 'town' })];
+    expect(scopeWentUnanswered(acceptedEarlier, 'town', NOW)).toBe(true);
+  });
+
+  it('a withdrawn offer (its volunteer went off duty) is neither an expiry nor an answer', () => {
+    expect(scopeWentUnanswered([offer(1, 'withdrawn')], 'community', NOW)).toBe(false);
+    expect(
+      scopeWentUnanswered([offer(1, 'withdrawn'), offer(2, 'expired')], 'community', NOW),
+    ).toBe(true);
   });
 });
 

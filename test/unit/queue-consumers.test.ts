@@ -363,6 +363,165 @@ describe('match-request', () => {
     expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: ALERT_TOPIC });
   });
 
+  describe('a scope whose offers expire unanswered', () => {
+    const PAST = new Date(Date.now() - 1000).toISOString();
+    const vol = (n: number) => `vol_${String(n).repeat(16)}`;
+    /** The availability entries of each community, by community. */
+    const givenAvailableIn = (byCommunity: Record<string, string[]>) => {
+      for (const [communityId, ids] of Object.entries(byCommunity)) {
+        ddb
+          .on(QueryCommand, {
+            IndexName: 'avail',
+            ExpressionAttributeValues: { ':pk': `AVAIL#${communityId}` },
+          })
+          .resolves({
+            Items: ids.map((volunteerId) =>
+              volunteerItem(aVolunteer({ volunteerId, communityId, townId: 'east-town' })),
+            ),
+          });
+      }
+    };
+    const offerPuts = () =>
+      ddb
+        .commandCalls(PutCommand)
+        .map((c) => c.args[0].input.Item)
+        .filter((i) => i?.type === 'offer');
+    const availReads = () =>
+      ddb
+        .commandCalls(QueryCommand)
+        .filter((c) => c.args[0].input.IndexName === 'avail')
+        .map((c) => c.args[0].input.ExpressionAttributeValues?.[':pk']);
+
+    it('a batch that expires unanswered widens community → town at once and offers the community’s next volunteers first, under the town scope', async () => {
+      // east-river comes second in its town's config; east-garden alone has enough to rank.
+      const expired = [1, 2, 3].map((n) =>
+        anOffer({
+          volunteerId: vol(n),
+          status: 'expired',
+          communityId: 'east-river',
+          expiresAt: PAST,
+        }),
+      );
+      givenRequest(aRequest({ communityId: 'east-river' }), expired);
+      givenAvailableIn({
+        'east-river': [vol(4)],
+        'east-garden': [5, 6, 7, 8, 9].map(vol).concat(VOL),
+      });
+
+      const out = await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
+
+      expect(out.batchItemFailures).toEqual([]);
+      expect(requestUpdates()).toEqual([
+        expect.objectContaining({
+          ConditionExpression: '#scope = :from AND #status = :received',
+          ExpressionAttributeValues: expect.objectContaining({
+            ':from': 'community',
+            ':to': 'town',
+            ':h': [
+              expect.objectContaining({ event: 'scope_widened', from: 'community', to: 'town' }),
+            ],
+          }),
+        }),
+      ]);
+      // The request's own community is read first and its volunteer ranked first.
+      expect(availReads()).toEqual(['AVAIL#east-river', 'AVAIL#east-garden']);
+      const made = offerPuts();
+      expect(made).toHaveLength(3);
+      expect(made[0]).toMatchObject({ volunteerId: vol(4), scope: 'town', status: 'open' });
+      expect(made.every((o) => o?.scope === 'town')).toBe(true);
+      expect(made.map((o) => o?.volunteerId)).not.toEqual(
+        expect.arrayContaining([vol(1), vol(2), vol(3)]),
+      );
+    });
+
+    it('declined and the rest expired widens too: a decline is an answer, not an accept', async () => {
+      givenRequest(aRequest(), [
+        anOffer({ volunteerId: vol(1), status: 'declined', expiresAt: PAST }),
+        anOffer({ volunteerId: vol(2), status: 'expired', expiresAt: PAST }),
+      ]);
+      givenAvailableIn({ 'east-garden': [vol(3)] });
+
+      await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
+
+      expect(requestUpdates().map((u) => u.ExpressionAttributeValues?.[':to'])).toEqual(['town']);
+      expect(offerPuts()).toEqual([
+        expect.objectContaining({ volunteerId: vol(3), scope: 'town' }),
+      ]);
+    });
+
+    it('a multi-slot request someone in the scope accepted keeps being offered there', async () => {
+      const taken = anOffer({ status: 'accepted' });
+      givenRequest(
+        aRequest({ slots: 2, filled: 1 }),
+        [taken, anOffer({ volunteerId: VOL2, status: 'expired', expiresAt: PAST })],
+        [aTask()],
+      );
+      givenAvailableIn({ 'east-garden': [vol(3)] });
+
+      await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
+
+      expect(requestUpdates()).toEqual([]);
+      expect(offerPuts()).toEqual([
+        expect.objectContaining({ volunteerId: vol(3), scope: 'community' }),
+      ]);
+    });
+
+    it('offers that expired in an earlier scope do not widen the current one', async () => {
+      givenRequest(aRequest({ scope: 'town' }), [
+        anOffer({ volunteerId: vol(1), status: 'expired', expiresAt: PAST }),
+      ]);
+      givenAvailableIn({ 'east-garden': [vol(3)] });
+
+      await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
+
+      expect(requestUpdates()).toEqual([]);
+      expect(offerPuts()).toEqual([
+        expect.objectContaining({ volunteerId: vol(3), scope: 'town' }),
+      ]);
+    });
+
+    it('a run that finds the scope already widened by another (a repeat or a race) widens nothing and offers nothing', async () => {
+      givenRequest(aRequest(), [
+        anOffer({ volunteerId: vol(1), status: 'expired', expiresAt: PAST }),
+      ]);
+      givenAvailableIn({ 'east-garden': [vol(3)], 'east-river': [vol(4)] });
+      ddb.on(UpdateCommand, { Key: { pk: `REQ#${REQ}`, sk: 'REQ' } }).rejects(conditionFailed());
+
+      const out = await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
+
+      expect(out.batchItemFailures).toEqual([]);
+      expect(requestUpdates()).toHaveLength(1);
+      expect(offerPuts()).toEqual([]);
+      expect(sentTo('timers')).toEqual([]);
+    });
+
+    it('the district’s offers expiring unanswered alert ops for manual dispatch', async () => {
+      givenRequest(aRequest({ scope: 'district' }), [
+        anOffer({ volunteerId: vol(1), status: 'expired', scope: 'district', expiresAt: PAST }),
+      ]);
+      givenAvailableIn({ 'west-hill': [vol(3)] });
+
+      const out = await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);
+
+      expect(out.batchItemFailures).toEqual([]);
+      expect(requestUpdates()).toEqual([
+        expect.objectContaining({
+          ExpressionAttributeValues: expect.objectContaining({
+            ':from': 'district',
+            ':to': 'ops',
+            ':h': [expect.objectContaining({ event: 'waiting_for_dispatch', from: 'district' })],
+          }),
+        }),
+      ]);
+      expect(availReads()).toEqual([]);
+      expect(offerPuts()).toEqual([]);
+      expect(ddb).toHaveReceivedCommandWith(PutCommand, {
+        Item: expect.objectContaining({ pk: `NOTE#alert:dispatch:${REQ}` }),
+      });
+      expect(sns).toHaveReceivedCommandWith(PublishCommand, { TopicArn: ALERT_TOPIC });
+    });
+  });
+
   it('does nothing for a request no longer waiting', async () => {
     givenRequest(aRequest({ status: 'cancelled' }));
     const out = await matchRequest(sqsEvent(sqsRecord({ requestId: REQ })), ctx);

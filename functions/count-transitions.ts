@@ -4,8 +4,9 @@ import { addToWindow, countWindow, hasCounts, windowState } from '#shared/servic
 
 /**
  * Consumer of the table's stream: counts each request change (post, slots filled,
- * delivered, confirmed with its credit, cancelled, expired, left to ops) and each
- * volunteer's first task of a day into the district's counters, once per tumbling window
+ * delivered, confirmed with its credit, cancelled, expired, left to ops; in the day and
+ * the hour the request was received) and each volunteer's first task of a day into the
+ * district's counters, once per tumbling window
  * (STREAM_CONSUMER.tumblingWindowSeconds) rather than once per batch: the counter writes
  * are most of this function's cost, and a quiet district's batches hold one change each.
  *

@@ -33,10 +33,10 @@ export function formatReport(s: Stats, names: Names): string {
   const total = Object.values(r.byKind as Record<string, number>).reduce((a, n) => a + n, 0);
   const lines = [
     `Daily report — ${names.district}`,
-    `Period: ${s.from} → ${s.to} (requests counted on the day they were received)`,
+    `Period: ${s.from} → ${s.to} (whole hours; requests counted in the hour they were received)`,
     '',
     `Volunteers 志愿者`,
-    `  registered ${s.volunteers.registered} · on duty now ${s.volunteers.onDuty} · active in period ${s.volunteers.active} (volunteer-days with a task)`,
+    `  registered ${s.volunteers.registered} · on duty now ${s.volunteers.onDuty} · active ${s.volunteers.active} (volunteer-days with a task, on the days the period touches)`,
     '',
     `Requests 求助: ${total}`,
     `  by status: ${list(r.byStatus)}`,

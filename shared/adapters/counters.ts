@@ -7,12 +7,14 @@ import { ALL_TIME, type CounterAdds } from '../domain/request-counts.ts';
 import { isConditionFailure, queryAll, table } from './table.ts';
 
 /**
- * The district's counters, per day (`STATS#<day>`) and district-wide (`STATS#all`). A
- * read sums every item of the partition, whoever wrote it:
+ * The district's counters, per UTC day (`STATS#<yyyy-mm-dd>`), per UTC hour
+ * (`STATS#<yyyy-mm-ddThh>`, request counters only) and district-wide (`STATS#all`): the
+ * buckets. A read sums every item of the partition, whoever wrote it:
  *
- * - request counters (statuses, kinds, durations, person-times, minutes, points, waiting
- *   for dispatch) are written by the stream consumer (functions/count-transitions.ts), one
- *   item per stream shard: `SHARD#<hash of the shard id>`, once per tumbling window (`addWindow`);
+ * - request counters (statuses, kinds, durations, person-times, minutes, points, in the
+ *   day and the hour of the request's receipt; waiting for dispatch in `all`) are written
+ *   by the stream consumer (functions/count-transitions.ts), one item per stream shard:
+ *   `SHARD#<hash of the shard id>`, once per tumbling window (`addWindow`);
  * - volunteer counters (registered, on duty, active that day) ride in the volunteer's own
  *   transaction, on one of COUNTER_SHARDS items `DAY#<n>` at random (`counterUpdate`): on
  *   AWS, DynamoDB cancels a transaction that touches an item another transaction is
@@ -54,7 +56,7 @@ export function counterUpdate(day: string, adds: CounterAdds, shard = anyShard()
   };
 }
 
-/** The counter item a stream shard writes in a bucket (a day or ALL_TIME). */
+/** The counter item a stream shard writes in a bucket (a day, an hour or ALL_TIME). */
 export const streamCounterKey = (bucket: string, shardId: string) => ({
   pk: `STATS#${bucket}`,
   sk: `SHARD#${createHash('sha256').update(shardId).digest('hex').slice(0, 16)}`,
@@ -123,13 +125,16 @@ export async function addWindow(
   }
 }
 
-/** A day's counters: the sum of its items (stream shards, volunteer shards, a legacy `DAY`). */
-export async function readDay(day: string): Promise<Record<string, number>> {
+/**
+ * A bucket's counters (a day, an hour or ALL_TIME): the sum of its items (stream shards,
+ * volunteer shards, a legacy `DAY`); `{}` for a bucket nothing was counted in.
+ */
+export async function readBucket(bucket: string): Promise<Record<string, number>> {
   const totals: Record<string, number> = {};
   const items = await queryAll({
     TableName: table(),
     KeyConditionExpression: 'pk = :pk',
-    ExpressionAttributeValues: { ':pk': `STATS#${day}` },
+    ExpressionAttributeValues: { ':pk': `STATS#${bucket}` },
   });
   for (const { pk, sk, seq, ...counts } of items) {
     for (const [k, n] of Object.entries(counts)) {

@@ -3,15 +3,33 @@
  * as it was before the change and as it is after (the two images of a stream record).
  * Pure: the stream consumer (functions/count-transitions.ts) sums these per counter item.
  *
- * Requests count on the day they were received (`createdAt`), so a request received
- * yesterday and delivered today moves yesterday's counts. `waitingForDispatch` is a
- * district-wide "now" figure and counts in the `all` bucket.
+ * Requests count in the hour and on the day they were received (`createdAt`): every add
+ * goes to both the hour bucket (`yyyy-mm-ddThh`, UTC) and the day bucket (`yyyy-mm-dd`),
+ * so a request received yesterday at 23:10 and delivered today moves yesterday's and
+ * yesterday 23:00's counts. Stats read whole days from day buckets and the partial days
+ * at a period's edges from hour buckets (shared/domain/stats-period.ts).
+ * `waitingForDispatch` is a district-wide "now" figure and counts in the `all` bucket.
  */
 import { durationAdds } from './histograms.ts';
 import type { HelpRequest } from './request.ts';
 
 /** The bucket of district-wide figures that are not per day. */
 export const ALL_TIME = 'all';
+
+/** The day bucket of a time (ISO 8601, UTC): `yyyy-mm-dd`. */
+export const dayBucket = (iso: string) => iso.slice(0, 10);
+
+/** The hour bucket of a time (ISO 8601, UTC): `yyyy-mm-ddThh`. */
+export const hourBucket = (iso: string) => iso.slice(0, 13);
+
+/**
+ * Added to the day bucket (only) with each new request whose adds also went to its hour
+ * bucket. Requests received before hour buckets existed lack it, so a day whose count of
+ * it is below its number of requests received (the sum of its `status.*`, which each
+ * status move keeps) has incomplete hour buckets: stats count that day from its day bucket
+ * (`hoursComplete` in shared/domain/stats-period.ts). Not reported.
+ */
+export const RECEIVED_BY_HOUR = 'receivedByHour';
 
 /**
  * The minutes and points a confirm credits (the request's delivered tasks), written onto
@@ -54,6 +72,9 @@ export interface VolunteerChange {
   after?: CountedVolunteer;
 }
 
+/** Volunteers active on a day (day buckets only): see `volunteerCounts`. */
+export const VOLUNTEERS_ACTIVE = 'volunteersActive';
+
 /**
  * A volunteer's first task of a day counts them active that day: the accept moves their
  * `tasksDay` to the day and `tasksToday` to 1 or more. Any other change (delivery, duty,
@@ -65,7 +86,7 @@ export function volunteerCounts(
 ): Map<string, CounterAdds> {
   const out = new Map<string, CounterAdds>();
   if (after?.tasksDay && after.tasksToday >= 1 && before?.tasksDay !== after.tasksDay) {
-    out.set(after.tasksDay, { volunteersActive: 1 });
+    out.set(after.tasksDay, { [VOLUNTEERS_ACTIVE]: 1 });
   }
   return out;
 }
@@ -78,7 +99,9 @@ export const statusMove = (from: string | undefined, to: string): CounterAdds =>
 const waiting = (r: CountedRequest | undefined) => r?.status === 'received' && r.scope === 'ops';
 
 /**
- * The adds of one change, by bucket (a day `yyyy-mm-dd`, or ALL_TIME). `before` is
+ * The adds of one change, by bucket: the same per-period adds in the hour and the day the
+ * request was received (`yyyy-mm-ddThh`, `yyyy-mm-dd`; the day's also count the request
+ * as RECEIVED_BY_HOUR when it is new), and ALL_TIME's. `before` is
  * undefined for a new request; `after` undefined for a deleted one (TTL), which counts
  * nothing: counts are history, not the table's current contents. A change that moves
  * nothing the counters follow (an offer noted in the history, a slot taken that is not
@@ -90,9 +113,9 @@ export function requestCounts(
 ): Map<string, CounterAdds> {
   const out = new Map<string, CounterAdds>();
   if (!after) return out;
-  const day: CounterAdds = {};
+  const period: CounterAdds = {};
   const add = (adds: CounterAdds) => {
-    for (const [k, n] of Object.entries(adds)) day[k] = (day[k] ?? 0) + n;
+    for (const [k, n] of Object.entries(adds)) period[k] = (period[k] ?? 0) + n;
   };
   if (!before) {
     add(statusMove(undefined, after.status));
@@ -116,8 +139,13 @@ export function requestCounts(
   const deliveredTasks = (after.delivered ?? 0) - (before?.delivered ?? 0);
   if (deliveredTasks > 0) add({ personTimes: deliveredTasks });
 
-  const nonZero = Object.entries(day).filter(([, n]) => n !== 0);
-  if (nonZero.length) out.set(after.createdAt.slice(0, 10), Object.fromEntries(nonZero));
+  const nonZero = Object.entries(period).filter(([, n]) => n !== 0);
+  if (nonZero.length) {
+    out.set(hourBucket(after.createdAt), Object.fromEntries(nonZero));
+    const day: CounterAdds = Object.fromEntries(nonZero);
+    if (!before) day[RECEIVED_BY_HOUR] = 1;
+    out.set(dayBucket(after.createdAt), day);
+  }
   const waitingNow = Number(waiting(after)) - Number(waiting(before));
   if (waitingNow !== 0) out.set(ALL_TIME, { waitingForDispatch: waitingNow });
   return out;

@@ -13,7 +13,8 @@ import {
  * the field's sum over the window's records (sums of zero left out), and, once a record
  * of the window counted, `first`, `last` and `end` (WindowSpan). Flat, numbers and
  * strings only, the shape Lambda documents for `state`. Its size is bounded by the fields
- * of the days a window touches (a few dozen per day), not by the number of records.
+ * of the days and hours a window touches (a few dozen per bucket), not by the number of
+ * records.
  */
 export type WindowState = Record<string, string | number>;
 
@@ -84,7 +85,7 @@ export function addToWindow(
 /** Whether a window's state holds anything its final invocation must write or mark. */
 export const hasCounts = (state: WindowState) => state.first !== undefined;
 
-/** The window's sums by bucket (a day or ALL_TIME). */
+/** The window's sums by bucket (a day, an hour or ALL_TIME). */
 export function windowSums(state: WindowState): Map<string, CounterAdds> {
   const byBucket = new Map<string, CounterAdds>();
   for (const [key, n] of Object.entries(state)) {

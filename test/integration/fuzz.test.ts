@@ -251,17 +251,20 @@ describe('fuzzing every route', () => {
     }
     expect(items.filter((i) => i.type === 'partner')).toHaveLength(created.partners);
     expect(items.filter((i) => i.type === 'volunteer')).toHaveLength(created.volunteers);
-    // Counters count exactly the stored requests.
-    const days = items.filter((i) => i.pk.startsWith('STATS#') && i.pk !== 'STATS#all');
-    const counted = days.reduce(
-      (n, d) =>
-        n +
-        Object.entries(d)
-          .filter(([k]) => k.startsWith('status.'))
-          .reduce((m, [, v]) => m + Number(v), 0),
-      0,
-    );
-    expect(counted).toBe(created.requests.size);
+    // Counters count exactly the stored requests: the day buckets, and the hour buckets too.
+    const counted = (bucket: RegExp) =>
+      items
+        .filter((i) => bucket.test(i.pk))
+        .reduce(
+          (n, d) =>
+            n +
+            Object.entries(d)
+              .filter(([k]) => k.startsWith('status.'))
+              .reduce((m, [, v]) => m + Number(v), 0),
+          0,
+        );
+    expect(counted(/^STATS#\d{4}-\d{2}-\d{2}$/)).toBe(created.requests.size);
+    expect(counted(/^STATS#\d{4}-\d{2}-\d{2}T\d{2}$/)).toBe(created.requests.size);
     // Everything tied to a request (offers, tasks, reply codes…)
     // belongs to a request that was accepted with a 202.
     for (const i of items) {

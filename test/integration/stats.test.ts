@@ -1,4 +1,6 @@
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QueueName } from '../../shared/resources.ts';
 import { startTestStack, type TestStack } from './support/stack.ts';
@@ -191,6 +193,89 @@ describe('GET /v1/stats', () => {
     for (const q of Object.values(queues) as { dlq: { visible: number } }[]) {
       expect(q.dlq.visible).toBe(0);
     }
+  });
+
+  it('a request received now counts in its hour: in the default period and in one covering its hour, not in one ending before it', async () => {
+    const HOUR = 3_600_000;
+    const floor = (t: number) => Math.floor(t / HOUR) * HOUR;
+    const ceil = (t: number) => Math.ceil(t / HOUR) * HOUR;
+    const iso = (t: number) => new Date(t).toISOString();
+    const period = async (from: number, to: number) => {
+      const res = await stack.api('GET', `/v1/stats?from=${iso(from)}&to=${iso(to)}`, {
+        key: ops,
+      });
+      expect(res.status).toBe(200);
+      return res.body;
+    };
+    const groceries = (body: { requests: { byKind: Record<string, number> } }) =>
+      body.requests.byKind.groceries ?? 0;
+    const partner = await stack.api('POST', '/v1/partners', { key: ops, body: { name: '时段' } });
+    const key = partner.body.apiKey as string;
+    await queuesIdle();
+    // Not within seconds of an hour's end: the request is to be received in this hour.
+    if (ceil(Date.now()) - Date.now() < 10_000) {
+      await new Promise((r) => setTimeout(r, ceil(Date.now()) - Date.now() + 100));
+    }
+    const hour = floor(Date.now());
+    const before = {
+      default: groceries((await stack.api('GET', '/v1/stats', { key: ops })).body),
+      covering: groceries(await period(hour, hour + HOUR)),
+      endingBefore: await period(hour - 3 * HOUR, hour),
+    };
+
+    const id = await post(key, 'groceries', 'east-garden');
+    const createdAt = Date.parse((await requestOf(key, id)).createdAt);
+    expect(floor(createdAt)).toBe(hour);
+    await queuesIdle();
+
+    const byDefault = (await stack.api('GET', '/v1/stats', { key: ops })).body;
+    expect(groceries(byDefault)).toBe(before.default + 1);
+    // The last 24 hours, in whole hours: the hour now is in it.
+    const [from, to] = [Date.parse(byDefault.from), Date.parse(byDefault.to)];
+    expect([from % HOUR, to % HOUR]).toEqual([0, 0]);
+    expect(to).toBeGreaterThan(createdAt);
+    expect(to - from).toBeGreaterThanOrEqual(24 * HOUR);
+    expect(to - from).toBeLessThanOrEqual(25 * HOUR);
+
+    expect(groceries(await period(hour, hour + HOUR))).toBe(before.covering + 1);
+    // Minutes around the request: answered as the whole hours that contain them.
+    const asked = [createdAt - 5 * 60_000, createdAt + 5 * 60_000];
+    const around = await period(asked[0], asked[1]);
+    expect(groceries(around)).toBeGreaterThanOrEqual(1);
+    expect([around.from, around.to]).toEqual([iso(floor(asked[0])), iso(ceil(asked[1]))]);
+    // A period that ends when the request's hour begins: not in it, nothing changed there.
+    const endingBefore = await period(hour - 3 * HOUR, hour);
+    expect(endingBefore).toEqual(before.endingBefore);
+    expect([endingBefore.from, endingBefore.to]).toEqual([iso(hour - 3 * HOUR), iso(hour)]);
+  });
+
+  it('a day whose requests were received before hour buckets were kept is counted whole, and the period answered says so', async () => {
+    // Counters as the version before hour buckets left them: a day bucket, no mark, and an
+    // hour bucket written since for one of that day's requests moving (cancelled).
+    const put = (pk: string, counts: Record<string, number>) =>
+      stack.local.clients.dynamodb.send(
+        new PutItemCommand({
+          TableName: stack.local.tableName,
+          Item: marshall({ pk, sk: 'SHARD#old', seq: '1'.padStart(40, '0'), ...counts }),
+        }),
+      );
+    await put('STATS#2020-02-10', {
+      'status.received': 1,
+      'status.cancelled': 1,
+      'kind.medicine': 2,
+    });
+    await put('STATS#2020-02-10T09', { 'status.received': -1, 'status.cancelled': 1 });
+    const res = await stack.api(
+      'GET',
+      '/v1/stats?from=2020-02-10T08:30:00Z&to=2020-02-10T10:15:00Z',
+      { key: ops },
+    );
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      from: '2020-02-10T00:00:00.000Z',
+      to: '2020-02-11T00:00:00.000Z',
+      requests: { byStatus: { received: 1, cancelled: 1 }, byKind: { medicine: 2 } },
+    });
   });
 
   it('answers 400 naming the field for a bad period, 403 for a partner', async () => {

@@ -63,6 +63,8 @@ function totals(bucket: string) {
 }
 
 const DAY = '2026-12-03';
+/** The hour the request of these tests was received: its counts go to it and to DAY. */
+const HOUR = `${DAY}T08`;
 const request = (over: Record<string, unknown> = {}) => ({
   pk: 'REQ#req_1',
   sk: 'REQ',
@@ -181,6 +183,8 @@ const lifeCounted = {
   serviceMinutes: 29,
   points: 10,
 };
+/** The day's: the same, and the request marked counted in its hour too. */
+const lifeCountedDay = { ...lifeCounted, receivedByHour: 1 };
 
 beforeEach(() => {
   resetAws();
@@ -188,7 +192,7 @@ beforeEach(() => {
 });
 
 describe('count-transitions (table stream consumer), once per tumbling window', () => {
-  it('a window’s non-final invocations write nothing and hand on the summed state; its final invocation writes the day once', async () => {
+  it('a window’s non-final invocations write nothing and hand on the summed state; its final invocation writes the day and the hour once each', async () => {
     let state: State = {};
     for (const r of life) {
       const out = await handler(event([r], state));
@@ -197,28 +201,28 @@ describe('count-transitions (table stream consumer), once per tumbling window', 
     }
     expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
     // The whole life summed: the moves through matched and delivered cancel out.
+    const summed = (bucket: string) =>
+      Object.fromEntries(Object.entries(lifeCounted).map(([k, n]) => [`${bucket}/${k}`, n]));
     expect(state).toEqual({
-      [`${DAY}/status.confirmed`]: 1,
-      [`${DAY}/kind.groceries`]: 1,
-      [`${DAY}/community.east-garden`]: 1,
-      [`${DAY}/town.east-town`]: 1,
-      [`${DAY}/toMatched.le60`]: 1,
-      [`${DAY}/toDelivered.le1800`]: 1,
-      [`${DAY}/personTimes`]: 1,
-      [`${DAY}/serviceMinutes`]: 29,
-      [`${DAY}/points`]: 10,
+      ...summed(DAY),
+      [`${DAY}/receivedByHour`]: 1,
+      ...summed(HOUR),
       first: '1'.padStart(40, '0'),
       last: '4'.padStart(40, '0'),
       end: '4'.padStart(40, '0'),
     });
 
     expect(await handler(final(state))).toEqual({ state: {} });
-    expect(totals(DAY)).toEqual(lifeCounted);
-    expect(writes).toBe(1);
+    expect(totals(DAY)).toEqual(lifeCountedDay);
+    expect(totals(HOUR)).toEqual(lifeCounted);
+    expect(writes).toBe(2);
     expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
-    const [item] = [...items.values()];
-    expect(item.sk).toMatch(/^SHARD#[0-9a-f]{16}$/);
-    expect(item.seq).toBe('4'.padStart(40, '0'));
+    const written = [...items.values()];
+    expect(written.map((i) => i.pk).sort()).toEqual([`STATS#${DAY}`, `STATS#${HOUR}`]);
+    for (const item of written) {
+      expect(item.sk).toMatch(/^SHARD#[0-9a-f]{16}$/);
+      expect(item.seq).toBe('4'.padStart(40, '0'));
+    }
   });
 
   it('the state carries across invocations: batch by batch or all at once, the same counts', async () => {
@@ -232,16 +236,18 @@ describe('count-transitions (table stream consumer), once per tumbling window', 
   it('records delivered with the final invocation itself are counted too', async () => {
     const { state } = await handler(event(life.slice(0, 2)));
     await handler(final(state, life.slice(2)));
-    expect(totals(DAY)).toEqual(lifeCounted);
-    expect(writes).toBe(1);
+    expect(totals(DAY)).toEqual(lifeCountedDay);
+    expect(totals(HOUR)).toEqual(lifeCounted);
+    expect(writes).toBe(2);
   });
 
   it('a final invocation run again (Lambda retries it until it succeeds) adds nothing', async () => {
     const { state } = await handler(event(life));
     await handler(final(state));
     await handler(final(state));
-    expect(totals(DAY)).toEqual(lifeCounted);
-    expect(writes).toBe(1);
+    expect(totals(DAY)).toEqual(lifeCountedDay);
+    expect(totals(HOUR)).toEqual(lifeCounted);
+    expect(writes).toBe(2);
   });
 
   it('a final invocation that wrote one bucket and failed on the other: its retry writes only the other', async () => {
@@ -255,19 +261,22 @@ describe('count-transitions (table stream consumer), once per tumbling window', 
     );
     failWrites = 1;
     await expect(handler(final(state))).rejects.toThrow(/second bucket/);
-    expect(totals(DAY)).toEqual({
+    const received = {
       'status.received': 1,
       'kind.groceries': 1,
       'community.east-garden': 1,
       'town.east-town': 1,
-    });
+    };
+    expect(totals(DAY)).toEqual({ ...received, receivedByHour: 1 });
+    expect(totals(HOUR)).toEqual(received);
     expect(totals('all')).toEqual({});
 
     await handler(final(state));
     await handler(final(state));
     expect(totals(DAY)['status.received']).toBe(1);
+    expect(totals(HOUR)['status.received']).toBe(1);
     expect(totals('all')).toEqual({ waitingForDispatch: 1 });
-    expect(writes).toBe(2);
+    expect(writes).toBe(3);
   });
 
   it('a non-final invocation retried with the state it was given adds its batch once, and never changes that state', async () => {
@@ -280,17 +289,20 @@ describe('count-transitions (table stream consumer), once per tumbling window', 
     expect(retried).toEqual(first);
     expect(given).toEqual(before);
     await handler(final(retried.state));
-    expect(totals(DAY)).toEqual(lifeCounted);
+    expect(totals(DAY)).toEqual(lifeCountedDay);
+    expect(totals(HOUR)).toEqual(lifeCounted);
   });
 
   it('consecutive windows each add their own records; a late repeat of an earlier window’s final adds nothing', async () => {
     const { state: first } = await handler(event(life.slice(0, 2)));
     await handler(final(first));
     await window([life.slice(2)]);
-    expect(totals(DAY)).toEqual(lifeCounted);
+    expect(totals(DAY)).toEqual(lifeCountedDay);
     await handler(final(first));
-    expect(totals(DAY)).toEqual(lifeCounted);
-    expect(writes).toBe(2);
+    expect(totals(DAY)).toEqual(lifeCountedDay);
+    expect(totals(HOUR)).toEqual(lifeCounted);
+    // Two windows, each writing the day and the hour.
+    expect(writes).toBe(4);
   });
 
   it('an item holding part of a window (the per-batch writes of before): nothing added, never twice', async () => {
@@ -299,19 +311,22 @@ describe('count-transitions (table stream consumer), once per tumbling window', 
     await handler(final(early));
     const { state } = await handler(event(life));
     await handler(final(state));
-    expect(totals(DAY)).toEqual({
+    const partly = {
       'status.matched': 1,
       'kind.groceries': 1,
       'community.east-garden': 1,
       'town.east-town': 1,
       'toMatched.le60': 1,
-    });
+    };
+    expect(totals(DAY)).toEqual({ ...partly, receivedByHour: 1 });
+    expect(totals(HOUR)).toEqual(partly);
   });
 
   it('a window ended early (its state too large) writes as a final invocation does', async () => {
     const { state } = await handler(event(life));
     await handler({ ...event([], state), isWindowTerminatedEarly: true });
-    expect(totals(DAY)).toEqual(lifeCounted);
+    expect(totals(DAY)).toEqual(lifeCountedDay);
+    expect(totals(HOUR)).toEqual(lifeCounted);
   });
 
   it('compares sequence numbers as numbers (AWS’s are up to 40 digits, of varying length)', async () => {
@@ -339,7 +354,45 @@ describe('count-transitions (table stream consumer), once per tumbling window', 
     );
     await window([[posted, toOps], [taken]]);
     expect(totals('all')).toEqual({});
-    expect(writes).toBe(1);
+    // The day and the hour; nothing for `all`.
+    expect(writes).toBe(2);
+  });
+
+  it('a window touching two hours writes each hour once and the day once; its final run again adds nothing', async () => {
+    const at = (id: string, createdAt: string) =>
+      record(
+        Number(id),
+        undefined,
+        request({ pk: `REQ#req_${id}`, requestId: `req_${id}`, createdAt, updatedAt: createdAt }),
+        { pk: `REQ#req_${id}`, sk: 'REQ' },
+      );
+    const late = at('1', `${DAY}T08:59:59.999Z`);
+    const early = at('2', `${DAY}T09:00:00.000Z`);
+    // Received yesterday at 23:30, cancelled now: moves yesterday's hour and day.
+    const yesterday = request({ createdAt: '2026-12-02T23:30:00.000Z' });
+    const cancelled = record(3, yesterday, { ...yesterday, status: 'cancelled' });
+    const { state } = await handler(event([late, early, cancelled]));
+    await handler(final(state));
+    await handler(final(state));
+    const received = {
+      'status.received': 1,
+      'kind.groceries': 1,
+      'community.east-garden': 1,
+      'town.east-town': 1,
+    };
+    expect(totals(`${DAY}T08`)).toEqual(received);
+    expect(totals(`${DAY}T09`)).toEqual(received);
+    expect(totals(DAY)).toEqual({
+      'status.received': 2,
+      'kind.groceries': 2,
+      'community.east-garden': 2,
+      'town.east-town': 2,
+      receivedByHour: 2,
+    });
+    const moved = { 'status.received': -1, 'status.cancelled': 1 };
+    expect(totals('2026-12-02T23')).toEqual(moved);
+    expect(totals('2026-12-02')).toEqual(moved);
+    expect(writes).toBe(5);
   });
 
   it('ignores offers, tasks and other items, and deleted requests', async () => {
@@ -388,7 +441,7 @@ describe('count-transitions (table stream consumer), once per tumbling window', 
     expect(totals('0000-00-00')).toEqual({});
   });
 
-  it('a request’s move and its volunteer’s first task in one window: one write for the day', async () => {
+  it('a request’s move and its volunteer’s first task in one window: one write for the day (and one for the request’s hour)', async () => {
     const keys = { pk: 'VOL#vol_1', sk: 'VOL' };
     const taken = record(
       3,
@@ -397,8 +450,11 @@ describe('count-transitions (table stream consumer), once per tumbling window', 
       keys,
     );
     await window([[life[0]], [life[1]], [taken]]);
-    expect(writes).toBe(1);
+    expect(writes).toBe(2);
     expect(totals(DAY)).toMatchObject({ 'status.matched': 1, volunteersActive: 1 });
+    // Volunteers active are per day only.
+    expect(totals(HOUR)).toMatchObject({ 'status.matched': 1 });
+    expect(totals(HOUR).volunteersActive).toBeUndefined();
   });
 
   it('fails the batch without a shard id (the mapping needs its tumbling window), writing nothing', async () => {

@@ -79,7 +79,7 @@ describe('stream counters, once per tumbling window', () => {
     await expect(addWindow('2026-12-03', 's', { x: 1 }, span)).rejects.toThrow(/Throughput/);
   });
 
-  it('a window’s state sums each field per bucket across batches, drops sums of zero, and leaves the given state as it was', () => {
+  it('a window’s state sums each field per bucket (the hour and the day) across batches, drops sums of zero, and leaves the given state as it was', () => {
     const day = '2026-12-03';
     const req = (status: HelpRequest['status']): CountedRequest => ({
       status,
@@ -99,17 +99,32 @@ describe('stream counters, once per tumbling window', () => {
       '15',
     );
     expect(one).toEqual(given);
+    const hour = `${day}T08`;
     expect(two).toEqual({
+      [`${hour}/status.cancelled`]: 1,
+      [`${hour}/kind.meal`]: 1,
+      [`${hour}/community.c`]: 1,
+      [`${hour}/town.t`]: 1,
       [`${day}/status.cancelled`]: 1,
       [`${day}/kind.meal`]: 1,
       [`${day}/community.c`]: 1,
       [`${day}/town.t`]: 1,
+      [`${day}/receivedByHour`]: 1,
       first: paddedSeq('7'),
       last: paddedSeq('12'),
       end: paddedSeq('15'),
     });
+    const cancelled: Record<string, number> = {
+      'status.cancelled': 1,
+      'kind.meal': 1,
+      'community.c': 1,
+      'town.t': 1,
+    };
     expect(windowSums(two)).toEqual(
-      new Map([[day, { 'status.cancelled': 1, 'kind.meal': 1, 'community.c': 1, 'town.t': 1 }]]),
+      new Map([
+        [hour, cancelled],
+        [day, { ...cancelled, receivedByHour: 1 }],
+      ]),
     );
     // The state survives Lambda's JSON round trip as it is.
     expect(windowState(JSON.parse(JSON.stringify(two)))).toEqual(two);

@@ -273,7 +273,7 @@ describe('GET /v1/stats (get-stats)', () => {
   const stats = (query?: Record<string, string>, key = OPS_KEY) =>
     call(getStats, { path: '/v1/stats', key, query });
 
-  it('sums the daily counters of the period, over every shard of each day, and reads the all-time ones', async () => {
+  it('sums the daily counters of the period, over every shard of each day, and reads the all-time ones (counters from before hour buckets: an edge day counted whole, and said so)', async () => {
     const day = (pk: string, Items: Record<string, unknown>[]) =>
       ddb.on(QueryCommand, { ExpressionAttributeValues: { ':pk': pk } }).resolves({ Items });
     // A day's counters are spread over shard items (and an older single `DAY` item): summed.
@@ -299,8 +299,10 @@ describe('GET /v1/stats (get-stats)', () => {
 
     expect(res.statusCode).toBe(200);
     expect(bodyOf(res)).toMatchObject({
+      // 2022-04-02 has no hour buckets (its request is not marked counted by hour): the
+      // whole day is counted, from its day bucket, and `to` answers the day's end.
       from: '2022-04-01T00:00:00.000Z',
-      to: '2022-04-02T23:00:00.000Z',
+      to: '2022-04-03T00:00:00.000Z',
       requests: {
         byStatus: { received: 4, matched: 1, delivered: 0, confirmed: 0, cancelled: 0, expired: 0 },
         byKind: { groceries: 4, medicine: 1 },
@@ -310,6 +312,59 @@ describe('GET /v1/stats (get-stats)', () => {
       personTimes: 2,
       serviceMinutes: 30,
     });
+  });
+
+  it('the default 24 hours before `to`, in whole hours: the edge days by hour, the period answered as counted', async () => {
+    const items = (pk: string, Items: Record<string, unknown>[]) =>
+      ddb
+        .on(QueryCommand, { ExpressionAttributeValues: { ':pk': pk } })
+        .resolves({ Items: Items.map((i) => ({ pk, sk: 'SHARD#a', ...i })) });
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    // Yesterday: three requests, one before the period (08:50), one in its first hour
+    // (09:10: `from`, 09:30, is rounded down) and one at 23:40.
+    items('STATS#2022-04-01', [
+      { 'status.confirmed': 3, 'kind.meal': 3, receivedByHour: 3, personTimes: 3 },
+      { sk: 'DAY#3', volunteersActive: 2 },
+    ]);
+    items('STATS#2022-04-01T08', [{ 'status.confirmed': 1, 'kind.meal': 1, personTimes: 1 }]);
+    items('STATS#2022-04-01T09', [{ 'status.confirmed': 1, 'kind.meal': 1, personTimes: 1 }]);
+    items('STATS#2022-04-01T23', [{ 'status.confirmed': 1, 'kind.meal': 1, personTimes: 1 }]);
+    // Today: one request in the period (08:05), one after it (10:30: none yet, say).
+    items('STATS#2022-04-02', [
+      { 'status.received': 1, 'kind.medicine': 1, receivedByHour: 1 },
+      { sk: 'DAY#0', volunteersActive: 1 },
+    ]);
+    items('STATS#2022-04-02T08', [{ 'status.received': 1, 'kind.medicine': 1 }]);
+    items('STATS#all', [{ sk: 'DAY#1', registered: 10, onDuty: 6 }]);
+
+    // `from` left out: the 24 hours before `to` (`to` left out too is now).
+    const res = await stats({ to: '2022-04-02T09:30:00.000Z' });
+
+    expect(res.statusCode).toBe(200);
+    expect(bodyOf(res)).toMatchObject({
+      from: '2022-04-01T09:00:00.000Z',
+      to: '2022-04-02T10:00:00.000Z',
+      requests: {
+        byStatus: { received: 1, confirmed: 2 },
+        byKind: { meal: 2, medicine: 1 },
+      },
+      // Volunteer-days of both days the period touches.
+      volunteers: { registered: 10, onDuty: 6, active: 3 },
+      personTimes: 2,
+    });
+    // Two days, 15 + 10 hours and `all`: each one Query.
+    expect(ddb).toHaveReceivedCommandTimes(QueryCommand, 2 + 25 + 1);
+  });
+
+  it('a period longer than 366 days is 400 naming from, without reading anything', async () => {
+    const res = await stats({ from: '2021-01-01T00:00:00Z', to: '2022-01-03T00:00:00Z' });
+    expect(res.statusCode).toBe(400);
+    expect(bodyOf(res).error.message).toMatch(/^from: period longer than 366 days/);
+    const centuries = await stats({ from: '0001-01-01T00:00:00Z', to: '2022-01-01T00:00:00Z' });
+    expect(centuries.statusCode).toBe(400);
+    expect(ddb).not.toHaveReceivedCommand(QueryCommand);
+    const year = await stats({ from: '2021-01-01T00:00:00Z', to: '2022-01-02T00:00:00Z' });
+    expect(year.statusCode).toBe(200);
   });
 
   it('a from that is not a time is 400 naming from', async () => {

@@ -313,11 +313,14 @@ async function checkOnce(
     expect(task.credited, task.taskId).toBeUndefined();
   }
 
-  // Counters kept by the writes: every request counted once, in its final status.
-  const days = items.filter((i) => i.pk.startsWith('STATS#') && i.pk !== 'STATS#all');
-  const sum = (field: string) => days.reduce((n, d) => n + (d[field] ?? 0), 0);
-  expect(sum('status.confirmed')).toBe(posted.length);
-  for (const s of ['received', 'matched', 'delivered']) expect(sum(`status.${s}`)).toBe(0);
-  expect(sum('personTimes')).toBe(totalTasks);
-  expect(sum('points')).toBe(totalTasks * 10);
+  // Counters kept by the writes: every request counted once, in its final status, in the
+  // day buckets and in the hour buckets alike.
+  for (const bucket of [/^STATS#\d{4}-\d{2}-\d{2}$/, /^STATS#\d{4}-\d{2}-\d{2}T\d{2}$/]) {
+    const counters = items.filter((i) => bucket.test(i.pk));
+    const sum = (field: string) => counters.reduce((n, d) => n + (d[field] ?? 0), 0);
+    expect(sum('status.confirmed'), String(bucket)).toBe(posted.length);
+    for (const s of ['received', 'matched', 'delivered']) expect(sum(`status.${s}`)).toBe(0);
+    expect(sum('personTimes'), String(bucket)).toBe(totalTasks);
+    expect(sum('points'), String(bucket)).toBe(totalTasks * 10);
+  }
 }

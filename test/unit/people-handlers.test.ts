@@ -1,4 +1,5 @@
 import '../fixtures/env.ts';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import {
   GetCommand,
   QueryCommand,
@@ -20,6 +21,7 @@ import {
   givenVolunteer,
   resetAws,
   sentTo,
+  sqs,
   transactionCancelled,
   transactions,
 } from '../fixtures/aws.ts';
@@ -163,6 +165,30 @@ describe('PATCH /v1/volunteers/{volunteerId} (update-volunteer)', () => {
     expect(sentTo('events')).toEqual([
       { type: 'volunteer_off_duty', volunteerId: VOL, at: expect.any(String) },
     ]);
+  });
+
+  it('off duty written but its event not queued: the client’s retry finds them off duty and queues it', async () => {
+    givenVolunteer(aVolunteer({ version: 7 }));
+    sqs.on(SendMessageCommand).rejectsOnce(new Error('SQS unavailable'));
+    const first = await patch(VOL, { onDuty: false });
+    expect(first.statusCode).toBe(500);
+    expect(transactions()).toHaveLength(1); // the duty change is committed
+
+    // The retry reads the volunteer as the first attempt left them.
+    givenVolunteer(aVolunteer({ version: 8, onDuty: false }));
+    const retry = await patch(VOL, { onDuty: false });
+    expect(retry.statusCode).toBe(200);
+    expect(bodyOf(retry)).toMatchObject({ onDuty: false });
+    // Still a version-checked write (no duty change: no counter, no transaction).
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: `VOL#${VOL}`, sk: 'VOL' },
+      ConditionExpression: 'version = :prev',
+      ExpressionAttributeValues: expect.objectContaining({ ':prev': 8 }),
+    });
+    expect(transactions()).toHaveLength(1);
+    // The first send was refused; the retry's went (its 200 follows the send).
+    const event = { type: 'volunteer_off_duty', volunteerId: VOL, at: expect.any(String) };
+    expect(sentTo('events')).toEqual([event, event]);
   });
 
   it('ops change a capacity with a single conditional update and no follow-up', async () => {

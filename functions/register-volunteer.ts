@@ -5,5 +5,12 @@ import { registerVolunteer } from '#shared/services/people.ts';
 
 export const handler = route(
   { allow: ['ops'], body: registerVolunteerBody },
-  async ({ body, now }) => json(201, await registerVolunteer(body, now)),
+  async ({ event, body, rawBody, now }) =>
+    json(
+      201,
+      await registerVolunteer(body, now, {
+        key: event.headers?.['idempotency-key'],
+        rawBody: JSON.parse(rawBody),
+      }),
+    ),
 );

@@ -17,10 +17,43 @@ export function newId(prefix: 'req' | 'vol' | 'ptn' | 'evt'): string {
  * SHA-256, in the same form as a random id.
  */
 export function requestIdOf(partnerId: string, idempotencyKey: string): string {
-  const bytes = createHash('sha256').update(`${partnerId}\n${idempotencyKey}`).digest();
+  return `req_${derivedBody(`${partnerId}\n${idempotencyKey}`)}`;
+}
+
+/** 80 bits of the SHA-256 of `text`, in the form of a random id's body. */
+function derivedBody(text: string): string {
+  const bytes = createHash('sha256').update(text).digest();
   let body = '';
   for (const b of bytes.subarray(0, 16)) body += ALPHABET[b & 31];
-  return `req_${body}`;
+  return body;
+}
+
+/**
+ * The id of a volunteer registered with an Idempotency-Key (ops only): derived from the
+ * key, as `requestIdOf`, so the volunteer item's own conditional put finds a repeated
+ * registration.
+ */
+export function volunteerIdOf(idempotencyKey: string): string {
+  return `vol_${derivedBody(`volunteer\n${idempotencyKey}`)}`;
+}
+
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+
+/** Same JSON, same hash, whatever the key order or spacing. */
+export function canonicalHash(value: unknown): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v as Record<string, unknown>)
+              .sort(([a], [b]) => a.localeCompare(b))
+              .map(([k, x]) => [k, canonical(x)]),
+          )
+        : v;
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(value)))
+    .digest('hex');
 }
 
 /** A secret for a partner key or volunteer token: 32 random bytes, base64url. */

@@ -249,6 +249,13 @@ export const ROUTES: readonly RouteDef[] = [
     handler: 'record-credential',
     who: ['ops'],
   },
+  {
+    // A new app token for a volunteer (one lost, or a phone lost); the earlier ones revoked.
+    method: 'POST',
+    path: '/v1/volunteers/{volunteerId}/tokens',
+    handler: 'rotate-volunteer-token',
+    who: ['ops'],
+  },
   { method: 'POST', path: '/v1/requests', handler: 'post-request', who: ['partner'] },
   {
     method: 'GET',
@@ -407,6 +414,7 @@ export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
   'get-volunteer-record': http('read'),
   'export-records': http('read'),
   'rotate-partner-key': http('readwrite'),
+  'rotate-volunteer-token': http('readwrite'),
   'revoke-partner-key': http('readwrite'),
   'set-partner-callback': http('readwrite'),
   // No table and no ops key: it checks the provider's signature and publishes the reply.

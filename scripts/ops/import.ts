@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
-import { type ApiClient, describeError } from './client.ts';
+import { type ApiClient, type ApiResult, describeError } from './client.ts';
 
 /**
  * `volunteers import <file.csv>`: columns name, phone, community, skills, categories
@@ -8,6 +9,14 @@ import { type ApiClient, describeError } from './client.ts';
  * then by the API; rejected rows are reported with their line number and reason, good
  * rows are registered. Volunteers are matched by phone, so a second run registers
  * nobody twice: the API answers 409 volunteer_exists for a known phone.
+ *
+ * Every row ends with an outcome: registered (with its token), already registered,
+ * rejected, failed (with the reason, and whether the registration may have been applied)
+ * or not attempted. Each row is sent with an Idempotency-Key of its own (the run's id and
+ * its line), the same on every retry, so a registration whose answer was lost is answered
+ * on the retry with the volunteer and a new token, not 409. When the API cannot be
+ * reached, refuses the key or keeps failing, the workers take no new row; the report
+ * holds everything registered until then.
  */
 export interface ImportRow {
   line: number;
@@ -23,11 +32,29 @@ export interface Rejected {
   reason: string;
 }
 
+export interface Registered {
+  line: number;
+  phone: string;
+  volunteerId: string;
+  token: string;
+}
+
 export interface ImportReport {
   rows: number;
-  imported: { line: number; phone: string; volunteerId: string; token: string }[];
-  known: { line: number; phone: string }[];
+  imported: Registered[];
+  /**
+   * Already registered before this run. `volunteerId`: whom the phone belongs to (APIs
+   * before 2026-12-03 do not say). `afterRetry`: this row's own earlier attempt got no
+   * answer, so an API that does not know Idempotency-Keys may have registered it then.
+   */
+  known: { line: number; phone: string; volunteerId?: string; afterRetry?: boolean }[];
   rejected: Rejected[];
+  /** Sent but not registered; `maybeApplied`: the API may have registered it anyway. */
+  failed: { line: number; phone: string; reason: string; maybeApplied: boolean }[];
+  /** Never sent: the run stopped first. */
+  notAttempted: { line: number; phone: string }[];
+  /** Why the run stopped taking rows, when it did. */
+  stopped?: string;
 }
 
 const REQUIRED = ['name', 'phone', 'community'] as const;
@@ -147,6 +174,13 @@ export interface ImportOptions {
   concurrency?: number;
   /** Called after each row is done (for progress). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Called with each registration as soon as it is made, before the row counts as done
+   * (to save its token at once). If it throws, the run stops taking rows.
+   */
+  onRegistered?: (registered: Registered) => void | Promise<void>;
+  /** Prefix of the rows' Idempotency-Keys (`<runId>:<line>`); a new random one by default. */
+  runId?: string;
 }
 
 export async function importVolunteers(
@@ -158,43 +192,112 @@ export async function importVolunteers(
   const communities = await api.call('GET', '/v1/communities');
   if (communities.status !== 200) throw new Error(`communities: ${describeError(communities)}`);
   const { rows, rejected, total } = checkCsv(text, communities.body.communities);
-  const report: ImportReport = { rows: total, imported: [], known: [], rejected: [...rejected] };
+  const report: ImportReport = {
+    rows: total,
+    imported: [],
+    known: [],
+    rejected: [...rejected],
+    failed: [],
+    notAttempted: [],
+  };
+  const runId = opts.runId ?? randomUUID();
   let next = 0;
   let done = 0;
-  const worker = async () => {
-    while (next < rows.length) {
-      const row = rows[next++];
-      const res = await api.call('POST', '/v1/volunteers', {
-        name: row.name,
-        phone: row.phone,
-        communityId: row.communityId,
-        skills: row.skills,
-        categories: row.categories,
-      });
-      if (res.status === 201) {
-        report.imported.push({
-          line: row.line,
+  const stop = (why: string) => {
+    report.stopped ??= why;
+  };
+  const registerRow = async (row: ImportRow) => {
+    const fail = (reason: string, maybeApplied: boolean) =>
+      report.failed.push({ line: row.line, phone: row.phone, reason, maybeApplied });
+    let res: ApiResult;
+    try {
+      res = await api.call(
+        'POST',
+        '/v1/volunteers',
+        {
+          name: row.name,
           phone: row.phone,
-          volunteerId: res.body.volunteerId,
-          token: res.body.token,
-        });
-      } else if (res.status === 409 && res.body?.error?.code === 'volunteer_exists') {
-        report.known.push({ line: row.line, phone: row.phone });
-      } else if (res.status === 400) {
-        report.rejected.push({
-          line: row.line,
-          reason: res.body?.error?.message ?? describeError(res),
-        });
-      } else {
-        report.rejected.push({ line: row.line, reason: `not registered: ${describeError(res)}` });
+          communityId: row.communityId,
+          skills: row.skills,
+          categories: row.categories,
+        },
+        { 'idempotency-key': `${runId}:${row.line}` },
+      );
+    } catch (e) {
+      // No answer after the retries: the API may still have registered the row.
+      const reason = (e as Error).message;
+      fail(reason, true);
+      stop(`line ${row.line}: ${reason}`);
+      return;
+    }
+    if (res.status === 201) {
+      const registered: Registered = {
+        line: row.line,
+        phone: row.phone,
+        volunteerId: res.body.volunteerId,
+        token: res.body.token,
+      };
+      report.imported.push(registered);
+      try {
+        await opts.onRegistered?.(registered);
+      } catch (e) {
+        stop(`line ${row.line}: ${(e as Error).message}`);
       }
+    } else if (res.status === 409 && res.body?.error?.code === 'volunteer_exists') {
+      report.known.push({
+        line: row.line,
+        phone: row.phone,
+        ...(typeof res.body.error.volunteerId === 'string' && {
+          volunteerId: res.body.error.volunteerId,
+        }),
+        ...(res.maybeAppliedBefore && { afterRetry: true }),
+      });
+    } else if (res.status === 400) {
+      report.rejected.push({
+        line: row.line,
+        reason: res.body?.error?.message ?? describeError(res),
+      });
+    } else {
+      // A 5xx or 429 left after the retries, or a refused key: the next rows would fare
+      // no better. A 5xx may have come after the write.
+      const maybeApplied = res.status >= 500 || res.maybeAppliedBefore;
+      fail(
+        maybeApplied ? describeError(res) : `not registered: ${describeError(res)}`,
+        maybeApplied,
+      );
+      if (res.status >= 500 || res.status === 429 || res.status === 401 || res.status === 403) {
+        stop(`line ${row.line}: ${describeError(res)}`);
+      }
+    }
+  };
+  const worker = async () => {
+    while (report.stopped === undefined && next < rows.length) {
+      await registerRow(rows[next++]);
       opts.onProgress?.(++done, rows.length);
     }
   };
   await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 8, rows.length) }, worker));
+  report.notAttempted = rows.slice(next).map((r) => ({ line: r.line, phone: r.phone }));
   const byLine = (a: { line: number }, b: { line: number }) => a.line - b.line;
   report.imported.sort(byLine);
   report.known.sort(byLine);
   report.rejected.sort(byLine);
+  report.failed.sort(byLine);
   return report;
+}
+
+/** Whether every row ended registered, known or rejected (nothing failed or left out). */
+export const complete = (r: ImportReport) => r.failed.length === 0 && r.notAttempted.length === 0;
+
+/** Lines as ranges: [2, 3, 4, 7] → `2-4, 7`. */
+export function lineRanges(lines: number[]): string {
+  const sorted = [...lines].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    parts.push(j === i ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j;
+  }
+  return parts.join(', ');
 }

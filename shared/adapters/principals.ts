@@ -155,6 +155,66 @@ export const principals = {
     throw new Error(`could not rotate the key of ${partnerId}: too many concurrent changes`);
   },
 
+  /**
+   * Issues a new token to a volunteer, as `rotatePartnerKey` does a partner's key: the
+   * hashes of the volunteer's tokens are kept on their phone's registration item
+   * (`PHONE#<phone>`), and the update of that list is conditional on the list read (and
+   * on the phone being this volunteer's), with the new token's key item in the same
+   * transaction. Earlier tokens stop working at `now + graceSeconds`. `tracked: false`
+   * for a volunteer registered before the list was kept: their first token is not in it
+   * and keeps working. undefined when the phone is not registered to this volunteer.
+   */
+  async rotateVolunteerToken(
+    volunteerId: string,
+    phone: string,
+    token: string,
+    graceSeconds: number,
+    now: Date,
+  ): Promise<{ oldTokensValidUntil: string; tracked: boolean } | undefined> {
+    const createdAt = now.toISOString();
+    const until = new Date(now.getTime() + graceSeconds * 1000).toISOString();
+    const keyHash = hashSecret(token);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const { Item: registration } = await documents.send(
+        new GetCommand({ TableName: table(), Key: keys.phone(phone), ConsistentRead: true }),
+      );
+      if (registration?.volunteerId !== volunteerId) return undefined;
+      const old: string[] = registration.keyHashes ?? [];
+      const tracked = registration.keyHashes !== undefined;
+      try {
+        await documents.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: table(),
+                  Key: keys.phone(phone),
+                  UpdateExpression: 'SET keyHashes = :next, keysRotatedAt = :at',
+                  ConditionExpression: tracked
+                    ? 'volunteerId = :vid AND keyHashes = :read'
+                    : 'volunteerId = :vid AND attribute_not_exists(keyHashes)',
+                  ExpressionAttributeValues: {
+                    ':vid': volunteerId,
+                    ':next': [...old, keyHash],
+                    ':at': createdAt,
+                    ...(tracked ? { ':read': old } : {}),
+                  },
+                },
+              },
+              { Put: keyPut(keyHash, 'volunteer', volunteerId, createdAt) },
+            ],
+          }),
+        );
+      } catch (e) {
+        if (isTransactionConflict(e)) continue;
+        throw e;
+      }
+      for (const hash of old) await revokeKey(hash, until);
+      return { oldTokensValidUntil: until, tracked };
+    }
+    throw new Error(`could not issue a token to ${volunteerId}: too many concurrent changes`);
+  },
+
   /** Revokes every key of a partner at once. Returns how many were still valid, or undefined for an unknown partner. */
   async revokePartnerKeys(partnerId: string, now: Date): Promise<number | undefined> {
     const partner = await getPartner(partnerId);

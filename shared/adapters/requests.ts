@@ -304,8 +304,11 @@ export const offers = {
   },
 
   /**
-   * Closes an open offer (declined, expired, withdrawn) and takes it out of the
-   * volunteer's inbox. False when it was no longer open.
+   * Closes an open offer (declined, expired, withdrawn). A declined or expired offer
+   * leaves the volunteer's inbox; a withdrawn one (its volunteer went off duty) keeps its
+   * entry, by its expiry, so a retried off-duty event finds the offers it closed and
+   * queues their requests' matches again (`inboxAfter`). False when it was no longer
+   * open.
    */
   async close(
     requestId: string,
@@ -321,12 +324,13 @@ export const offers = {
     };
     let condition = '#status = :open';
     if (opts.onlyIfExpired) condition += ' AND expiresAt <= :at';
+    const leaveInbox = to === 'withdrawn' ? '' : ' REMOVE gsi1pk, gsi1sk';
     try {
       await documents.send(
         new UpdateCommand({
           TableName: table(),
           Key: keys.offer(requestId, volunteerId),
-          UpdateExpression: 'SET #status = :to, closedAt = :at REMOVE gsi1pk, gsi1sk',
+          UpdateExpression: `SET #status = :to, closedAt = :at${leaveInbox}`,
           ConditionExpression: condition,
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: values,
@@ -391,18 +395,35 @@ export const offers = {
    * eventually consistent, as the inbox index is).
    */
   async openFor(volunteerId: string, now: Date): Promise<Offer[]> {
+    return offers.openAmong(await offers.inboxAfter(volunteerId, now.toISOString()), now);
+  },
+
+  /**
+   * The offers in a volunteer's inbox index expiring after `after` (one page of a Query:
+   * a volunteer holds few offers at a time): open ones, those withdrawn when the volunteer
+   * went off duty (their entry stays, `close`), and the tasks offers became (offerOf:
+   * accepted).
+   */
+  async inboxAfter(volunteerId: string, after: string): Promise<Offer[]> {
     const { Items } = await documents.send(
       new QueryCommand({
         TableName: table(),
         IndexName: 'gsi1',
-        KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk > :now',
-        ExpressionAttributeValues: { ':pk': inbox.offers(volunteerId), ':now': now.toISOString() },
+        KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk > :after',
+        ExpressionAttributeValues: { ':pk': inbox.offers(volunteerId), ':after': after },
       }),
     );
-    // The inbox holds the tasks offers became too (offerOf: accepted), left out here.
-    const open = (Items ?? [])
-      .map((i) => offerOf(i))
-      .filter((o): o is Offer => o?.status === 'open');
+    return (Items ?? []).map((i) => offerOf(i)).filter((o): o is Offer => o !== undefined);
+  },
+
+  /**
+   * Of these inbox offers, those still open at `now`, without those whose request takes
+   * no more volunteers (withdrawn: read from the requests' status, eventually consistent,
+   * as the inbox index is).
+   */
+  async openAmong(entries: Offer[], now: Date): Promise<Offer[]> {
+    const at = now.toISOString();
+    const open = entries.filter((o) => o.status === 'open' && o.expiresAt > at);
     if (open.length === 0) return [];
     const requestIds = [...new Set(open.map((o) => o.requestId))];
     const found = await getAll(

@@ -15,7 +15,6 @@ import {
   skillPartition,
   type Volunteer,
 } from '../domain/volunteer.ts';
-import { conflict } from '../errors.ts';
 import { hashSecret } from '../ids.ts';
 import { ALL_TIME, counterUpdate } from './counters.ts';
 import { keyPut } from './principals.ts';
@@ -127,9 +126,25 @@ export function volunteerUpdate(prev: Volunteer, next: Volunteer) {
   };
 }
 
+/**
+ * A phone's registration (`PHONE#<e164>`): the volunteer it belongs to, the hashes of
+ * every token issued to them (registered before 2026-12-03: none, their first token
+ * untracked), and the hash of the body it was registered with under an Idempotency-Key.
+ */
+export interface PhoneRegistration {
+  volunteerId: string;
+  keyHashes?: string[];
+  bodyHash?: string;
+}
+
 export const volunteers = {
-  /** Registers a volunteer with their token; one volunteer per phone number. */
-  async create(v: Volunteer, token: string): Promise<void> {
+  /**
+   * Registers a volunteer with their token; one volunteer per phone number. False, with
+   * nothing written, when the volunteer id (derived from an Idempotency-Key) or the phone
+   * is already taken: `registration(phone)` tells which.
+   */
+  async create(v: Volunteer, token: string, bodyHash?: string): Promise<boolean> {
+    const keyHash = hashSecret(token);
     try {
       await documents.send(
         new TransactWriteCommand({
@@ -144,25 +159,44 @@ export const volunteers = {
             {
               Put: {
                 TableName: table(),
-                Item: { ...keys.phone(v.phone), type: 'phone', volunteerId: v.volunteerId },
+                Item: {
+                  ...keys.phone(v.phone),
+                  type: 'phone',
+                  volunteerId: v.volunteerId,
+                  // Every token issued to the volunteer, so a new one revokes them.
+                  keyHashes: [keyHash],
+                  ...(bodyHash && { bodyHash }),
+                },
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
-            { Put: keyPut(hashSecret(token), 'volunteer', v.volunteerId, v.createdAt) },
+            { Put: keyPut(keyHash, 'volunteer', v.volunteerId, v.createdAt) },
             {
               Update: counterUpdate(ALL_TIME, { registered: 1, onDuty: v.onDuty ? 1 : 0 }),
             },
-            // Last, so the phone's cancellation reason stays at index 1.
+            // Last, so the volunteer's and the phone's cancellation reasons stay at 0 and 1.
             ...skillEntryWrites(undefined, v),
           ],
         }),
       );
+      return true;
     } catch (e) {
-      if (isTransactionConflict(e) && cancellationCodes(e)[1] === 'ConditionalCheckFailed') {
-        throw conflict('volunteer_exists', 'phone: a volunteer with this phone is registered');
+      const [volunteer, phone] = isTransactionConflict(e) ? cancellationCodes(e) : [];
+      if (volunteer === 'ConditionalCheckFailed' || phone === 'ConditionalCheckFailed') {
+        return false;
       }
       throw e;
     }
+  },
+
+  /** Who a phone is registered to (strongly consistent), or undefined. */
+  async registration(phone: string): Promise<PhoneRegistration | undefined> {
+    const { Item } = await documents.send(
+      new GetCommand({ TableName: table(), Key: keys.phone(phone), ConsistentRead: true }),
+    );
+    return Item
+      ? { volunteerId: Item.volunteerId, keyHashes: Item.keyHashes, bodyHash: Item.bodyHash }
+      : undefined;
   },
 
   /** `consistent: false` (half the read units) where a stale copy is re-read or harmless. */

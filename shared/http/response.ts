@@ -8,5 +8,9 @@ export const json = (statusCode: number, body: unknown): APIGatewayProxyStructur
   body: JSON.stringify(body),
 });
 
-export const errorResponse = (statusCode: number, code: string, message: string) =>
-  json(statusCode, { error: { code, message } });
+export const errorResponse = (
+  statusCode: number,
+  code: string,
+  message: string,
+  details?: Record<string, string>,
+) => json(statusCode, { error: { code, message, ...details } });

@@ -19,7 +19,9 @@ import { pointsPerTask, serviceMinutes } from './credit.ts';
  * write or a notification with a fixed id, so a repeated event changes nothing.
  */
 export async function applyEvent(event: RequestEvent, now: Date): Promise<void> {
-  if (event.type === 'volunteer_off_duty') return withdrawVolunteer(event.volunteerId!, now);
+  if (event.type === 'volunteer_off_duty') {
+    return withdrawVolunteer(event.volunteerId!, event.at, now);
+  }
   if (!event.requestId) return;
   // An eventually consistent read first (half the read units); if it does not yet show
   // what the event says happened, a strongly consistent one decides.
@@ -246,10 +248,21 @@ async function withVolunteer(task: Task, change: (v: Volunteer) => Promise<'ok' 
   throw new Error(`could not update volunteer ${task.volunteerId}: too many concurrent changes`);
 }
 
-async function withdrawVolunteer(volunteerId: string, now: Date) {
-  const open = await offers.openFor(volunteerId, now);
-  const affected = new Set<string>();
-  for (const o of open) {
+/**
+ * A volunteer went off duty (at `at`): their open offers are withdrawn and each request is
+ * matched again. The offers are closed first (a match run before would still count the
+ * offer as taking its slot), so the matches are queued after: if queueing fails, the
+ * retried event finds no open offer left. It re-matches from the inbox instead: a
+ * withdrawn offer keeps its entry (by expiry), so every offer to this volunteer that had
+ * not expired when they went off duty and now reads withdrawn is matched again, whether
+ * this run closed it or an earlier one did. Matching is idempotent: queueing a request
+ * again (one withdrawn at an earlier off duty too) only runs it again.
+ */
+async function withdrawVolunteer(volunteerId: string, at: string, now: Date) {
+  const nowIso = now.toISOString();
+  const entries = await offers.inboxAfter(volunteerId, at < nowIso ? at : nowIso);
+  const affected = new Set(entries.filter((o) => o.status === 'withdrawn').map((o) => o.requestId));
+  for (const o of await offers.openAmong(entries, now)) {
     if (await offers.close(o.requestId, volunteerId, 'withdrawn', now)) affected.add(o.requestId);
   }
   await enqueueAll(

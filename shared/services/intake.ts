@@ -1,32 +1,12 @@
-import { createHash } from 'node:crypto';
 import { enqueue } from '../adapters/queues.ts';
 import { type IdempotencyRecord, requests } from '../adapters/requests.ts';
 import type { HelpRequest } from '../domain/request.ts';
 import { AppError, badRequest, conflict } from '../errors.ts';
-import { requestIdOf } from '../ids.ts';
+import { canonicalHash, IDEMPOTENCY_KEY, requestIdOf } from '../ids.ts';
 import type { PostRequestBody } from '../schemas/api.ts';
 import { districtView } from './context.ts';
 import { checkRateLimit } from './rate-limit.ts';
 import { scheduleWindowEnd } from './window-timer.ts';
-
-/** Same JSON, same hash, whatever the key order or spacing. */
-function canonicalHash(value: unknown): string {
-  const canonical = (v: unknown): unknown =>
-    Array.isArray(v)
-      ? v.map(canonical)
-      : v && typeof v === 'object'
-        ? Object.fromEntries(
-            Object.entries(v as Record<string, unknown>)
-              .sort(([a], [b]) => a.localeCompare(b))
-              .map(([k, x]) => [k, canonical(x)]),
-          )
-        : v;
-  return createHash('sha256')
-    .update(JSON.stringify(canonical(value)))
-    .digest('hex');
-}
-
-export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 
 /**
  * Accepts a partner's request: validate against the district, store it with its

@@ -2,8 +2,8 @@ import { principals } from '../adapters/principals.ts';
 import { offers } from '../adapters/requests.ts';
 import { volunteers } from '../adapters/volunteers.ts';
 import { dayOf, type Volunteer } from '../domain/volunteer.ts';
-import { AppError, badRequest, notFound } from '../errors.ts';
-import { newId, newSecret } from '../ids.ts';
+import { AppError, badRequest, conflict, notFound } from '../errors.ts';
+import { canonicalHash, IDEMPOTENCY_KEY, newId, newSecret, volunteerIdOf } from '../ids.ts';
 import type { RegisterVolunteerBody } from '../schemas/api.ts';
 import { districtView } from './context.ts';
 
@@ -14,15 +14,33 @@ export async function createPartner(name: string, now: Date) {
   return { partnerId, apiKey };
 }
 
-export async function registerVolunteer(body: RegisterVolunteerBody, now: Date) {
+/**
+ * Registers a volunteer; their token is returned once and stored only as its hash. With
+ * an Idempotency-Key (an ops tool's retries carry the same one) the volunteer's id is
+ * derived from it: the same registration sent again after its answer was lost (a 5xx or
+ * a dropped connection after the write) is answered 201 with the same volunteer and a new
+ * token, the first one (never seen) revoked, instead of 409 with no token at all. The
+ * same key with another body or phone is 409 `idempotency_key_reused`; a phone registered
+ * otherwise is 409 `volunteer_exists`, naming its volunteer (ops may issue them a token).
+ */
+export async function registerVolunteer(
+  body: RegisterVolunteerBody,
+  now: Date,
+  idempotency?: { key: string | undefined; rawBody: unknown },
+) {
+  const key = idempotency?.key;
+  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
+    throw badRequest('Idempotency-Key', 'must be 1 to 128 visible ASCII characters');
+  }
   const view = districtView();
   const community = view.community(body.communityId);
   if (!community) {
     throw badRequest('communityId', `is not a community of district ${view.district.id}`);
   }
+  const bodyHash = key === undefined ? undefined : canonicalHash(idempotency?.rawBody);
   const at = now.toISOString();
   const volunteer: Volunteer = {
-    volunteerId: newId('vol'),
+    volunteerId: key === undefined ? newId('vol') : volunteerIdOf(key),
     name: body.name,
     phone: body.phone,
     communityId: body.communityId,
@@ -44,8 +62,63 @@ export async function registerVolunteer(body: RegisterVolunteerBody, now: Date) 
     updatedAt: at,
   };
   const token = newSecret('vt');
-  await volunteers.create(volunteer, token);
-  return { volunteerId: volunteer.volunteerId, token };
+  if (await volunteers.create(volunteer, token, bodyHash)) {
+    return { volunteerId: volunteer.volunteerId, token };
+  }
+  const registered = await volunteers.registration(body.phone);
+  if (key !== undefined && registered?.volunteerId === volunteer.volunteerId) {
+    if (registered.bodyHash !== bodyHash) throw keyReused('a different body');
+    // This registration, sent again: its token was issued but never seen.
+    const issued = await rotateVolunteerToken(volunteer.volunteerId, 0, now);
+    return { volunteerId: issued.volunteerId, token: issued.token };
+  }
+  // Without a key only the phone can be taken (a random id does not collide).
+  if (registered || key === undefined) {
+    throw conflict(
+      'volunteer_exists',
+      'phone: a volunteer with this phone is registered',
+      registered && { volunteerId: registered.volunteerId },
+    );
+  }
+  // The derived id is another phone's volunteer.
+  throw keyReused('another phone');
+}
+
+const keyReused = (what: string) =>
+  conflict('idempotency_key_reused', `Idempotency-Key: already used with ${what}`);
+
+/** Default grace of a volunteer's new token: none, the earlier tokens stop at once. */
+export const VOLUNTEER_TOKEN_GRACE_MINUTES = 0;
+
+/**
+ * A new token for a volunteer (ops: a token lost, a phone lost); their earlier tokens
+ * stop working after `graceMinutes` (default 0: at once). Only its hash is stored.
+ * `oldTokenUntracked`: registered before their tokens were listed, the volunteer's first
+ * token could not be revoked and still works.
+ */
+export async function rotateVolunteerToken(
+  volunteerId: string,
+  graceMinutes: number | undefined,
+  now: Date,
+) {
+  const volunteer = await volunteers.get(volunteerId);
+  if (!volunteer) throw notFound('volunteer');
+  const token = newSecret('vt');
+  const grace = graceMinutes ?? VOLUNTEER_TOKEN_GRACE_MINUTES;
+  const rotated = await principals.rotateVolunteerToken(
+    volunteerId,
+    volunteer.phone,
+    token,
+    grace * 60,
+    now,
+  );
+  if (!rotated) throw notFound('volunteer');
+  return {
+    volunteerId,
+    token,
+    oldTokensValidUntil: rotated.oldTokensValidUntil,
+    ...(rotated.tracked ? {} : { oldTokenUntracked: true }),
+  };
 }
 
 /**

@@ -10,7 +10,10 @@ import { publicVolunteer } from './people.ts';
 
 /**
  * Ops or the volunteer change duty, skills, capacity or location. Going off duty
- * withdraws the volunteer's open offers so they are offered to someone else.
+ * withdraws the volunteer's open offers so they are offered to someone else: the change
+ * is written, then the off-duty event queued. If queueing fails, the client's retry (the
+ * same `onDuty: false`) finds the volunteer already off duty and queues the event again;
+ * so does any `onDuty: false` sent while off duty, the event's consumer being idempotent.
  */
 export async function updateVolunteer(
   principal: Principal,
@@ -36,7 +39,7 @@ export async function updateVolunteer(
       updatedAt: now.toISOString(),
     };
     if (await volunteers.replace(prev, next)) {
-      if (prev.onDuty && !next.onDuty) {
+      if (body.onDuty === false) {
         await enqueue('events', { type: 'volunteer_off_duty', volunteerId, at: next.updatedAt });
       }
       return publicVolunteer({ ...next, version: prev.version + 1 });

@@ -19,7 +19,7 @@ let keys: Record<'ops' | 'partner' | 'volunteer', string>;
 let volunteerId: string;
 let existingRequest: string;
 let existingOffer: string;
-const created = { partners: 2, volunteers: 1, requests: new Set<string>() };
+const created = { partners: 2, volunteers: new Set<string>(), requests: new Set<string>() };
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -33,6 +33,7 @@ beforeAll(async () => {
   keys = { ops, partner: await partner(), volunteer: v.body.token };
   await partner(); // a second partner, never used: nothing may reach it
   volunteerId = v.body.volunteerId;
+  created.volunteers.add(volunteerId);
   const r = await stack.api('POST', '/v1/requests', {
     key: keys.partner,
     body: {
@@ -169,10 +170,15 @@ function checkAnswer(route: string, status: number, body: unknown) {
   answers.push({ route, status, body });
   expect(status, `${route} → ${status} ${JSON.stringify(body)}`).toBeLessThan(500);
   if (status >= 400) {
+    const error = body as { error?: { code?: string } };
     expect(body, route).toEqual({
       error: {
         code: expect.stringMatching(/^[a-z][a-z0-9]*(_[a-z0-9]+)*$/),
         message: expect.any(String),
+        // The one error with a field beside them: the volunteer a phone is registered to.
+        ...(error?.error?.code === 'volunteer_exists' && {
+          volunteerId: expect.stringMatching(/^vol_/),
+        }),
       },
     });
   }
@@ -208,7 +214,14 @@ describe('fuzzing every route', () => {
               created.requests.add(res.body.requestId);
             }
             if (route.path === '/v1/partners' && res.status === 201) created.partners++;
-            if (route.path === '/v1/volunteers' && res.status === 201) created.volunteers++;
+            // A registration repeated with its Idempotency-Key answers the same volunteer.
+            if (route.path === '/v1/volunteers' && res.status === 201) {
+              created.volunteers.add(res.body.volunteerId);
+            }
+            // A new token for the seeded volunteer revokes the one the other routes use.
+            if (route.path.endsWith('/tokens') && res.status === 201) {
+              keys.volunteer = res.body.token;
+            }
           },
         ),
         { numRuns: perRoute, seed: 20260523 + route.path.length },
@@ -250,7 +263,9 @@ describe('fuzzing every route', () => {
       expect(r.idempotency?.key, r.requestId).toEqual(expect.any(String));
     }
     expect(items.filter((i) => i.type === 'partner')).toHaveLength(created.partners);
-    expect(items.filter((i) => i.type === 'volunteer')).toHaveLength(created.volunteers);
+    expect(new Set(items.filter((i) => i.type === 'volunteer').map((i) => i.volunteerId))).toEqual(
+      created.volunteers,
+    );
     // Counters count exactly the stored requests: the day buckets, and the hour buckets too.
     const counted = (bucket: RegExp) =>
       items

@@ -79,6 +79,8 @@ describe('who gets an offer', () => {
     const v = await volunteer('west-lake', { skills: ['duty'] });
     const id = await post(key, { communityId: 'west-lake', skills: ['duty'] });
     await offerFor(v.token, id);
+    // Registered after the offer: only the re-match of the withdrawn offer's request offers it.
+    const w = await volunteer('west-lake', { skills: ['duty'] });
     const patched = await stack.api('PATCH', `/v1/volunteers/${v.id}`, {
       key: v.token,
       body: { onDuty: false },
@@ -86,6 +88,20 @@ describe('who gets an offer', () => {
     expect(patched.status).toBe(200);
     expect(patched.body.onDuty).toBe(false);
     await stack.waitFor(async () => ((await offers(v.token)).length === 0 ? true : undefined));
+    await offerFor(w.token, id);
+    // The withdrawn offer keeps its inbox entry (for a retried off-duty event); the
+    // volunteer's service record, read from the same inbox, leaves it out.
+    const record = await stack.api('GET', `/v1/volunteers/${v.id}/record`, { key: v.token });
+    expect(record.status).toBe(200);
+    expect(record.body.tasks).toEqual([]);
+    // Going off duty again (a client's retry) queues the event again: it changes nothing.
+    const again = await stack.api('PATCH', `/v1/volunteers/${v.id}`, {
+      key: v.token,
+      body: { onDuty: false },
+    });
+    expect(again.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await offers(w.token)).filter((o) => o.requestId === id)).toHaveLength(1);
   });
 
   it('requires an unexpired credential for site duty and prefers party members', async () => {

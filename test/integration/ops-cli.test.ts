@@ -18,6 +18,11 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 
 async function ops(...argv: string[]) {
+  return opsWith(fetch, ...argv);
+}
+
+/** The command line with its HTTP calls going through `fetchFn` (to lose answers, cut the line). */
+async function opsWith(fetchFn: typeof fetch, ...argv: string[]) {
   let out = '';
   let err = '';
   const code = await main([...argv, '--endpoint', stack.url, '--key', stack.opsKey], {
@@ -28,9 +33,36 @@ async function ops(...argv: string[]) {
       err += t;
     },
     env: {},
+    fetch: fetchFn,
   });
   return { code, out, err };
 }
+
+/** The phone a registration POST is for, or undefined for any other call. */
+const phoneOf = (init?: RequestInit) =>
+  init?.method === 'POST' && typeof init.body === 'string' && init.body.includes('"phone"')
+    ? (JSON.parse(init.body).phone as string)
+    : undefined;
+
+/** Rows of a tokens file: line → {phone, volunteerId, token}. */
+async function tokensIn(file: string) {
+  const [header, ...rows] = (await readFile(file, 'utf8')).trim().split('\n');
+  expect(header).toBe('line,phone,volunteerId,token');
+  return new Map(
+    rows.map((r) => {
+      const [line, phone, volunteerId, token] = r.split(',');
+      return [Number(line), { phone, volunteerId, token }];
+    }),
+  );
+}
+
+const works = async (token: string, volunteerId: string) =>
+  (
+    await stack.api('PATCH', `/v1/volunteers/${volunteerId}`, {
+      key: token,
+      body: { onDuty: true },
+    })
+  ).status;
 
 const CSV = `name,phone,community,skills,categories
 张伟,+8613912340001,east-garden,driving;first-aid,youth|party
@@ -233,5 +265,127 @@ describe('npm run ops -- records export and stats', () => {
     expect(res.code).toBe(2);
     expect(res.err).toContain('unknown command: frobnicate');
     expect(res.err).toContain('volunteers import <file.csv>');
+  });
+});
+
+// Last: they register volunteers the daily report above does not expect.
+describe('npm run ops -- volunteers import loses no token', () => {
+  it('a registration whose answer is lost after it was written: the retry (same Idempotency-Key) gets the volunteer and a new token; the lost one is revoked', async () => {
+    const file = join(dir, 'lost.csv');
+    const tokens = join(dir, 'lost-tokens.csv');
+    await writeFile(
+      file,
+      'name,phone,community\n吴敏,13912341001,east-garden\n郑浩,13912341002,west-lake\n',
+    );
+    const before = (await stack.api('GET', '/v1/stats', { key: stack.opsKey })).body.volunteers
+      .registered;
+    let lost: { volunteerId: string; token: string } | undefined;
+    const losing: typeof fetch = async (url, init) => {
+      const res = await fetch(url, init);
+      if (phoneOf(init) === '+8613912341001' && res.status === 201 && !lost) {
+        lost = (await res.json()) as typeof lost; // written and answered; the answer never reaches the CLI
+        return new Response('{"message":"Internal Server Error"}', { status: 502 });
+      }
+      return res;
+    };
+
+    const res = await opsWith(losing, 'volunteers', 'import', file, '--tokens-out', tokens);
+
+    expect(res.code).toBe(0);
+    expect(res.out).toContain('2 rows: 2 imported, 0 already registered, 0 rejected');
+    const saved = await tokensIn(tokens);
+    expect(saved.get(2)?.volunteerId).toBe(lost?.volunteerId);
+    expect(saved.get(2)?.token).not.toBe(lost?.token);
+    expect(await works(saved.get(2)!.token, lost!.volunteerId)).toBe(200);
+    expect(await works(lost!.token, lost!.volunteerId)).toBe(401);
+    expect(await works(saved.get(3)!.token, saved.get(3)!.volunteerId)).toBe(200);
+    // Two volunteers, not three.
+    expect(
+      (await stack.api('GET', '/v1/stats', { key: stack.opsKey })).body.volunteers.registered,
+    ).toBe(before + 2);
+  });
+
+  it('the API unreachable mid-run: the rows registered keep their tokens, every other row is listed to run again, exit 3; the re-run finishes', async () => {
+    const file = join(dir, 'cut.csv');
+    const tokens = join(dir, 'cut-tokens.csv');
+    const phones = Array.from(
+      { length: 20 },
+      (_, i) => `+86139123420${String(i).padStart(2, '0')}`,
+    );
+    await writeFile(
+      file,
+      `name,phone,community\n${phones.map((p, i) => `志愿者${i},${p},east-river`).join('\n')}\n`,
+    );
+    const sent = new Set<string>();
+    let down = false;
+    const cut: typeof fetch = async (url, init) => {
+      const phone = phoneOf(init);
+      if (phone) sent.add(phone);
+      // The line goes down at the fourth registration (the API never sees it), for good.
+      if (phone === phones[3]) down = true;
+      if (down) throw new TypeError('fetch failed');
+      return fetch(url, init);
+    };
+    const lineOf = (phone: string) => phones.indexOf(phone) + 2;
+
+    const first = await opsWith(cut, 'volunteers', 'import', file, '--tokens-out', tokens);
+
+    expect(first.code).toBe(3);
+    // The three rows sent before the line went down are registered, their tokens kept.
+    const registered = await tokensIn(tokens);
+    expect([...registered.keys()].sort((a, b) => a - b)).toEqual([2, 3, 4]);
+    for (const { token, volunteerId } of registered.values()) {
+      expect(await works(token, volunteerId)).toBe(200);
+    }
+    // Every other row has an outcome: sent and unanswered, or never sent.
+    const unknown = [...first.out.matchAll(/^line (\d+): outcome unknown: cannot reach/gm)].map(
+      (m) => Number(m[1]),
+    );
+    const notAttempted = [
+      ...first.out.matchAll(/^line (\d+): not attempted \(the run stopped\)$/gm),
+    ].map((m) => Number(m[1]));
+    expect(unknown).toContain(5);
+    expect(notAttempted.length).toBeGreaterThan(0);
+    expect([...registered.keys(), ...unknown, ...notAttempted].sort((a, b) => a - b)).toEqual(
+      phones.map((p) => lineOf(p)),
+    );
+    // The workers took no new row once the run stopped: a row not attempted was never sent.
+    expect([...sent].map(lineOf).sort((a, b) => a - b)).toEqual(
+      [...registered.keys(), ...unknown].sort((a, b) => a - b),
+    );
+    expect(first.out).toContain(
+      `20 rows: 3 imported, 0 already registered, 0 rejected, ${unknown.length} failed, ${notAttempted.length} not attempted`,
+    );
+    expect(first.err).toMatch(/import incomplete: stopped after line \d+: cannot reach/);
+    expect(first.err).toContain('rows not registered: line(s) 5-21');
+
+    const second = await ops('volunteers', 'import', file, '--tokens-out', tokens);
+    expect(second.code).toBe(0);
+    expect(second.out).toContain('20 rows: 17 imported, 3 already registered, 0 rejected\n');
+    expect(second.out).toMatch(/line 2: already registered \(\+86139\*\*\*\*2000\) as vol_\w+/);
+    const all = await tokensIn(tokens);
+    expect(all.size).toBe(20);
+    expect(all.get(2)).toEqual(registered.get(2)); // the first run's tokens are kept
+    for (const { token, volunteerId } of all.values()) {
+      expect(await works(token, volunteerId)).toBe(200);
+    }
+  });
+
+  it('volunteers token: a new token for a volunteer; the old one stops at once', async () => {
+    const v = await stack.api('POST', '/v1/volunteers', {
+      key: stack.opsKey,
+      body: { name: '冯军', phone: '+8613912343000', communityId: 'east-garden' },
+    });
+    const res = await ops('volunteers', 'token', v.body.volunteerId);
+    expect(res.code).toBe(0);
+    const token = /^token (\S+)$/m.exec(res.out)?.[1];
+    expect(token).toMatch(/^vt_/);
+    expect(await works(token!, v.body.volunteerId)).toBe(200);
+    expect(await works(v.body.token, v.body.volunteerId)).toBe(401);
+    expect(res.err).not.toContain('warning');
+
+    const unknown = await ops('volunteers', 'token', 'vol_0000000000000000');
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain('404 not_found');
   });
 });

@@ -13,6 +13,7 @@ import { handler as getVolunteerRecord } from '../../functions/get-volunteer-rec
 import { handler as recordCredential } from '../../functions/record-credential.ts';
 import { handler as revokePartnerKey } from '../../functions/revoke-partner-key.ts';
 import { handler as rotatePartnerKey } from '../../functions/rotate-partner-key.ts';
+import { handler as rotateVolunteerToken } from '../../functions/rotate-volunteer-token.ts';
 import { handler as sweepStuckRequests } from '../../functions/sweep-stuck-requests.ts';
 import { hashSecret } from '../../shared/ids.ts';
 import {
@@ -491,6 +492,105 @@ describe('POST /v1/partners/{partnerId}/keys (rotate-partner-key)', () => {
 
   it('a partner cannot rotate keys, not even its own: 403', async () => {
     givenPartner(PTN, [OLD]);
+    expect((await rotate(undefined, PARTNER_KEY)).statusCode).toBe(403);
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+});
+
+describe('POST /v1/volunteers/{volunteerId}/tokens (rotate-volunteer-token)', () => {
+  const OLD = hashSecret('vt_lost');
+  const PHONE = { pk: 'PHONE#+8613900139000', sk: 'PHONE' };
+  const rotate = (body?: unknown, key = OPS_KEY, volunteerId = VOL) =>
+    call(rotateVolunteerToken, {
+      method: 'POST',
+      path: `/v1/volunteers/${volunteerId}/tokens`,
+      pathParameters: { volunteerId },
+      key,
+      body,
+    });
+  const givenPhone = (item: Record<string, unknown>) =>
+    ddb.on(GetCommand, { Key: PHONE }).resolves({ Item: { ...PHONE, type: 'phone', ...item } });
+
+  it('issues a new token conditional on the token list read; the old ones are revoked at once', async () => {
+    givenVolunteer(aVolunteer());
+    givenPhone({ volunteerId: VOL, keyHashes: [OLD] });
+
+    const res = await rotate();
+
+    expect(res.statusCode).toBe(201);
+    const { volunteerId, token, oldTokensValidUntil, ...rest } = bodyOf(res);
+    expect(volunteerId).toBe(VOL);
+    expect(token).toMatch(/^vt_/);
+    expect(rest).toEqual({});
+    const [[update, put]] = transactions();
+    expect(update.Update).toMatchObject({
+      Key: PHONE,
+      ConditionExpression: 'volunteerId = :vid AND keyHashes = :read',
+      ExpressionAttributeValues: { ':vid': VOL, ':read': [OLD], ':next': [OLD, hashSecret(token)] },
+    });
+    expect(put.Put).toMatchObject({
+      ConditionExpression: 'attribute_not_exists(pk)',
+      Item: { pk: `KEY#${hashSecret(token)}`, kind: 'volunteer', principalId: VOL },
+    });
+    expect(JSON.stringify(transactions())).not.toContain(token);
+    expect(oldTokensValidUntil).toBe(update.Update?.ExpressionAttributeValues?.[':at']);
+    expect(ddb).toHaveReceivedCommandExactlyOnceWith(UpdateCommand, {
+      Key: { pk: `KEY#${OLD}`, sk: 'KEY' },
+      ConditionExpression:
+        'attribute_exists(pk) AND (attribute_not_exists(revokedAt) OR revokedAt > :at)',
+      ExpressionAttributeValues: { ':at': oldTokensValidUntil },
+    });
+  });
+
+  it('graceMinutes keeps the old tokens working that long', async () => {
+    givenVolunteer(aVolunteer());
+    givenPhone({ volunteerId: VOL, keyHashes: [OLD] });
+    const res = await rotate({ graceMinutes: 30 });
+    expect(res.statusCode).toBe(201);
+    const at = transactions()[0][0].Update?.ExpressionAttributeValues?.[':at'] as string;
+    expect(Date.parse(bodyOf(res).oldTokensValidUntil) - Date.parse(at)).toBe(30 * 60_000);
+  });
+
+  it('a volunteer registered before tokens were listed: the list is started, and the answer says the first token still works', async () => {
+    givenVolunteer(aVolunteer());
+    givenPhone({ volunteerId: VOL });
+    const res = await rotate();
+    expect(res.statusCode).toBe(201);
+    expect(bodyOf(res)).toMatchObject({ oldTokenUntracked: true });
+    expect(transactions()[0][0].Update).toMatchObject({
+      ConditionExpression: 'volunteerId = :vid AND attribute_not_exists(keyHashes)',
+    });
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it('a concurrent issue is read again and the write retried on the new list', async () => {
+    const OTHER = hashSecret('vt_concurrent');
+    givenVolunteer(aVolunteer());
+    ddb
+      .on(GetCommand, { Key: PHONE })
+      .resolvesOnce({ Item: { ...PHONE, volunteerId: VOL, keyHashes: [OLD] } })
+      .resolves({ Item: { ...PHONE, volunteerId: VOL, keyHashes: [OLD, OTHER] } });
+    ddb
+      .on(TransactWriteCommand)
+      .rejectsOnce(transactionCancelled('ConditionalCheckFailed', 'None'))
+      .resolves({});
+    const res = await rotate();
+    expect(res.statusCode).toBe(201);
+    const reads = transactions().map((t) => t[0].Update?.ExpressionAttributeValues?.[':read']);
+    expect(reads).toEqual([[OLD], [OLD, OTHER]]);
+  });
+
+  it('an unknown volunteer is 404 and no token is issued', async () => {
+    const res = await rotate(undefined, OPS_KEY, VOL2);
+    expect(res.statusCode).toBe(404);
+    expect(bodyOf(res).error.code).toBe('not_found');
+    expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+  });
+
+  it('a volunteer, even for themself, or a partner gets 403', async () => {
+    givenVolunteer(aVolunteer());
+    givenPhone({ volunteerId: VOL, keyHashes: [OLD] });
+    expect((await rotate(undefined, TOKEN)).statusCode).toBe(403);
     expect((await rotate(undefined, PARTNER_KEY)).statusCode).toBe(403);
     expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
   });

@@ -1,5 +1,14 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkCsv, normalizePhone } from '../../scripts/ops/import.ts';
+import type { ApiClient, ApiResult } from '../../scripts/ops/client.ts';
+import {
+  checkCsv,
+  importVolunteers,
+  lineRanges,
+  normalizePhone,
+} from '../../scripts/ops/import.ts';
 import { formatDuration } from '../../scripts/ops/report.ts';
 import { maskPhone } from '../../shared/adapters/records.ts';
 import { bucketField, summarize } from '../../shared/domain/histograms.ts';
@@ -92,5 +101,128 @@ describe('volunteer CSV check', () => {
     ]);
     expect(rejected.map((r) => r.line)).toEqual([4, 5]);
     expect(rejected[1].reason).toMatch(/^categories: "bad tag"/);
+  });
+});
+
+describe('volunteer import: every row ends with an outcome', () => {
+  const communities = [{ communityId: 'east-garden', name: '东园社区' }];
+  const answer = (status: number, body: unknown, maybeAppliedBefore = false): ApiResult => ({
+    status,
+    body,
+    text: JSON.stringify(body),
+    headers: new Headers(),
+    maybeAppliedBefore,
+  });
+
+  /** A CSV of `n` good rows (lines 2…n+1) and a fake API answering each POST with `answer(phone)`. */
+  async function setup(n: number, answerFor: (phone: string, n: number) => ApiResult | Error) {
+    const dir = await mkdtemp(join(tmpdir(), 'import-'));
+    const file = join(dir, 'v.csv');
+    const phones = Array.from({ length: n }, (_, i) => `+861391234${String(i).padStart(4, '0')}`);
+    await writeFile(
+      file,
+      `name,phone,community\n${phones.map((p) => `x,${p},east-garden`).join('\n')}\n`,
+    );
+    const posted: { phone: string; key: string }[] = [];
+    const api: ApiClient = {
+      endpoint: 'http://api',
+      async call(method, _path, body, headers) {
+        if (method === 'GET') return answer(200, { communities });
+        const phone = (body as { phone: string }).phone;
+        const n = posted.push({ phone, key: headers?.['idempotency-key'] ?? '' });
+        await new Promise((r) => setTimeout(r, 1));
+        const a = answerFor(phone, n);
+        if (a instanceof Error) throw a;
+        return a;
+      },
+    };
+    return { file, phones, posted, api };
+  }
+  const registered = (phone: string) =>
+    answer(201, { volunteerId: `vol_${phone.slice(-4)}`, token: `vt_${phone.slice(-4)}` });
+
+  it('the API unreachable for one row: the report keeps every token issued, no new row is taken, the rest are not attempted', async () => {
+    const { file, phones, posted, api } = await setup(12, (phone, n) =>
+      n === 4 ? new Error('cannot reach http://api: fetch failed') : registered(phone),
+    );
+
+    const report = await importVolunteers(api, file, { concurrency: 2, runId: 'run-1' });
+
+    expect(report.stopped).toBe('line 5: cannot reach http://api: fetch failed');
+    expect(report.failed).toEqual([
+      {
+        line: 5,
+        phone: phones[3],
+        reason: 'cannot reach http://api: fetch failed',
+        maybeApplied: true,
+      },
+    ]);
+    expect(report.imported.map((r) => [r.line, r.token])).toEqual([
+      [2, 'vt_0000'],
+      [3, 'vt_0001'],
+      [4, 'vt_0002'],
+      [6, 'vt_0004'], // the other worker's row in flight
+    ]);
+    expect(posted).toHaveLength(5);
+    expect(report.notAttempted.map((r) => r.line)).toEqual([7, 8, 9, 10, 11, 12, 13]);
+    // One Idempotency-Key per row, from the run and the line.
+    expect(posted.map((p) => p.key)).toEqual([
+      'run-1:2',
+      'run-1:3',
+      'run-1:4',
+      'run-1:5',
+      'run-1:6',
+    ]);
+  });
+
+  it('a 5xx left after the retries stops the run (the row may be registered); a refused key too', async () => {
+    const five = await setup(6, (phone, n) =>
+      n === 2 ? answer(503, { message: 'Service Unavailable' }, true) : registered(phone),
+    );
+    const r1 = await importVolunteers(five.api, five.file, { concurrency: 1 });
+    expect(r1.failed).toEqual([expect.objectContaining({ line: 3, maybeApplied: true })]);
+    expect(r1.notAttempted.map((r) => r.line)).toEqual([4, 5, 6, 7]);
+
+    const key = await setup(3, () =>
+      answer(401, { error: { code: 'unauthorized', message: 'bad key' } }),
+    );
+    const r2 = await importVolunteers(key.api, key.file, { concurrency: 1 });
+    expect(r2.failed).toEqual([expect.objectContaining({ line: 2, maybeApplied: false })]);
+    expect(r2.stopped).toBe('line 2: 401 unauthorized: bad key');
+    expect(r2.notAttempted).toHaveLength(2);
+  });
+
+  it('a token that cannot be saved stops the run; the registration stays in the report', async () => {
+    const { file, api } = await setup(5, (phone) => registered(phone));
+    const report = await importVolunteers(api, file, {
+      concurrency: 1,
+      onRegistered: (r) => {
+        if (r.line === 3) throw new Error('disk full');
+      },
+    });
+    expect(report.imported.map((r) => r.line)).toEqual([2, 3]);
+    expect(report.stopped).toBe('line 3: disk full');
+    expect(report.notAttempted.map((r) => r.line)).toEqual([4, 5, 6]);
+  });
+
+  it('names the volunteer of an already registered phone, and one found after a retry of its own', async () => {
+    const { file, api } = await setup(2, (_phone, n) =>
+      answer(
+        409,
+        { error: { code: 'volunteer_exists', message: 'phone: …', volunteerId: `vol_${n}` } },
+        n === 2,
+      ),
+    );
+    const report = await importVolunteers(api, file, { concurrency: 1 });
+    expect(report.known).toEqual([
+      { line: 2, phone: expect.any(String), volunteerId: 'vol_1' },
+      { line: 3, phone: expect.any(String), volunteerId: 'vol_2', afterRetry: true },
+    ]);
+    expect(report.stopped).toBeUndefined();
+  });
+
+  it('prints lines as ranges', () => {
+    expect(lineRanges([7, 2, 3, 4, 9, 10])).toBe('2-4, 7, 9-10');
+    expect(lineRanges([5])).toBe('5');
   });
 });

@@ -1,4 +1,5 @@
 import '../fixtures/env.ts';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import {
   GetCommand,
   QueryCommand,
@@ -13,19 +14,29 @@ import { handler as listCommunities } from '../../functions/list-communities.ts'
 import { handler as registerVolunteer } from '../../functions/register-volunteer.ts';
 import { handler as routeNotFound } from '../../functions/route-not-found.ts';
 import { handler as updateVolunteer } from '../../functions/update-volunteer.ts';
-import { hashSecret } from '../../shared/ids.ts';
+import { canonicalHash, hashSecret, volunteerIdOf } from '../../shared/ids.ts';
 import {
   ddb,
   givenKey,
   givenVolunteer,
   resetAws,
   sentTo,
+  sqs,
   transactionCancelled,
   transactions,
 } from '../fixtures/aws.ts';
 import { OPS_KEY } from '../fixtures/env.ts';
 import { apiEvent, bodyOf, call } from '../fixtures/events.ts';
 import { aVolunteer, PTN, VOL, VOL2 } from '../fixtures/items.ts';
+
+/** The phone's registration item (`PHONE#<phone>`) as the table holds it. */
+const givenPhone = (
+  item: { volunteerId: string; keyHashes?: string[]; bodyHash?: string },
+  phone = '+8613900139000',
+) =>
+  ddb
+    .on(GetCommand, { Key: { pk: `PHONE#${phone}`, sk: 'PHONE' } })
+    .resolves({ Item: { pk: `PHONE#${phone}`, sk: 'PHONE', type: 'phone', ...item } });
 
 const TOKEN = 'vt_volunteer-one';
 const PARTNER_KEY = 'pk_partner-one';
@@ -104,14 +115,135 @@ describe('POST /v1/volunteers (register-volunteer)', () => {
     expect(items.some((i) => String(i.Put?.Item?.sk).startsWith('AVAIL#'))).toBe(false);
   });
 
-  it('a phone already registered is 409 volunteer_exists', async () => {
+  it('a phone already registered is 409 volunteer_exists, naming the volunteer it belongs to', async () => {
     ddb
       .on(TransactWriteCommand)
       .rejects(transactionCancelled('None', 'ConditionalCheckFailed', 'None', 'None'));
+    givenPhone({ volunteerId: VOL2, keyHashes: [hashSecret('vt_theirs')] });
     const res = await register();
     expect(res.statusCode).toBe(409);
-    expect(bodyOf(res).error).toMatchObject({ code: 'volunteer_exists' });
+    expect(bodyOf(res).error).toMatchObject({ code: 'volunteer_exists', volunteerId: VOL2 });
     expect(bodyOf(res).error.message).toMatch(/^phone: /);
+    // Nothing issued to the volunteer who holds the phone.
+    expect(transactions()).toHaveLength(1);
+    expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+  });
+
+  it('keeps the hash of every token issued on the phone’s registration item', async () => {
+    const { token } = bodyOf(await register());
+    const [[, phone]] = transactions();
+    expect(phone.Put?.Item).toEqual({
+      pk: 'PHONE#+8613900139000',
+      sk: 'PHONE',
+      type: 'phone',
+      volunteerId: expect.any(String),
+      keyHashes: [hashSecret(token)],
+    });
+  });
+
+  describe('with an Idempotency-Key (an ops tool’s retries)', () => {
+    const KEY = 'import-7f3a-line-2';
+    const ID = volunteerIdOf(KEY);
+    const FIRST = hashSecret('vt_first-answer-lost');
+    const registerWithKey = (b: unknown = body, key = KEY) =>
+      call(registerVolunteer, {
+        method: 'POST',
+        path: '/v1/volunteers',
+        key: OPS_KEY,
+        headers: { 'idempotency-key': key },
+        body: b,
+      });
+    /** The first attempt committed: the volunteer, their phone, their first token. */
+    const givenFirstAttempt = (b = body) => {
+      ddb
+        .on(TransactWriteCommand)
+        .rejectsOnce(
+          transactionCancelled('ConditionalCheckFailed', 'ConditionalCheckFailed', 'None', 'None'),
+        )
+        .resolves({});
+      givenPhone({ volunteerId: ID, keyHashes: [FIRST], bodyHash: canonicalHash(b) });
+      givenVolunteer(aVolunteer({ volunteerId: ID, phone: b.phone }));
+    };
+
+    it('derives the volunteer’s id from the key and keeps the body’s hash with the phone', async () => {
+      const res = await registerWithKey();
+      expect(res.statusCode).toBe(201);
+      expect(bodyOf(res).volunteerId).toBe(ID);
+      const [[volunteer, phone]] = transactions();
+      expect(volunteer.Put?.Item?.pk).toBe(`VOL#${ID}`);
+      expect(phone.Put?.Item).toMatchObject({ volunteerId: ID, bodyHash: canonicalHash(body) });
+    });
+
+    it('the same registration again after its answer was lost: 201, the same volunteer, a new token, the lost one revoked at once', async () => {
+      givenFirstAttempt();
+
+      const res = await registerWithKey({
+        skills: body.skills,
+        communityId: body.communityId,
+        phone: body.phone,
+        name: body.name,
+      }); // the same JSON, keys in another order
+
+      expect(res.statusCode).toBe(201);
+      const { volunteerId, token } = bodyOf(res);
+      expect(volunteerId).toBe(ID);
+      expect(token).toMatch(/^vt_/);
+      const [, [phone, key]] = transactions();
+      expect(phone.Update).toMatchObject({
+        Key: { pk: 'PHONE#+8613900139000', sk: 'PHONE' },
+        ConditionExpression: 'volunteerId = :vid AND keyHashes = :read',
+        ExpressionAttributeValues: {
+          ':vid': ID,
+          ':read': [FIRST],
+          ':next': [FIRST, hashSecret(token)],
+        },
+      });
+      expect(key.Put).toMatchObject({
+        ConditionExpression: 'attribute_not_exists(pk)',
+        Item: { pk: `KEY#${hashSecret(token)}`, kind: 'volunteer', principalId: ID },
+      });
+      const at = phone.Update?.ExpressionAttributeValues?.[':at'];
+      expect(ddb).toHaveReceivedCommandExactlyOnceWith(UpdateCommand, {
+        Key: { pk: `KEY#${FIRST}`, sk: 'KEY' },
+        UpdateExpression: 'SET revokedAt = :at',
+        ExpressionAttributeValues: { ':at': at },
+      });
+    });
+
+    it('the same key with a different body is 409 idempotency_key_reused, no token issued', async () => {
+      givenFirstAttempt();
+      const res = await registerWithKey({ ...body, name: '李明明' });
+      expect(res.statusCode).toBe(409);
+      expect(bodyOf(res).error.code).toBe('idempotency_key_reused');
+      expect(transactions()).toHaveLength(1);
+    });
+
+    it('the same key for another phone is 409 idempotency_key_reused', async () => {
+      ddb
+        .on(TransactWriteCommand)
+        .rejects(transactionCancelled('ConditionalCheckFailed', 'None', 'None', 'None'));
+      const res = await registerWithKey({ ...body, phone: '+8613900139111' });
+      expect(res.statusCode).toBe(409);
+      expect(bodyOf(res).error.code).toBe('idempotency_key_reused');
+    });
+
+    it('a phone registered under another key (or none) is still 409 volunteer_exists', async () => {
+      ddb
+        .on(TransactWriteCommand)
+        .rejects(transactionCancelled('None', 'ConditionalCheckFailed', 'None', 'None'));
+      givenPhone({ volunteerId: VOL2, keyHashes: [FIRST] });
+      const res = await registerWithKey();
+      expect(res.statusCode).toBe(409);
+      expect(bodyOf(res).error).toMatchObject({ code: 'volunteer_exists', volunteerId: VOL2 });
+      expect(ddb).not.toHaveReceivedCommand(UpdateCommand);
+    });
+
+    it('a malformed key is 400 naming Idempotency-Key, nothing written', async () => {
+      const res = await registerWithKey(body, 'has space');
+      expect(res.statusCode).toBe(400);
+      expect(bodyOf(res).error.message).toMatch(/^Idempotency-Key: /);
+      expect(ddb).not.toHaveReceivedCommand(TransactWriteCommand);
+    });
   });
 
   it('an unknown community is 400 naming communityId', async () => {
@@ -163,6 +295,30 @@ describe('PATCH /v1/volunteers/{volunteerId} (update-volunteer)', () => {
     expect(sentTo('events')).toEqual([
       { type: 'volunteer_off_duty', volunteerId: VOL, at: expect.any(String) },
     ]);
+  });
+
+  it('off duty written but its event not queued: the client’s retry finds them off duty and queues it', async () => {
+    givenVolunteer(aVolunteer({ version: 7 }));
+    sqs.on(SendMessageCommand).rejectsOnce(new Error('SQS unavailable'));
+    const first = await patch(VOL, { onDuty: false });
+    expect(first.statusCode).toBe(500);
+    expect(transactions()).toHaveLength(1); // the duty change is committed
+
+    // The retry reads the volunteer as the first attempt left them.
+    givenVolunteer(aVolunteer({ version: 8, onDuty: false }));
+    const retry = await patch(VOL, { onDuty: false });
+    expect(retry.statusCode).toBe(200);
+    expect(bodyOf(retry)).toMatchObject({ onDuty: false });
+    // Still a version-checked write (no duty change: no counter, no transaction).
+    expect(ddb).toHaveReceivedCommandWith(UpdateCommand, {
+      Key: { pk: `VOL#${VOL}`, sk: 'VOL' },
+      ConditionExpression: 'version = :prev',
+      ExpressionAttributeValues: expect.objectContaining({ ':prev': 8 }),
+    });
+    expect(transactions()).toHaveLength(1);
+    // The first send was refused; the retry's went (its 200 follows the send).
+    const event = { type: 'volunteer_off_duty', volunteerId: VOL, at: expect.any(String) };
+    expect(sentTo('events')).toEqual([event, event]);
   });
 
   it('ops change a capacity with a single conditional update and no follow-up', async () => {

@@ -1,6 +1,6 @@
 import '../fixtures/env.ts';
 import { EndpointDisabledException, PublishCommand } from '@aws-sdk/client-sns';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import {
   DeleteCommand,
   GetCommand,
@@ -14,10 +14,12 @@ import { handler as applyRequestEvent } from '../../functions/apply-request-even
 import { handler as handleTimer } from '../../functions/handle-timer.ts';
 import { handler as matchRequest } from '../../functions/match-request.ts';
 import { handler as sendNotification } from '../../functions/send-notification.ts';
+import type { Offer } from '../../shared/domain/request.ts';
 import {
   conditionFailed,
   ddb,
   givenRequest,
+  givenRequestsByKey,
   givenVolunteer,
   published,
   requestUpdates,
@@ -34,6 +36,7 @@ import {
   aRequest,
   aTask,
   aVolunteer,
+  offerItem,
   PTN,
   REQ,
   requestItem,
@@ -1222,6 +1225,99 @@ describe('apply-request-event', () => {
     );
     expect(out.batchItemFailures).toEqual([]);
     expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+  });
+});
+
+describe('apply-request-event: a volunteer gone off duty', () => {
+  const REQ2 = 'req_2222222222222222';
+  const AT = new Date(Date.now() - 5_000).toISOString();
+  const offDuty = (receiveCount = 1) =>
+    applyRequestEvent(
+      sqsEvent(
+        sqsRecord({ type: 'volunteer_off_duty', volunteerId: VOL, at: AT }, { receiveCount }),
+      ),
+      ctx,
+    );
+  /** The volunteer's offer inbox (gsi1 `VOLOFFER#<volunteer>`) holds these offers. */
+  const givenInbox = (...offers: Offer[]) =>
+    ddb
+      .on(QueryCommand, {
+        IndexName: 'gsi1',
+        ExpressionAttributeValues: { ':pk': `VOLOFFER#${VOL}` },
+      })
+      .resolves({ Items: offers.map(offerItem) });
+  const closes = () =>
+    ddb
+      .commandCalls(UpdateCommand)
+      .map((c) => c.args[0].input)
+      .filter((u) => u.Key?.sk === `TASK#${VOL}`);
+
+  it('withdraws each open offer with a conditional write that keeps its inbox entry, then queues the matches', async () => {
+    givenInbox(anOffer(), anOffer({ requestId: REQ2 }));
+    givenRequestsByKey(aRequest(), aRequest({ requestId: REQ2 }));
+
+    const out = await offDuty();
+
+    expect(out.batchItemFailures).toEqual([]);
+    // The inbox is read from the time the volunteer went off duty.
+    expect(ddb).toHaveReceivedCommandWith(QueryCommand, {
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk > :after',
+      ExpressionAttributeValues: { ':pk': `VOLOFFER#${VOL}`, ':after': AT },
+    });
+    expect(closes()).toEqual([
+      expect.objectContaining({
+        Key: { pk: `REQ#${REQ}`, sk: `TASK#${VOL}` },
+        UpdateExpression: 'SET #status = :to, closedAt = :at',
+        ConditionExpression: '#status = :open',
+        ExpressionAttributeValues: expect.objectContaining({ ':to': 'withdrawn' }),
+      }),
+      expect.objectContaining({ Key: { pk: `REQ#${REQ2}`, sk: `TASK#${VOL}` } }),
+    ]);
+    expect(sentTo('match')).toEqual([{ requestId: REQ }, { requestId: REQ2 }]);
+  });
+
+  it('the matches fail to queue after the offers were closed: the retried event matches them again from the withdrawn offers', async () => {
+    givenInbox(anOffer(), anOffer({ requestId: REQ2 }));
+    givenRequestsByKey(aRequest(), aRequest({ requestId: REQ2 }));
+    sqs
+      .on(SendMessageBatchCommand)
+      .rejectsOnce(new Error('SQS unavailable'))
+      .resolves({ Successful: [], Failed: [] });
+
+    const first = await offDuty();
+    expect(first.batchItemFailures).toHaveLength(1);
+    expect(closes()).toHaveLength(2);
+
+    // SQS delivers the event again; the inbox now holds the offers the first run withdrew.
+    const refused = sentTo('match').length;
+    givenInbox(anOffer({ status: 'withdrawn' }), anOffer({ requestId: REQ2, status: 'withdrawn' }));
+    const retry = await offDuty(2);
+
+    expect(retry.batchItemFailures).toEqual([]);
+    expect(closes()).toHaveLength(2); // nothing written twice
+    expect(sentTo('match').slice(refused)).toEqual([{ requestId: REQ }, { requestId: REQ2 }]);
+  });
+
+  it('an offer the volunteer accepted or one whose request took no more volunteers is not withdrawn or re-matched', async () => {
+    const REQ3 = 'req_3333333333333333';
+    givenInbox(
+      anOffer({ status: 'accepted' }),
+      anOffer({ requestId: REQ2 }),
+      anOffer({ requestId: REQ3 }),
+    );
+    givenRequestsByKey(
+      aRequest({ requestId: REQ2, status: 'matched' }),
+      aRequest({ requestId: REQ3 }),
+    );
+    // REQ3's offer was declined a moment ago: the conditional close is refused.
+    ddb.on(UpdateCommand, { Key: { pk: `REQ#${REQ3}` } }).rejects(conditionFailed());
+
+    const out = await offDuty();
+
+    expect(out.batchItemFailures).toEqual([]);
+    expect(closes().map((u) => u.Key?.pk)).toEqual([`REQ#${REQ3}`]);
+    expect(sentTo('match')).toEqual([]);
   });
 });
 

@@ -24,7 +24,7 @@ export const jsonErrors = (
     onError: (request) => {
       const e = request.error;
       if (e instanceof AppError) {
-        request.response = errorResponse(e.status, e.code, e.message);
+        request.response = errorResponse(e.status, e.code, e.message, e.details);
         return;
       }
       log(e, request.event);

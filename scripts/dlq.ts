@@ -29,6 +29,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { maskPhones } from '../shared/observability.ts';
 import { QUEUES, type QueueName } from '../shared/resources.ts';
 import { clientConfig, parseArgs, queueUrlOf, runAsScript } from './cli.ts';
 
@@ -60,12 +61,6 @@ export async function locate(sqs: SQSClient, queue: QueueName, where: Locator): 
     dlqUrl: await queueUrlOf(sqs, `${name}-dlq`),
   };
 }
-
-/** `+8613800138000` → `+86138****8000`, wherever a phone number appears in the text. */
-export const maskPhones = (text: string) =>
-  text.replace(/\+?\d{7,15}/g, (n) =>
-    n.length < 8 ? '****' : `${n.slice(0, n.length - 8)}****${n.slice(-4)}`,
-  );
 
 export interface Depth {
   queue: QueueName;

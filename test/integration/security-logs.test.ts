@@ -143,6 +143,39 @@ describe('logs never show personal data', () => {
     }
   });
 
+  it('an offer accepted by SMS: the reply with address, name and phone is logged masked', async () => {
+    const key = await partner();
+    const phone = '+8613900139998';
+    const v = await stack.api('POST', '/v1/volunteers', {
+      key: stack.opsKey,
+      body: { name: '孙志愿', phone, communityId: 'west-lake', skills: ['logs-sms'] },
+    });
+    expect(v.status).toBe(201);
+    const posted = await stack.api('POST', '/v1/requests', {
+      key,
+      body: { ...body(), skills: ['logs-sms'] },
+      headers: { 'idempotency-key': 'logs-sms' },
+    });
+    expect(posted.status).toBe(202);
+    const offer = await stack.waitFor(() =>
+      stack.outbox().find((n) => n.to === phone && /“1 [A-Z2-9]{4}”/.test(n.message)),
+    );
+    await stack.local.receiveSms(phone, `1 ${/“1 ([A-Z2-9]{4})”/.exec(offer.message)![1]}`);
+    const accepted = await stack.waitFor(() =>
+      stack.outbox().find((n) => n.to === phone && n.message.includes('接单成功')),
+    );
+    // The outbox keeps the text (GET /local/outbox); its log line does not.
+    expect(accepted.message).toContain(ADDRESS);
+    const line = await stack.waitFor(() =>
+      captured.find((l) => l.includes('[outbox]') && l.includes('接单成功')),
+    );
+    expect(line).toContain(`<address ${ADDRESS.length} chars>`);
+    const all = captured.join('\n');
+    for (const secret of [ADDRESS, NAME, '孙志愿', REQUESTER_PHONE, '13700137777', '13900139998']) {
+      expect(all, secret).not.toContain(secret);
+    }
+  });
+
   it('an error quoting the number SNS refused is logged with the number masked', async () => {
     // SNS refuses some numbers with an error that quotes them: answered so before the outbox.
     const from = captured.length;

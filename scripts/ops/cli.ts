@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { type ApiClient, apiClient, describeError } from './client.ts';
-import { importVolunteers } from './import.ts';
+import { importVolunteers, maskPhone } from './import.ts';
 import { formatReport } from './report.ts';
 
 export const DEFAULT_ENDPOINT = 'http://localhost:3000';
@@ -174,7 +174,8 @@ async function volunteersImport(
     },
   });
   for (const r of report.rejected) io.out(`line ${r.line}: rejected: ${r.reason}\n`);
-  for (const k of report.known) io.out(`line ${k.line}: already registered (${mask(k.phone)})\n`);
+  for (const k of report.known)
+    io.out(`line ${k.line}: already registered (${maskPhone(k.phone)})\n`);
   if (tokensOut && report.imported.length) {
     // The volunteers' app tokens are shown once, at registration.
     const lines = [
@@ -189,9 +190,6 @@ async function volunteersImport(
   );
   return report.rejected.length ? 1 : 0;
 }
-
-const mask = (phone: string) =>
-  phone.length > 8 ? `${phone.slice(0, 6)}****${phone.slice(-4)}` : phone;
 
 async function recordsExport(
   api: ApiClient,

@@ -2,7 +2,8 @@
  * SMS and push, recorded. fauxqs has no SMS or push delivery, so the local stack puts a
  * middleware on the shared SNS client (the one the handlers use) that answers a Publish
  * to a phone number or a platform endpoint itself: it records the message, prints one
- * line with the number masked, and returns a MessageId as SNS would. Publishes to a
+ * line with the number and the text's personal data masked, and returns a MessageId as
+ * SNS would. Publishes to a
  * topic go on to fauxqs untouched. The handlers' code is the same as in Lambda up to
  * the SDK call.
  */
@@ -12,6 +13,9 @@ import {
   InternalErrorException,
   type SNSClient,
 } from '@aws-sdk/client-sns';
+import { LANGUAGES, TEMPLATE_NAMES } from '../shared/district.ts';
+import { renderText, type TemplateOverrides } from '../shared/domain/texts.ts';
+import { maskAddress, maskPhones } from '../shared/observability.ts';
 
 export type Channel = 'sms' | 'push';
 
@@ -33,6 +37,87 @@ export interface Notification {
 export function maskPhone(phone: string): string {
   if (phone.length < 8) return '****';
   return `${phone.slice(0, 6)}****${phone.slice(-4)}`;
+}
+
+const lengthOf = (what: string) => (v: string) => `<${what} ${v.length} chars>`;
+
+/** Template parameters that are personal data, and how the outbox's log line shows them. */
+const PERSONAL: Record<string, (value: string) => string> = {
+  address: maskAddress,
+  name: lengthOf('name'),
+  volunteerName: lengthOf('name'),
+  phone: (v) => (/^\+?\d{7,15}$/.test(v) ? maskPhone(v) : lengthOf('phone')(v)),
+};
+
+/** Every parameter the templates show (`kindLabel` stands for the kind's label). */
+const SHOWN = [
+  'community',
+  'kindLabel',
+  'minutes',
+  'code',
+  'reason',
+  'volunteerName',
+  'address',
+  'name',
+  'phone',
+];
+
+/** A text's shape: literal parts (even indexes) and parameter names (odd), and its regex. */
+interface TextShape {
+  parts: string[];
+  regex: RegExp;
+}
+
+/**
+ * Each template the district sends (its own where it has one, else the built-in one), in
+ * each language and form (SMS with a reply code, push, no code), as a shape.
+ */
+function textShapes(overrides: TemplateOverrides): TextShape[] {
+  const marked = Object.fromEntries(SHOWN.map((name) => [name, `\uE000${name}\uE001`]));
+  const { code: _, ...withoutCode } = marked;
+  const forms = [{ ...marked, via: 'sms' }, { ...marked, via: 'push' }, withoutCode];
+  const seen = new Set<string>();
+  const shapes: TextShape[] = [];
+  for (const language of LANGUAGES) {
+    for (const template of TEMPLATE_NAMES) {
+      for (const params of forms) {
+        const rendered = renderText(template, params, language, overrides);
+        if (seen.has(rendered)) continue;
+        seen.add(rendered);
+        const parts = rendered.split(/\uE000(\w+)\uE001/);
+        const source = parts
+          .map((p, i) => (i % 2 ? '([\\s\\S]*?)' : p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+          .join('');
+        shapes.push({ parts, regex: new RegExp(`^${source}$`) });
+      }
+    }
+  }
+  return shapes;
+}
+
+/**
+ * How the outbox's log line shows an SMS or push text: one rendered from a template with
+ * the address, names and phone number it carries masked (`reply_accepted`: `接单成功：
+ * <address 13 chars>，联系人<name 3 chars> +86138****8000`), the rest as sent; any other
+ * text only as its length. `GET /local/outbox` keeps the full text.
+ */
+export function textMasker(overrides: TemplateOverrides = {}): (text: string) => string {
+  let shapes: TextShape[] | undefined;
+  return (text) => {
+    shapes ??= textShapes(overrides);
+    for (const { parts, regex } of shapes) {
+      const found = regex.exec(text);
+      if (!found) continue;
+      return parts
+        .map((part, i) => {
+          if (i % 2 === 0) return part;
+          const value = found[(i + 1) / 2];
+          return (PERSONAL[part] ?? maskPhones)(value);
+        })
+        .join('');
+    }
+    return lengthOf('text')(text);
+  };
 }
 
 export class Outbox {
@@ -111,7 +196,10 @@ export function recordSnsDeliveries(
   sns: SNSClient,
   outbox: Outbox,
   log: (line: string) => void,
+  /** The district's own texts (`notifications.templates`), to mask the ones sent from them. */
+  templates: TemplateOverrides = {},
 ): () => void {
+  const maskText = textMasker(templates);
   sns.middlewareStack.remove(MIDDLEWARE_NAME);
   sns.middlewareStack.add(
     (next, context) => async (args) => {
@@ -143,7 +231,7 @@ export function recordSnsDeliveries(
         log(`[outbox] ${channel} to ${shown} FAILED (${(error as Error).name})`);
         throw error;
       }
-      log(`[outbox] ${channel} to ${shown}: ${n.message}`);
+      log(`[outbox] ${channel} to ${shown}: ${maskText(n.message)}`);
       return {
         output: { MessageId: n.id, $metadata: { httpStatusCode: 200, requestId: randomUUID() } },
         response: {},

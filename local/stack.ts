@@ -353,7 +353,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // The functions' own SNS client, with SMS and push answered by the outbox.
     const outbox = new Outbox();
     const { sns: functionsSns } = await import('../shared/clients/sns.ts');
-    const removeRecorder = recordSnsDeliveries(functionsSns, outbox, log);
+    const removeRecorder = recordSnsDeliveries(
+      functionsSns,
+      outbox,
+      log,
+      district.notifications.templates,
+    );
     stoppers.push(async () => removeRecorder());
 
     const handlerOf = async (name: string) => options.functions?.[name] ?? loadHandler(name);

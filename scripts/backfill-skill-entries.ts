@@ -26,8 +26,7 @@ import { pathToFileURL } from 'node:url';
 import { volunteers } from '../shared/adapters/volunteers.ts';
 import { documents } from '../shared/clients/dynamodb.ts';
 import { skillEntries, type Volunteer } from '../shared/domain/volunteer.ts';
-import { maskPhone } from '../shared/observability.ts';
-import { maskPhones } from './dlq.ts';
+import { maskPhone, maskPhones } from '../shared/observability.ts';
 
 export interface BackfillSummary {
   /** Volunteer items scanned. */

@@ -2,7 +2,7 @@
  * Dead-letter queues, for district ops:
  *
  *   npm run dlq -- list                       each queue's DLQ depth
- *   npm run dlq -- inspect <queue> [--max n]  show DLQ messages (phone numbers masked), leave them
+ *   npm run dlq -- inspect <queue> [--max n]  show DLQ messages (personal data masked), leave them
  *   npm run dlq -- redrive <queue> [--max n]  move messages back to the work queue
  *
  * <queue> is match, notify, events or timers (shared/resources.ts).
@@ -29,6 +29,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { maskAddress, maskPhone, maskPhones } from '../shared/observability.ts';
 import { QUEUES, type QueueName } from '../shared/resources.ts';
 import { clientConfig, parseArgs, queueUrlOf, runAsScript } from './cli.ts';
 
@@ -60,12 +61,6 @@ export async function locate(sqs: SQSClient, queue: QueueName, where: Locator): 
     dlqUrl: await queueUrlOf(sqs, `${name}-dlq`),
   };
 }
-
-/** `+8613800138000` → `+86138****8000`, wherever a phone number appears in the text. */
-export const maskPhones = (text: string) =>
-  text.replace(/\+?\d{7,15}/g, (n) =>
-    n.length < 8 ? '****' : `${n.slice(0, n.length - 8)}****${n.slice(-4)}`,
-  );
 
 export interface Depth {
   queue: QueueName;
@@ -125,6 +120,62 @@ async function receive(sqs: SQSClient, url: string, max: number, visibility: num
   return out.Messages ?? [];
 }
 
+const lengthOf = (what: string) => (v: string) => `<${what} ${v.length} chars>`;
+
+/**
+ * The fields of queue messages that hold personal data, and how `inspect` shows them: a
+ * notification's params (`reply_accepted` carries the address, the requester's name and
+ * phone) and recipient, an event's volunteer name, an inbound SMS's sender and text.
+ */
+const PERSONAL: Record<string, (value: string) => string> = {
+  address: maskAddress,
+  name: lengthOf('name'),
+  volunteerName: lengthOf('name'),
+  phone: maskPhone,
+  contact: maskPhones,
+  originationNumber: maskPhone,
+  messageBody: lengthOf('text'),
+  text: lengthOf('text'),
+  note: lengthOf('text'),
+};
+
+function maskValue(value: unknown, key?: string): unknown {
+  if (typeof value === 'string') {
+    const mask = key === undefined ? undefined : PERSONAL[key];
+    if (mask) return mask(value);
+    if (key === 'Message') {
+      // An SNS envelope (an inbound SMS not delivered raw): the message is JSON in a string.
+      try {
+        return JSON.stringify(maskValue(JSON.parse(value)));
+      } catch {
+        // not JSON: masked as any other text
+      }
+    }
+    return maskPhones(value);
+  }
+  if (Array.isArray(value)) return value.map((v) => maskValue(v));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskValue(v, k)]));
+  }
+  return value;
+}
+
+/**
+ * A message body as `inspect` prints it: ids, types, templates and statuses as they are;
+ * addresses, names and SMS texts replaced by their length; phone numbers masked, in the
+ * known fields and wherever a digit run looks like one. A body that is not JSON: its
+ * phone-like digit runs masked.
+ */
+export function maskBody(body: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return maskPhones(body);
+  }
+  return JSON.stringify(maskValue(parsed));
+}
+
 export interface Shown {
   messageId: string;
   receiveCount: number;
@@ -145,7 +196,7 @@ export async function inspect(sqs: SQSClient, pair: QueuePair, max = 10): Promis
         messageId: m.MessageId ?? '',
         receiveCount: Number(m.Attributes?.ApproximateReceiveCount ?? 0),
         sentAt: new Date(Number(m.Attributes?.SentTimestamp ?? 0)).toISOString(),
-        body: maskPhones(m.Body ?? ''),
+        body: maskBody(m.Body ?? ''),
       });
     }
     if (batch.every((m) => seen.has(m.MessageId ?? '')) && batch.length > 0 && empty > 0) break;

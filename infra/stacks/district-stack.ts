@@ -494,6 +494,21 @@ export class DistrictStack extends Stack {
     });
     topic.grantPublish(new ServicePrincipal('sms-voice.amazonaws.com'));
     topic.addSubscription(new SqsSubscription(worker.queue, { rawMessageDelivery: true }));
+    // As on the notifications topic: what SNS still fails to deliver to the queue (a queue
+    // policy or key gone wrong) is a volunteer's or requester's reply lost; ops must know.
+    const failed = new Alarm(this, 'InboundSmsDeliveriesFailed', {
+      alarmDescription: `${this.district.id}: SMS replies the inbound SMS topic could not deliver to its queue`,
+      metric: topic.metricNumberOfNotificationsFailed({
+        period: Duration.minutes(1),
+        statistic: 'Sum',
+      }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    failed.addAlarmAction(this.alerts.alarmAction);
+    failed.addOkAction(this.alerts.alarmAction);
     return topic;
   }
 

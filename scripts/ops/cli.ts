@@ -6,6 +6,7 @@ import {
   type ImportReport,
   importVolunteers,
   lineRanges,
+  maskPhone,
   type Registered,
 } from './import.ts';
 import { formatReport } from './report.ts';
@@ -219,7 +220,7 @@ async function volunteersImport(
     ...report.rejected.map((r) => ({ line: r.line, text: `rejected: ${r.reason}` })),
     ...report.known.map((k) => ({
       line: k.line,
-      text: `already registered (${mask(k.phone)})${k.volunteerId ? ` as ${k.volunteerId}` : ''}`,
+      text: `already registered (${maskPhone(k.phone)})${k.volunteerId ? ` as ${k.volunteerId}` : ''}`,
     })),
     ...report.failed.map((f) => ({
       line: f.line,
@@ -324,9 +325,6 @@ async function volunteerToken(api: ApiClient, io: Io, id: string | undefined, gr
   }
   return 0;
 }
-
-const mask = (phone: string) =>
-  phone.length > 8 ? `${phone.slice(0, 6)}****${phone.slice(-4)}` : phone;
 
 async function recordsExport(
   api: ApiClient,

@@ -69,6 +69,27 @@ export function normalizePhone(raw: string): string {
   return s;
 }
 
+/** `+8613800138000` → `+86138****8000`: enough to tell numbers apart, not to call one. */
+export const maskPhone = (phone: string) =>
+  phone.length > 8 ? `${phone.slice(0, 6)}****${phone.slice(-4)}` : phone;
+
+/**
+ * A value from the file's phone column that is not a phone number, for a rejection: with
+ * seven digits or more it may still be someone's number, so all but its last four digits
+ * are hidden (`138 0013 800` → `*** ***3 800`); shorter values as they are.
+ */
+export function maskPhoneValue(raw: string): string {
+  if (raw.replace(/\D/g, '').length < 7) return raw;
+  let shown = 0;
+  const chars = [...raw];
+  for (let i = chars.length - 1; i >= 0; i--) {
+    if (!/\d/.test(chars[i])) continue;
+    if (shown < 4) shown++;
+    else chars[i] = '*';
+  }
+  return chars.join('');
+}
+
 const splitTags = (raw: string | undefined) =>
   (raw ?? '')
     .split(/[;|]/)
@@ -134,7 +155,7 @@ export function checkCsv(
     }
     if (!/^\+[1-9]\d{7,14}$/.test(phone)) {
       reject(
-        `phone: "${record.phone}" is not a phone number (E.164 like +8613800138000, or an 11-digit mobile number)`,
+        `phone: "${maskPhoneValue(record.phone)}" is not a phone number (E.164 like +8613800138000, or an 11-digit mobile number)`,
       );
       continue;
     }
@@ -161,7 +182,7 @@ export function checkCsv(
     }
     const first = seen.get(phone);
     if (first !== undefined) {
-      reject(`phone: ${phone} is already on line ${first} of this file`);
+      reject(`phone: ${maskPhone(phone)} is already on line ${first} of this file`);
       continue;
     }
     seen.set(phone, line);

@@ -260,22 +260,26 @@ async function moveStatus(
   }
 }
 
-/** Requests that entered a watched status before `before`, oldest first, a page at a time. */
+/**
+ * Requests that entered a watched status before `before`, oldest first: page after page
+ * (of 100) until none is left or at least `max` are read (the last page is kept whole).
+ */
 export async function watched(
   status: (typeof WATCHED)[number],
   before: Date,
-  limit = 100,
+  max = Number.POSITIVE_INFINITY,
 ): Promise<HelpRequest[]> {
-  const { Items } = await documents.send(
-    new QueryCommand({
+  const items = await queryAll(
+    {
       TableName: table(),
       IndexName: 'gsi1',
       KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk < :before',
       ExpressionAttributeValues: { ':pk': watchKey(status), ':before': before.toISOString() },
-      Limit: limit,
-    }),
+      Limit: 100,
+    },
+    max,
   );
-  return (Items ?? []).map((i) => fromItem<HelpRequest>(i));
+  return items.map((i) => fromItem<HelpRequest>(i));
 }
 
 export const offers = {

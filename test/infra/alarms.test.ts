@@ -52,6 +52,26 @@ describe.each(DISTRICT_IDS)('alarms of district %s', (id) => {
     expect(found[0]).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
   });
 
+  it('an alarm when the inbound SMS topic fails to deliver any reply to its queue', () => {
+    const topic = logicalId(stack.inboundTopic);
+    const found = alarms.filter(
+      (a) =>
+        a.Namespace === 'AWS/SNS' &&
+        a.MetricName === 'NumberOfNotificationsFailed' &&
+        a.Dimensions?.some(
+          (d: CfnJson) => d.Name === 'TopicName' && d.Value['Fn::GetAtt']?.[0] === topic,
+        ),
+    );
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Statistic: 'Sum',
+      Period: 60,
+    });
+    expect(JSON.stringify(found[0].AlarmActions)).toContain(logicalId(stack.alerts.topic));
+  });
+
   it('every alarm notifies the ops alert topic', () => {
     expect(alarms.length).toBeGreaterThanOrEqual(QUEUES.length * 2);
     for (const a of alarms) {

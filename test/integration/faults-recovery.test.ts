@@ -1,12 +1,12 @@
 /**
- * Recovery paths: the DLQ ops command (list, inspect with masked numbers, redrive of
+ * Recovery paths: the DLQ ops command (list, inspect with personal data masked, redrive of
  * messages that were already applied: a no-op) and the sweeper (a request stored but never
  * queued gets matched; a delivered request is auto-confirmed after the district's hours,
  * once, with one credit).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { PurgeQueueCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HelpRequest } from '../../shared/domain/request.ts';
 import { scanAll } from './support/burst.ts';
@@ -154,6 +154,69 @@ describe('DLQ ops command', () => {
     for (const q of Object.values(queues) as { dlq: { visible: number } }[])
       expect(q.dlq.visible).toBe(0);
   }, 60_000);
+
+  it('inspect masks addresses, names, phone numbers and SMS texts; ids and types stay readable', async () => {
+    const ADDRESS = '东河小区1号楼2单元301';
+    const TEXT = '我在东河小区1号楼，电话13800138555';
+    const put = (queue: 'notify' | 'inbound', body: unknown) =>
+      stack.local.clients.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: stack.local.queues[queue].dlqUrl,
+          MessageBody: JSON.stringify(body),
+        }),
+      );
+    // The accepted-offer reply carries the address and the requester: only after accept.
+    await put('notify', {
+      notificationId: 'reply:in-dlq',
+      to: { kind: 'volunteer', volunteerId: 'vol_dlq' },
+      template: 'reply_accepted',
+      params: { address: ADDRESS, name: '孙奶奶', phone: '+8613800138555' },
+      requestId: 'req_dlq',
+      reply: true,
+    });
+    await put('inbound', {
+      originationNumber: '+8613600136666',
+      messageBody: TEXT,
+      inboundMessageId: 'in-dlq',
+    });
+
+    const shown = [
+      (await dlq('inspect', 'notify')).stdout,
+      (await dlq('inspect', 'inbound')).stdout,
+    ];
+    const bodies = shown
+      .flatMap((out) => out.split('\n'))
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(JSON.parse(line).body));
+    expect(bodies).toEqual([
+      {
+        notificationId: 'reply:in-dlq',
+        to: { kind: 'volunteer', volunteerId: 'vol_dlq' },
+        template: 'reply_accepted',
+        params: {
+          address: `<address ${ADDRESS.length} chars>`,
+          name: '<name 3 chars>',
+          phone: '+86138****8555',
+        },
+        requestId: 'req_dlq',
+        reply: true,
+      },
+      {
+        originationNumber: '+86136****6666',
+        messageBody: `<text ${TEXT.length} chars>`,
+        inboundMessageId: 'in-dlq',
+      },
+    ]);
+    for (const secret of ['东河小区', '孙奶奶', '13800138555', '13600136666']) {
+      expect(shown.join('\n'), secret).not.toContain(secret);
+    }
+    // Left as they were found; emptied here for the tests after.
+    for (const q of ['notify', 'inbound'] as const) {
+      await stack.local.clients.sqs.send(
+        new PurgeQueueCommand({ QueueUrl: stack.local.queues[q].dlqUrl }),
+      );
+    }
+  }, 30_000);
 
   it('prints its usage for an unknown queue', async () => {
     await expect(dlq('redrive', 'nope')).rejects.toMatchObject({

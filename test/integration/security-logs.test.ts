@@ -1,9 +1,17 @@
 /**
  * Per-partner rate limit (429) and personal data in logs: with logging on (INFO), a whole
  * lifecycle, including failures that log errors, never prints a full phone number, an
- * address or a requester's name; every line of stdout and stderr is captured.
+ * address or a requester's name; nor does an error that quotes the number (SNS refusing
+ * one); every line of stdout and stderr is captured.
  */
+import {
+  InvalidParameterException,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
+} from '@aws-sdk/client-sns';
+import type { InitializeMiddleware } from '@smithy/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sns } from '../../shared/clients/sns.ts';
 import { startTestStack, type TestStack } from './support/stack.ts';
 
 const LIMIT = 3;
@@ -131,6 +139,75 @@ describe('logs never show personal data', () => {
       '13700137777',
       '13900139999',
     ]) {
+      expect(all, secret).not.toContain(secret);
+    }
+  });
+
+  it('an offer accepted by SMS: the reply with address, name and phone is logged masked', async () => {
+    const key = await partner();
+    const phone = '+8613900139998';
+    const v = await stack.api('POST', '/v1/volunteers', {
+      key: stack.opsKey,
+      body: { name: '孙志愿', phone, communityId: 'west-lake', skills: ['logs-sms'] },
+    });
+    expect(v.status).toBe(201);
+    const posted = await stack.api('POST', '/v1/requests', {
+      key,
+      body: { ...body(), skills: ['logs-sms'] },
+      headers: { 'idempotency-key': 'logs-sms' },
+    });
+    expect(posted.status).toBe(202);
+    const offer = await stack.waitFor(() =>
+      stack.outbox().find((n) => n.to === phone && /“1 [A-Z2-9]{4}”/.test(n.message)),
+    );
+    await stack.local.receiveSms(phone, `1 ${/“1 ([A-Z2-9]{4})”/.exec(offer.message)![1]}`);
+    const accepted = await stack.waitFor(() =>
+      stack.outbox().find((n) => n.to === phone && n.message.includes('接单成功')),
+    );
+    // The outbox keeps the text (GET /local/outbox); its log line does not.
+    expect(accepted.message).toContain(ADDRESS);
+    const line = await stack.waitFor(() =>
+      captured.find((l) => l.includes('[outbox]') && l.includes('接单成功')),
+    );
+    expect(line).toContain(`<address ${ADDRESS.length} chars>`);
+    const all = captured.join('\n');
+    for (const secret of [ADDRESS, NAME, '孙志愿', REQUESTER_PHONE, '13700137777', '13900139998']) {
+      expect(all, secret).not.toContain(secret);
+    }
+  });
+
+  it('an error quoting the number SNS refused is logged with the number masked', async () => {
+    // SNS refuses some numbers with an error that quotes them: answered so before the outbox.
+    const from = captured.length;
+    const refuse: InitializeMiddleware<ServiceInputTypes, ServiceOutputTypes> =
+      (next, context) => async (args) => {
+        const input = args.input as { PhoneNumber?: string };
+        if (context.commandName === 'PublishCommand' && input.PhoneNumber === REQUESTER_PHONE) {
+          throw new InvalidParameterException({
+            message: `Invalid parameter: PhoneNumber Reason: ${REQUESTER_PHONE} is not valid to publish to`,
+            $metadata: { httpStatusCode: 400 },
+          });
+        }
+        return next(args);
+      };
+    sns.middlewareStack.addRelativeTo(refuse, {
+      relation: 'before',
+      toMiddleware: 'localStackOutbox',
+      name: 'refuseNumber',
+    });
+    try {
+      // A text nobody understands: its reply goes to the number, and SNS refuses it.
+      await stack.local.receiveSms(REQUESTER_PHONE, 'hello');
+      const failed = await stack.waitFor(() =>
+        captured.slice(from).find((l) => l.includes('InvalidParameterException')),
+      );
+      expect(failed).toContain('record failed');
+      expect(failed).toContain('Reason: +86137****7777 is not valid');
+    } finally {
+      sns.middlewareStack.remove('refuseNumber');
+    }
+    const all = captured.join('\n');
+    for (const secret of [REQUESTER_PHONE, '13700137777']) {
       expect(all, secret).not.toContain(secret);
     }
   });

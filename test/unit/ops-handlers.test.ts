@@ -16,6 +16,8 @@ import { handler as rotatePartnerKey } from '../../functions/rotate-partner-key.
 import { handler as rotateVolunteerToken } from '../../functions/rotate-volunteer-token.ts';
 import { handler as sweepStuckRequests } from '../../functions/sweep-stuck-requests.ts';
 import { hashSecret } from '../../shared/ids.ts';
+import { logger } from '../../shared/observability.ts';
+import { SWEEP_MAX_PER_STATUS } from '../../shared/services/sweeper.ts';
 import {
   conditionFailed,
   ddb,
@@ -696,6 +698,102 @@ describe('sweep-stuck-requests', () => {
       { type: 'window_end', requestId: REQ_B, at: '2022-04-10T11:00:00.000Z' },
     ]);
     expect(sentTo('match')).toEqual([]);
+  });
+
+  /**
+   * The watch index of `status` holding `items` (oldest first), read as DynamoDB reads it:
+   * `Limit` items a page, a LastEvaluatedKey while more are left.
+   */
+  const givenWatchedPages = (status: string, items: Record<string, unknown>[]) =>
+    ddb
+      .on(QueryCommand, {
+        IndexName: 'gsi1',
+        ExpressionAttributeValues: { ':pk': `OPEN#${status}` },
+      })
+      .callsFake((input: { ExclusiveStartKey?: { at: number }; Limit?: number }) => {
+        const from = input.ExclusiveStartKey?.at ?? 0;
+        const to = from + (input.Limit ?? 1000);
+        return {
+          Items: items.slice(from, to),
+          ...(to < items.length && { LastEvaluatedKey: { at: to } }),
+        };
+      });
+  const watchReads = (status: string) =>
+    ddb
+      .commandCalls(QueryCommand)
+      .filter((c) => c.args[0].input.ExpressionAttributeValues?.[':pk'] === `OPEN#${status}`);
+  /** Requests waiting for manual dispatch: `received`, scope ops, no window, never stuck. */
+  const waitingForOps = (n: number) =>
+    Array.from({ length: n }, (_, i) =>
+      requestItem(aRequest({ requestId: `req_ops${String(i).padStart(12, '0')}`, scope: 'ops' })),
+    );
+
+  it('reads every page of the watch index: a request stuck behind 150 waiting for ops is queued for matching', async () => {
+    givenWatchedPages('received', [...waitingForOps(150), requestItem(aRequest())]);
+    const error = vi.spyOn(logger, 'error');
+
+    const report = await sweepStuckRequests();
+
+    expect(report).toEqual({ rematched: 1, expired: 0, autoConfirmed: 0 });
+    expect(sentTo('match')).toEqual([{ requestId: REQ }]);
+    const reads = watchReads('received');
+    expect(reads).toHaveLength(2);
+    expect(reads[1].args[0].input.ExclusiveStartKey).toEqual({ at: 100 });
+    expect(error).not.toHaveBeenCalled();
+    error.mockRestore();
+  });
+
+  it('reads every page of delivered requests too: the one past the first page is auto-confirmed', async () => {
+    const others = Array.from({ length: 120 }, (_, i) =>
+      requestItem(
+        aRequest({ requestId: `req_del${String(i).padStart(12, '0')}`, status: 'delivered' }),
+      ),
+    );
+    givenWatchedPages('delivered', [
+      ...others,
+      requestItem(aRequest({ requestId: REQ_D, status: 'delivered' })),
+    ]);
+    givenDeliveredPartition();
+
+    const report = await sweepStuckRequests();
+
+    // The others' partitions read empty here (deleted meanwhile): only REQ_D is confirmed.
+    expect(report.autoConfirmed).toBe(1);
+    expect(watchReads('delivered')).toHaveLength(2);
+    expect(requestUpdates().map((u) => u.Key)).toContainEqual({ pk: `REQ#${REQ_D}`, sk: 'REQ' });
+  });
+
+  it(`stops at ${SWEEP_MAX_PER_STATUS} requests a status and says so at ERROR, with the count`, async () => {
+    givenWatchedPages('received', [
+      ...waitingForOps(SWEEP_MAX_PER_STATUS),
+      requestItem(aRequest()),
+    ]);
+    const error = vi.spyOn(logger, 'error').mockImplementation(() => {});
+
+    const report = await sweepStuckRequests();
+
+    expect(report.rematched).toBe(0);
+    expect(sentTo('match')).toEqual([]);
+    // Read until one more than the cap was found, not further.
+    expect(watchReads('received')).toHaveLength(Math.ceil((SWEEP_MAX_PER_STATUS + 1) / 100));
+    expect(error).toHaveBeenCalledTimes(1);
+    expect(error).toHaveBeenCalledWith(
+      expect.stringContaining('cap'),
+      expect.objectContaining({ status: 'received', examined: SWEEP_MAX_PER_STATUS }),
+    );
+    error.mockRestore();
+  });
+
+  it(`${SWEEP_MAX_PER_STATUS} requests exactly are all examined, without an error`, async () => {
+    givenWatchedPages('received', [
+      ...waitingForOps(SWEEP_MAX_PER_STATUS - 1),
+      requestItem(aRequest()),
+    ]);
+    const error = vi.spyOn(logger, 'error');
+
+    expect((await sweepStuckRequests()).rematched).toBe(1);
+    expect(error).not.toHaveBeenCalled();
+    error.mockRestore();
   });
 
   /** The request's partition, read for its tasks: the confirm counts their credit. */

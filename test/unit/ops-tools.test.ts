@@ -7,6 +7,7 @@ import {
   checkCsv,
   importVolunteers,
   lineRanges,
+  maskPhoneValue,
   normalizePhone,
 } from '../../scripts/ops/import.ts';
 import { formatDuration } from '../../scripts/ops/report.ts';
@@ -101,6 +102,26 @@ describe('volunteer CSV check', () => {
     ]);
     expect(rejected.map((r) => r.line)).toEqual([4, 5]);
     expect(rejected[1].reason).toMatch(/^categories: "bad tag"/);
+  });
+
+  it('rejections show phone numbers masked: a duplicate, and a value too near a number to show', () => {
+    const text =
+      'name,phone,community\n' +
+      'a,13900139000,east-garden\n' +
+      'b,+8613900139000,east-garden\n' +
+      'c,139 0013 900,east-garden\n' +
+      'd,139a0013b9000,east-garden\n' +
+      'e,12345,east-garden\n';
+    const { rejected } = checkCsv(text, communities);
+    // Each reason but the hint after it (which shows an example number).
+    const reasons = rejected.map((r) => r.reason.split(' (E.164')[0]);
+    expect(reasons).toEqual([
+      'phone: +86139****9000 is already on line 2 of this file',
+      'phone: "*** ***3 900" is not a phone number',
+      'phone: "***a****b9000" is not a phone number',
+      'phone: "12345" is not a phone number',
+    ]);
+    expect(maskPhoneValue('not-a-phone')).toBe('not-a-phone');
   });
 });
 

@@ -49,6 +49,76 @@ export const townSchema = z.strictObject({
   communities: z.array(communitySchema).check(z.minLength(1)),
 });
 
+/** A zod error for a missing field that says what to put there; other errors as zod words them. */
+const required = (what: string) => (issue: { input?: unknown }) =>
+  issue.input === undefined ? `is required: ${what}` : undefined;
+
+const ALARMS_NEEDED =
+  'name an "email" (a topic is created and the address subscribed) or a "topicArn" (an existing SNS topic in the district\'s region)';
+
+/** China regions (Beijing cn-north-1, Ningxia cn-northwest-1): no SNS SMS, no SNS mobile push. */
+export const isChinaRegion = (region: string) => region.startsWith('cn-');
+
+/**
+ * Whether the district can send push notifications: SNS mobile push, in districts that send
+ * SMS through SNS. An `https` district (China regions) has no SNS push, and its notifier no
+ * SNS permission but the alert topic: volunteers there are reached by SMS only.
+ */
+export const pushAvailable = (d: { sms: { provider: 'sns' | 'https' } }) =>
+  d.sms.provider === 'sns';
+
+interface CrossFieldInput {
+  region?: unknown;
+  sms?: { provider?: unknown; httpsEndpoint?: unknown };
+  alarms?: { email?: unknown; topicArn?: unknown };
+}
+
+/** The rules between fields the docs state, each naming the field to change. */
+function crossFieldIssues(d: CrossFieldInput): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const region = typeof d.region === 'string' ? d.region : undefined;
+  const provider = d.sms?.provider;
+  if (region && isChinaRegion(region) && provider !== 'https') {
+    issues.push({
+      path: ['sms', 'provider'],
+      message: `must be "https" in ${region} (China regions have no SNS SMS and no SNS mobile push): set "sms": {"provider": "https", "httpsEndpoint": "https://<your SMS provider>"}`,
+    });
+  }
+  if (provider === 'https' && d.sms?.httpsEndpoint === undefined) {
+    issues.push({
+      path: ['sms', 'httpsEndpoint'],
+      message:
+        'is required with sms.provider "https": the provider\'s https:// URL that each SMS is POSTed to as {to, text}',
+    });
+  }
+  if (provider === 'sns' && d.sms?.httpsEndpoint !== undefined) {
+    issues.push({
+      path: ['sms', 'httpsEndpoint'],
+      message: 'is only used with sms.provider "https" (this district sends SMS through SNS)',
+    });
+  }
+  const alarms = d.alarms;
+  if (alarms && alarms.email === undefined && alarms.topicArn === undefined) {
+    issues.push({ path: ['alarms'], message: ALARMS_NEEDED });
+  }
+  if (alarms && alarms.email !== undefined && alarms.topicArn !== undefined) {
+    issues.push({
+      path: ['alarms'],
+      message: 'give "email" or "topicArn", not both (with a topicArn the e-mail would be ignored)',
+    });
+  }
+  if (typeof alarms?.topicArn === 'string' && region) {
+    const topicRegion = alarms.topicArn.split(':')[3];
+    if (topicRegion && topicRegion !== region) {
+      issues.push({
+        path: ['alarms', 'topicArn'],
+        message: `must be a topic in the district's region ${region}, not ${topicRegion}`,
+      });
+    }
+  }
+  return issues;
+}
+
 /** One district's settings: the single input of a district stack and of the local stack. */
 export const districtSchema = z
   .strictObject({
@@ -56,8 +126,18 @@ export const districtSchema = z
     name: z.string().check(z.minLength(1)),
     /** Demo districts may be torn down freely; real ones get deletion protection. */
     demo: z._default(z.boolean(), false),
-    /** AWS region the stack deploys to (China regions have no SNS SMS or push). */
-    region: z._default(z.string(), 'ap-east-1'),
+    /**
+     * AWS region the stack deploys to, where residents' data is kept: required, no default
+     * (China regions `cn-*` have no SNS SMS or push: `sms.provider` must be `https` there).
+     */
+    region: z
+      .string({ error: required('the AWS region the district deploys to, e.g. cn-north-1') })
+      .check(
+        z.regex(
+          /^[a-z]{2}(-[a-z]+)+-\d+$/,
+          'must be an AWS region code, e.g. cn-north-1 or ap-east-1',
+        ),
+      ),
     towns: z.array(townSchema).check(z.minLength(1)),
     sms: z._default(
       z.strictObject({
@@ -65,7 +145,13 @@ export const districtSchema = z
         provider: z._default(z.enum(['sns', 'https']), 'sns'),
         senderId: z.optional(z.string().check(z.maxLength(11))),
         originationNumber: z.optional(z.string()),
-        httpsEndpoint: z.optional(z.url()),
+        /** `https` provider only, and required there: where `{to, text}` is POSTed. */
+        httpsEndpoint: z.optional(
+          z.url({
+            protocol: /^https$/,
+            error: 'must be an https:// URL (SMS texts carry addresses)',
+          }),
+        ),
         monthlySpendLimitUsd: z._default(z.number().check(z.positive()), 100),
         /** At most this many SMS per request (offers and the requester's messages together). */
         maxPerRequest: z._default(z.number().check(z.int(), z.gte(1), z.lte(100)), 8),
@@ -138,9 +224,22 @@ export const districtSchema = z
     ),
     retentionDays: z._default(z.number().check(z.int(), z.gte(1), z.lte(3650)), 90),
     autoConfirmHours: z._default(z.number().check(z.int(), z.gte(1), z.lte(720)), 48),
-    alarms: z._default(
-      z.strictObject({ email: z.optional(z.email()), topicArn: z.optional(z.string()) }),
-      {},
+    /** Where alarms and ops alerts go: `email` (a topic is created) or `topicArn` (yours). */
+    alarms: z.strictObject(
+      {
+        email: z.optional(z.email()),
+        topicArn: z.optional(
+          z
+            .string()
+            .check(
+              z.regex(
+                /^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/,
+                'must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)',
+              ),
+            ),
+        ),
+      },
+      { error: required(ALARMS_NEEDED) },
     ),
     rateLimits: z._default(
       z.strictObject({
@@ -168,6 +267,7 @@ export const districtSchema = z
   })
   .check(
     z.superRefine((d, ctx) => {
+      for (const issue of crossFieldIssues(d)) ctx.addIssue({ code: 'custom', ...issue });
       const seen = new Set<string>();
       d.towns.forEach((t, ti) => {
         for (const [ci, c] of t.communities.entries()) {

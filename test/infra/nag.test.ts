@@ -9,7 +9,7 @@ import { DISTRICT_IDS } from './support.ts';
 /** One app with every district and cdk-nag's AwsSolutions pack, as `cdk synth` runs it. */
 function nagApp() {
   // Bundling off: cdk-nag reads templates and construct metadata, not assets.
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], allowPlaceholders: 'true' } });
   const stacks = buildApp(app, { nag: false });
   return { app, stacks };
 }
@@ -72,7 +72,7 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   it('is live: an unacknowledged finding is reported', () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [], allowPlaceholders: 'true' } });
     const [stack] = buildApp(app, { nag: false });
     new Queue(stack, 'Careless'); // no DLQ, no TLS-only policy
     const report = new AwsSolutionsChecks(stack).validateScope(stack);
@@ -81,7 +81,7 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   it('runs as a policy validation plugin during synth and the app passes', () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [], allowPlaceholders: 'true' } });
     buildApp(app); // registers AwsSolutionsChecks through Validations.of(app)
     expect(() => app.synth()).not.toThrow();
   });

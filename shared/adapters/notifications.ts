@@ -103,11 +103,17 @@ export const snsSender: Sender = {
 
 /**
  * SMS through a domestic provider's HTTPS endpoint, for regions without SNS SMS (China).
- * The provider gets `{to, text}` as JSON; anything but a 2xx is a failure to retry.
+ * The provider gets `{to, text}` as JSON, unsigned and without credentials (a provider that
+ * wants signed calls needs an adapter here); anything but a 2xx is a failure to retry.
+ * There is no push in such a district (no SNS mobile push, and the notifier may publish
+ * only to the alert topic): the notifier never asks for one (`pushAvailable`), and a push
+ * asked for anyway fails here, before any SNS call.
  */
-export const httpsSmsSender = (endpoint: string, fallback: Sender = snsSender): Sender => ({
+export const httpsSmsSender = (endpoint: string): Sender => ({
   async send(delivery, text) {
-    if (delivery.channel !== 'sms') return fallback.send(delivery, text);
+    if (delivery.channel !== 'sms') {
+      throw new Error('no push in a district whose SMS provider is https (no SNS mobile push)');
+    }
     const res = await fetch(endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -120,8 +126,11 @@ export const httpsSmsSender = (endpoint: string, fallback: Sender = snsSender): 
 
 /** The district's sender: SNS, or the HTTPS provider where SNS SMS is not offered. */
 export function districtSender(): Sender {
+  if (process.env.SMS_PROVIDER !== 'https') return snsSender;
   const endpoint = process.env.SMS_HTTPS_ENDPOINT;
-  return process.env.SMS_PROVIDER === 'https' && endpoint ? httpsSmsSender(endpoint) : snsSender;
+  // Never SNS instead: this function may not publish SMS through SNS, and the region may not offer it.
+  if (!endpoint) throw new Error('SMS_PROVIDER is https but SMS_HTTPS_ENDPOINT is not set');
+  return httpsSmsSender(endpoint);
 }
 
 /**

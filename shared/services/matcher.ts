@@ -4,6 +4,7 @@ import { enqueue } from '../adapters/queues.ts';
 import { replyCodes } from '../adapters/reply-codes.ts';
 import { offers, type RequestState, requests } from '../adapters/requests.ts';
 import { volunteers } from '../adapters/volunteers.ts';
+import { pushAvailable } from '../district.ts';
 import { fitsRequest, NO_RULES, offersWanted, rankCandidates } from '../domain/matching.ts';
 import {
   liveTasks,
@@ -166,9 +167,14 @@ async function makeOffers(
   // reach by SMS (no push endpoint, or an urgent request's SMS reminder), not for the
   // others (a REPLY# item per offer is a write unit each). A push that fails because the
   // endpoint is disabled falls back to an SMS without a code, asking to open the app.
+  // No push in an HTTPS-provider district (China regions): an endpoint stored anyway is
+  // ignored, and the volunteer is offered by SMS as one without.
+  const endpointOf = (v: AvailableVolunteer) =>
+    pushAvailable(district) ? v.pushEndpoint : undefined;
   const smsLikely = (v: AvailableVolunteer) =>
-    !v.smsOptOut && (!v.pushEndpoint || request.urgency === 'urgent');
+    !v.smsOptOut && (!endpointOf(v) || request.urgency === 'urgent');
   for (const v of chosen) {
+    const endpoint = endpointOf(v);
     const code = smsLikely(v)
       ? await replyCodes.claim(
           { kind: 'offer', requestId: request.requestId, volunteerId: v.volunteerId },
@@ -188,9 +194,7 @@ async function makeOffers(
       createdAt: now.toISOString(),
       expiresAt,
       code,
-      ...(v.pushEndpoint
-        ? { push: { endpoint: v.pushEndpoint, ...(v.language ? { language: v.language } : {}) } }
-        : {}),
+      ...(endpoint ? { push: { endpoint, ...(v.language ? { language: v.language } : {}) } } : {}),
     };
     if (await offers.create(offer, district.retentionDays)) made.push(offer);
   }

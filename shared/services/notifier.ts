@@ -10,7 +10,7 @@ import {
 import { requests } from '../adapters/requests.ts';
 import { hourOf, reserveSms } from '../adapters/sms-budget.ts';
 import { volunteers } from '../adapters/volunteers.ts';
-import type { Language } from '../district.ts';
+import { type Language, pushAvailable } from '../district.ts';
 import { renderText } from '../domain/texts.ts';
 import { inQuietHours, type QuietHours } from '../domain/volunteer.ts';
 import { metrics } from '../metrics.ts';
@@ -114,6 +114,24 @@ export async function deliverNotification(
   const text = (via: Delivery['channel'], lang: Language) =>
     renderText(n.template, { ...n.params, via }, lang, templates);
 
+  // No push where SMS goes through an HTTPS provider (China regions: no SNS mobile push, and
+  // this function may publish only to the alert topic). A volunteer who has an endpoint
+  // anyway (registered before endpoints were refused there) is reached as one without: push
+  // is never tried, SMS is the fallback, as for a disabled endpoint.
+  const pushOn = pushAvailable(district);
+  let ignoredEndpoint = false;
+  const reach = async (strong = false): Promise<Recipient | undefined> => {
+    const r = await recipientOf(n, language, strong);
+    if (pushOn || !r?.pushEndpoint) return r;
+    if (!ignoredEndpoint) {
+      ignoredEndpoint = true;
+      logger.info('push endpoint ignored, no push in this district: SMS instead', {
+        notificationId: n.notificationId,
+      });
+    }
+    return { ...r, pushEndpoint: undefined };
+  };
+
   /** One push, no marker; 'disabled' when SNS says the endpoint no longer works. */
   const push = async (endpoint: string, lang: Language): Promise<Outcome | 'disabled'> => {
     const delivery: Delivery = { channel: 'push', endpoint, notificationId: n.notificationId };
@@ -132,13 +150,13 @@ export async function deliverNotification(
   let to: Recipient | undefined;
   let disabled: string | undefined;
   if (n.channel !== 'sms') {
-    const carried = n.to.kind === 'volunteer' ? n.push : undefined;
+    const carried = n.to.kind === 'volunteer' && pushOn ? n.push : undefined;
     if (carried) {
       const outcome = await push(carried.endpoint, carried.language ?? language);
       if (outcome !== 'disabled') return outcome;
       disabled = carried.endpoint;
     } else {
-      to = await recipientOf(n, language);
+      to = await reach();
       if (!to) return log('skipped', 'none', 'no recipient');
       if (to.pushEndpoint) {
         const outcome = await push(to.pushEndpoint, to.language);
@@ -155,9 +173,7 @@ export async function deliverNotification(
   // An SMS to a volunteer: their opt-out and quiet hours read strongly, not from a replica
   // that may not have their last change yet ("opted out gets none").
   const strong = n.to.kind === 'volunteer' && !n.reply;
-  const sms = strong
-    ? await recipientOf(n, language, true)
-    : (to ?? (await recipientOf(n, language)));
+  const sms = strong ? await reach(true) : (to ?? (await reach()));
   if (!sms) return log('skipped', 'none', 'no recipient');
   // The endpoint carried by the producer was disabled, but the volunteer has registered
   // another since (a new phone): push there rather than pay for an SMS.

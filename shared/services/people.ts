@@ -1,6 +1,7 @@
 import { principals } from '../adapters/principals.ts';
 import { offers } from '../adapters/requests.ts';
 import { volunteers } from '../adapters/volunteers.ts';
+import { pushAvailable } from '../district.ts';
 import { dayOf, type Volunteer } from '../domain/volunteer.ts';
 import { AppError, badRequest, conflict, notFound } from '../errors.ts';
 import { canonicalHash, IDEMPOTENCY_KEY, newId, newSecret, volunteerIdOf } from '../ids.ts';
@@ -12,6 +13,21 @@ export async function createPartner(name: string, now: Date) {
   const apiKey = newSecret('pk');
   await principals.createPartner(partnerId, name, apiKey, now);
   return { partnerId, apiKey };
+}
+
+/**
+ * A push endpoint is refused (400 naming `pushEndpoint`) in a district without push: its
+ * SMS go through an HTTPS provider because its region (China) has no SNS SMS and no SNS
+ * mobile push. Stored, it could never be used.
+ */
+export function refuseUnusablePush(pushEndpoint: string | undefined): void {
+  const { district } = districtView();
+  if (pushEndpoint === undefined || pushAvailable(district)) return;
+  throw new AppError(
+    400,
+    'push_unavailable',
+    `pushEndpoint: not accepted in district ${district.id}, which has no push notifications (its SMS go through an HTTPS provider; China regions have no SNS mobile push): leave pushEndpoint out, the volunteer is reached by SMS`,
+  );
 }
 
 /**
@@ -37,6 +53,7 @@ export async function registerVolunteer(
   if (!community) {
     throw badRequest('communityId', `is not a community of district ${view.district.id}`);
   }
+  refuseUnusablePush(body.pushEndpoint);
   const bodyHash = key === undefined ? undefined : canonicalHash(idempotency?.rawBody);
   const at = now.toISOString();
   const volunteer: Volunteer = {

@@ -6,7 +6,7 @@ import { volunteers } from '../adapters/volunteers.ts';
 import type { Volunteer } from '../domain/volunteer.ts';
 import { AppError, notFound } from '../errors.ts';
 import type { UpdateVolunteerBody } from '../schemas/api.ts';
-import { publicVolunteer } from './people.ts';
+import { publicVolunteer, refuseUnusablePush } from './people.ts';
 
 /**
  * Ops or the volunteer change duty, skills, capacity or location. Going off duty
@@ -22,6 +22,7 @@ export async function updateVolunteer(
   now: Date,
 ) {
   if (principal.kind === 'volunteer' && principal.id !== volunteerId) throw notFound('volunteer');
+  refuseUnusablePush(body.pushEndpoint);
   if (Object.values(body).every((v) => v === undefined)) {
     // Nothing to change: the volunteer as they are, with no write.
     const current = await volunteers.get(volunteerId);

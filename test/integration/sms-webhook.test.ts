@@ -4,6 +4,7 @@
  * the reply goes to the inbound SMS topic and through receive-sms, so "1 CODE" and
  * "0 CODE" follow the same rules as the HTTP routes and as replies on SNS districts.
  */
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signProviderBody } from '../../shared/domain/signature.ts';
 import { smsScenario } from './support/sms-scenario.ts';
@@ -14,9 +15,10 @@ let partnerKey = '';
 
 beforeAll(async () => {
   // A district like tongzhou: SMS out through a domestic HTTPS provider (recorded by the
-  // local outbox all the same), replies in through its webhook.
+  // local outbox all the same), replies in through its webhook; no push.
   stack = await startTestStack({
-    sms: { provider: 'https', httpsEndpoint: 'https://sms.example.cn/send' },
+    region: 'cn-north-1',
+    sms: { provider: 'https', httpsEndpoint: 'https://sms-provider.replace-me.invalid/send' },
     offers: { timeoutSeconds: 120, batchSize: 3 },
   });
   partnerKey = (
@@ -171,5 +173,56 @@ describe('reply webhook of an HTTPS SMS provider', () => {
     });
     expect(res.status).toBe(400);
     expect(res.body.error.message).toMatch(/^sign: unknown field/);
+  });
+});
+
+describe('no push in an HTTPS-provider district', () => {
+  const endpoint = 'arn:aws-cn:sns:cn-north-1:210987654321:endpoint/GCM/app/stored-before';
+
+  it('registering or patching a volunteer with a pushEndpoint is 400 naming it', async () => {
+    const phone = newPhone();
+    const body = { name: '推送志愿者', phone, communityId: 'east-river', pushEndpoint: endpoint };
+    const registered = await stack.api('POST', '/v1/volunteers', { key: stack.opsKey, body });
+    expect(registered.status).toBe(400);
+    expect(registered.body.error).toMatchObject({
+      code: 'push_unavailable',
+      message: expect.stringMatching(/^pushEndpoint: .*reached by SMS/),
+    });
+
+    const v = await volunteer(newSkill());
+    const patched = await stack.api('PATCH', `/v1/volunteers/${v.id}`, {
+      key: v.token,
+      body: { pushEndpoint: endpoint },
+    });
+    expect(patched.status).toBe(400);
+    expect(patched.body.error.message).toMatch(/^pushEndpoint: /);
+  });
+
+  it('a volunteer stored with an endpoint before is offered by SMS with a reply code, never by push', async () => {
+    const skill = newSkill();
+    const v = await volunteer(skill);
+    // As a volunteer registered before endpoints were refused: the endpoint on the volunteer
+    // and on the availability entry matching reads.
+    for (const sk of ['VOL', `AVAIL#${skill}`]) {
+      await stack.local.clients.dynamodb.send(
+        new UpdateItemCommand({
+          TableName: stack.local.tableName,
+          Key: { pk: { S: `VOL#${v.id}` }, sk: { S: sk } },
+          UpdateExpression: 'SET pushEndpoint = :e',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':e': { S: endpoint } },
+        }),
+      );
+    }
+
+    const id = await post(skill);
+    const code = await offerCode(v.phone);
+    expect((await webhook(v.phone, `1 ${code}`)).status).toBe(202);
+    await answer(v.phone, /接单成功/);
+    await stack.waitFor(async () => (await status(id)).status === 'matched');
+
+    expect(stack.outbox().filter((n) => n.channel === 'push')).toEqual([]);
+    const { queues } = (await stack.api('GET', '/local/queues')).body;
+    expect(queues.notify.dlq.visible).toBe(0);
   });
 });

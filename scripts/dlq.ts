@@ -1,7 +1,8 @@
 /**
  * Dead-letter queues, for district ops:
  *
- *   npm run dlq -- list                       each queue's DLQ depth
+ *   npm run dlq -- list [<queue>]             each queue's DLQ depth, and its work queue's
+ *                                             (waiting, in flight, delayed): drained when all are 0
  *   npm run dlq -- inspect <queue> [--max n]  show DLQ messages (personal data masked), leave them
  *   npm run dlq -- redrive <queue> [--max n]  move messages back to the work queue
  *
@@ -64,9 +65,12 @@ export async function locate(sqs: SQSClient, queue: QueueName, where: Locator): 
 
 export interface Depth {
   queue: QueueName;
+  /** The DLQ's name, and its messages waiting and being received (inspect, redrive). */
   dlq: string;
   visible: number;
   inFlight: number;
+  /** The work queue: its name and its messages waiting, being processed, and delayed (timers, retries). */
+  work: { name: string; visible: number; inFlight: number; delayed: number };
 }
 
 /** A queue this deployment does not have (yet): listed as missing, not an error. */
@@ -74,13 +78,18 @@ const isMissing = (e: unknown) =>
   e instanceof Error &&
   /QueueDoesNotExist|NonExistentQueue|does not exist/i.test(`${e.name} ${e.message}`);
 
+/**
+ * The depth of each queue's DLQ and of the work queue itself: one queue's with `only` (or
+ * `--queue-url`/`--dlq-url`, which name one pair), every queue's otherwise.
+ */
 export async function list(
   sqs: SQSClient,
   where: Locator,
+  only?: QueueName,
 ): Promise<(Depth | { queue: QueueName; missing: true })[]> {
-  if (where.queueUrl) return [await depth(sqs, await locate(sqs, 'match', where))];
+  if (where.queueUrl) return [await depth(sqs, await locate(sqs, only ?? 'match', where))];
   return Promise.all(
-    QUEUE_NAMES.map(async (q) => {
+    (only ? [only] : QUEUE_NAMES).map(async (q) => {
       try {
         return await depth(sqs, await locate(sqs, q, where));
       } catch (e) {
@@ -91,20 +100,48 @@ export async function list(
   );
 }
 
+const nameOf = (url: string) => url.split('/').pop() ?? url;
+
 async function depth(sqs: SQSClient, p: QueuePair): Promise<Depth> {
-  const a = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: p.dlqUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
+  const attributes = (url: string) =>
+    sqs
+      .send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: [
+            'ApproximateNumberOfMessages',
+            'ApproximateNumberOfMessagesNotVisible',
+            'ApproximateNumberOfMessagesDelayed',
+          ],
+        }),
+      )
+      .then((out) => ({
+        visible: Number(out.Attributes?.ApproximateNumberOfMessages ?? 0),
+        inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+        delayed: Number(out.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0),
+      }));
+  const [dlq, work] = await Promise.all([attributes(p.dlqUrl), attributes(p.url)]);
   return {
     queue: p.queue,
-    dlq: p.dlqUrl.split('/').pop() ?? p.dlqUrl,
-    visible: Number(a.Attributes?.ApproximateNumberOfMessages ?? 0),
-    inFlight: Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
+    dlq: nameOf(p.dlqUrl),
+    visible: dlq.visible,
+    inFlight: dlq.inFlight,
+    work: { name: nameOf(p.url), ...work },
   };
 }
+
+/** A `list` line: the DLQ's depth and name, then the work queue's (`waiting` is said of DLQs only). */
+export function formatDepth(d: Depth): string {
+  const w = d.work;
+  return (
+    `${d.queue.padEnd(9)} ${String(d.visible).padStart(6)} waiting ${String(d.inFlight).padStart(4)} in flight   ${d.dlq}` +
+    `   | work queue ${w.visible} visible, ${w.inFlight} in flight, ${w.delayed} delayed   ${w.name}`
+  );
+}
+
+/** Whether a queue and its DLQ hold nothing at all: drained. */
+export const isDrained = (d: Depth) =>
+  d.visible + d.inFlight + d.work.visible + d.work.inFlight + d.work.delayed === 0;
 
 async function receive(sqs: SQSClient, url: string, max: number, visibility: number) {
   const out = await sqs.send(
@@ -230,7 +267,7 @@ export async function redrive(sqs: SQSClient, pair: QueuePair, max = Number.POSI
   return { moved };
 }
 
-const USAGE = `usage: npm run dlq -- list|inspect <queue>|redrive <queue> [--max n]
+const USAGE = `usage: npm run dlq -- list [<queue>]|inspect <queue>|redrive <queue> [--max n]
   [--prefix local-demo] [--endpoint http://127.0.0.1:4566] [--region r]
   [--queue-url URL --dlq-url URL]      queues: ${QUEUE_NAMES.join(', ')}`;
 
@@ -247,16 +284,22 @@ export async function main(argv: string[], out: (line: string) => void = console
   };
   const max = flags.max ? Number(flags.max) : undefined;
   try {
-    if (command === 'list') {
-      for (const d of await list(sqs, where)) {
+    if (command === 'list' && (queue === undefined || isQueueName(queue))) {
+      const depths = await list(sqs, where, queue);
+      const busy: string[] = [];
+      for (const d of depths) {
         if ('missing' in d) {
-          out(`${d.queue.padEnd(7)}  no such queue`);
+          out(`${d.queue.padEnd(9)}  no such queue`);
           continue;
         }
-        out(
-          `${d.queue.padEnd(7)} ${String(d.visible).padStart(6)} waiting ${String(d.inFlight).padStart(4)} in flight   ${d.dlq}`,
-        );
+        out(formatDepth(d));
+        if (!isDrained(d)) busy.push(d.queue);
       }
+      out(
+        busy.length === 0
+          ? 'drained: every queue listed and its DLQ are empty'
+          : `not drained: ${busy.join(', ')}`,
+      );
       return 0;
     }
     if ((command === 'inspect' || command === 'redrive') && queue && isQueueName(queue)) {

@@ -29,6 +29,9 @@ function syntheticDistrict(): District {
   return {
     id: 'bench',
     name: 'bench',
+    // Required by the district schema; nothing here is deployed or alerted.
+    region: 'ap-east-1',
+    alarms: { email: 'ops@example.org' },
     towns: Array.from({ length: TOWNS }, (_, t) => ({
       townId: `t${t}`,
       name: `town ${t}`,

@@ -44,12 +44,14 @@ import type { District } from '#shared/district.ts';
 import {
   ENV,
   FUNCTION_ACCESS,
+  type FunctionAccess,
   HTTP_HANDLERS,
   QUEUES,
   type QueueName,
   SCHEDULED,
   STREAM_CONSUMER,
   TABLE,
+  TABLE_ACTIONS,
 } from '#shared/resources.ts';
 import { AlertTopic } from '../constructs/alert-topic.ts';
 import { DispatchApi } from '../constructs/dispatch-api.ts';
@@ -79,6 +81,8 @@ export const stackNameOf = (districtId: string) => `Dispatch-${districtId}`;
 export class DistrictStack extends Stack {
   readonly district: District;
   readonly table: Table;
+  /** The table's indexes in this deploy (TABLE.indexes, and the retired ones while upgrading). */
+  readonly indexNames: readonly string[];
   readonly workers: ReadonlyMap<QueueName, QueueWorker>;
   /** The table stream's consumer: the request counters. */
   readonly counting: StreamWorker;
@@ -116,7 +120,9 @@ export class DistrictStack extends Stack {
     // The first deploy of an upgrade that replaces an index keeps the old one beside the new
     // (`-c keepRetiredIndexes=true`): DynamoDB adds or drops one index per update.
     const keepRetired = String(this.node.tryGetContext('keepRetiredIndexes')) === 'true';
-    for (const index of [...TABLE.indexes, ...(keepRetired ? TABLE.retiredIndexes : [])]) {
+    const indexes = [...TABLE.indexes, ...(keepRetired ? TABLE.retiredIndexes : [])];
+    this.indexNames = indexes.map((i) => i.name);
+    for (const index of indexes) {
       this.table.addGlobalSecondaryIndex({
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
@@ -301,29 +307,9 @@ export class DistrictStack extends Stack {
     workers: ReadonlyMap<QueueName, QueueWorker>,
   ): void {
     const fn = f.fn;
-    if (access.table === 'count') {
-      // The stream consumer: its event source mapping grants the stream reads; on the
-      // table, it only adds to counter items (UpdateItem on the table ARN, no index).
+    if (access.table !== 'none') {
       fn.addEnvironment(ENV.table, this.table.tableName);
-      f.role.addToPrincipalPolicy(
-        new PolicyStatement({
-          sid: 'CountersUpdate',
-          actions: ['dynamodb:UpdateItem'],
-          resources: [this.table.tableArn],
-        }),
-      );
-    } else if (access.table !== 'none') {
-      fn.addEnvironment(ENV.table, this.table.tableName);
-      if (access.table === 'read') this.table.grantReadData(fn);
-      else this.table.grantReadWriteData(fn);
-      const tableId = this.getLogicalId(this.table.node.defaultChild as CfnElement);
-      acknowledge(
-        f.role,
-        `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
-        `The indexes of this function's own table (${TABLE.indexes.map((i) => i.name).join(', ')} ` +
-          'from shared/resources.ts): the wildcard names index names under one table ARN, ' +
-          'no other table.',
-      );
+      this.grantTable(f, access.table);
     }
     if (access.photos) {
       fn.addEnvironment(ENV.photoBucket, this.photos.bucketName);
@@ -375,6 +361,37 @@ export class DistrictStack extends Stack {
     if (access.smsProviderSecret) {
       fn.addEnvironment(ENV.smsProviderSecretArn, this.smsProviderSecret.secretArn);
       this.smsProviderSecret.grantRead(fn);
+    }
+  }
+
+  /**
+   * The table, least privilege: exactly TABLE_ACTIONS[level] (never Scan). Item actions on
+   * the table's ARN only; Query on the table and on each of its indexes by name (no
+   * `index/*` wildcard). The stream consumer's stream reads are granted by its mapping.
+   */
+  private grantTable(f: DispatchFunction, level: Exclude<FunctionAccess['table'], 'none'>): void {
+    const actions: readonly string[] = TABLE_ACTIONS[level];
+    const items = actions.filter((a) => a !== 'dynamodb:Query');
+    if (items.length > 0) {
+      f.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: level === 'count' ? 'CountersUpdate' : 'TableItems',
+          actions: [...items],
+          resources: [this.table.tableArn],
+        }),
+      );
+    }
+    if (actions.includes('dynamodb:Query')) {
+      f.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: 'TableQuery',
+          actions: ['dynamodb:Query'],
+          resources: [
+            this.table.tableArn,
+            ...this.indexNames.map((name) => `${this.table.tableArn}/index/${name}`),
+          ],
+        }),
+      );
     }
   }
 

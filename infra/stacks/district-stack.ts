@@ -25,8 +25,6 @@ import {
   Table,
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
-import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import {
@@ -62,6 +60,7 @@ import {
 } from '../constructs/dispatch-function.ts';
 import { NotificationTopic } from '../constructs/notification-topic.ts';
 import { QueueWorker } from '../constructs/queue-worker.ts';
+import { ScheduledWorker } from '../constructs/scheduled-worker.ts';
 import { StreamWorker } from '../constructs/stream-worker.ts';
 import { acknowledge } from './nag.ts';
 
@@ -87,6 +86,8 @@ export class DistrictStack extends Stack {
   /** The table stream's consumer: the request counters. */
   readonly counting: StreamWorker;
   readonly functions: ReadonlyMap<string, DispatchFunction>;
+  /** The scheduled functions' rules, dead-letter queues and alarms, by handler. */
+  readonly scheduled: ReadonlyMap<string, ScheduledWorker>;
   readonly api: DispatchApi;
   readonly alerts: AlertTopic;
   readonly notifications: NotificationTopic;
@@ -235,21 +236,34 @@ export class DistrictStack extends Stack {
     });
     functions.set(STREAM_CONSUMER.handler, this.counting.consumer);
 
-    // Scheduled functions: an EventBridge rule each, at the rate SCHEDULED gives.
+    // Scheduled functions: an EventBridge rule each, at the rate SCHEDULED gives, with
+    // retries and a dead-letter queue (alarmed).
+    const scheduled = new Map<string, ScheduledWorker>();
     for (const { handler, everyMinutes } of SCHEDULED) {
       const f = new DispatchFunction(this, `Fn-${handler}`, {
         name: handler,
         district,
         timeoutSeconds: SCHEDULED_FUNCTION_TIMEOUT_SECONDS,
       });
-      new Rule(this, `Schedule-${handler}`, {
-        description: `${district.id}: run ${handler} every ${everyMinutes} min`,
-        schedule: Schedule.rate(Duration.minutes(everyMinutes)),
-        targets: [new LambdaFunction(f.fn, { retryAttempts: 0 })],
-      });
+      scheduled.set(
+        handler,
+        new ScheduledWorker(this, `Scheduled-${handler}`, {
+          consumer: f,
+          everyMinutes,
+          district,
+          alarmAction: this.alerts.alarmAction,
+        }),
+      );
       functions.set(handler, f);
     }
+    this.scheduled = scheduled;
     this.functions = functions;
+
+    // Errors and Throttles alarms on every function. The HTTP functions' are here (API
+    // Gateway retries nothing); the queue, stream and scheduled workers add their own.
+    for (const name of HTTP_HANDLERS) {
+      functions.get(name)!.addAlarms('request', district.id, this.alerts.alarmAction);
+    }
 
     // Least privilege: exactly FUNCTION_ACCESS, with the matching environment.
     for (const [name, f] of functions) {
@@ -261,6 +275,7 @@ export class DistrictStack extends Stack {
     this.api = new DispatchApi(this, 'Http', {
       district,
       handlers: new Map([...functions].map(([n, f]) => [n, f.fn])),
+      alarmAction: this.alerts.alarmAction,
     });
 
     this.dashboard(workers, functions);
@@ -561,9 +576,14 @@ export class DistrictStack extends Stack {
       }),
       new GraphWidget({
         title: 'Dead-letter queues (visible)',
-        left: queues.map((w) =>
-          w.dlq.metricApproximateNumberOfMessagesVisible({ period, label: w.def.name }),
-        ),
+        left: [
+          ...queues.map((w) =>
+            w.dlq.metricApproximateNumberOfMessagesVisible({ period, label: w.def.name }),
+          ),
+          ...[...this.scheduled].map(([handler, s]) =>
+            s.dlq.metricApproximateNumberOfMessagesVisible({ period, label: handler }),
+          ),
+        ],
         width: 8,
       }),
     );

@@ -199,8 +199,15 @@ describe.each(DISTRICT_IDS)('IAM of district %s', (id) => {
         ),
       ].sort();
 
-    it('sends only to the queues FUNCTION_ACCESS lists', () => {
-      const failures = name === STREAM_CONSUMER.handler ? [logicalId(stack.counting.failures)] : [];
+    it('sends only to the queues FUNCTION_ACCESS lists (and its own failure queue)', () => {
+      // The stream mapping's and a scheduled function's on-failure destinations send as
+      // the function's role.
+      const failures =
+        name === STREAM_CONSUMER.handler
+          ? [logicalId(stack.counting.failures)]
+          : stack.scheduled.has(name)
+            ? [logicalId(stack.scheduled.get(name)!.dlq)]
+            : [];
       expect(queuesFor(/^sqs:SendMessage$/)).toEqual([...access.sends, ...failures].sort());
     });
 

@@ -151,7 +151,9 @@ export class DistrictStack extends Stack {
         },
       ],
       removalPolicy: retained,
-      autoDeleteObjects: false,
+      // A demo district is torn down whole (cdk destroy): empty the bucket first, or the
+      // delete fails with BucketNotEmpty. Real districts keep (retain) it and its photos.
+      autoDeleteObjects: district.demo,
     });
     acknowledge(
       this.photos,

@@ -2,14 +2,14 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ALL_HANDLERS, ENV, FUNCTION_ACCESS, SCHEDULED } from '#shared/resources.ts';
 import { SCHEDULE_RETRIES } from '../../infra/constructs/scheduled-worker.ts';
-import { DISTRICT_IDS, logicalId, resourcesOf, synthesized } from './support.ts';
+import { DISTRICT_IDS, logicalId, ownResourcesOf, synthesized } from './support.ts';
 
 /** `nodejs22.x` → 22. */
 const nodeMajor = (runtime: string) => Number(/^nodejs(\d+)\.x$/.exec(runtime)?.[1] ?? 0);
 
 describe.each(DISTRICT_IDS)('functions of district %s', (id) => {
   const { stack, template } = synthesized(id);
-  const fns = resourcesOf(template, 'AWS::Lambda::Function');
+  const fns = ownResourcesOf(template, 'AWS::Lambda::Function');
   const props = (name: string) =>
     template.toJSON().Resources[logicalId(stack.functions.get(name)!.fn)].Properties;
 

@@ -3,6 +3,7 @@
  * once (its module scope is the "cold start"), then `handler(event, context)` is called
  * with a Lambda-like context and the function's timeout.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -43,6 +44,15 @@ export function loadHandler(name: string): Promise<Handler> {
   }
   return handler;
 }
+
+/** The invocation a piece of code runs in (its function's physical name), if any. */
+const invocations = new AsyncLocalStorage<{ functionName: string }>();
+
+/**
+ * The invocation the caller runs in: set by `invoke` for the handler and everything it
+ * awaits, so SDK middlewares can tell which function makes a call (table-access.ts).
+ */
+export const currentInvocation = () => invocations.getStore();
 
 export class FunctionTimeoutError extends Error {
   constructor(functionName: string, timeoutSeconds: number) {
@@ -97,7 +107,10 @@ export async function invoke(
     );
   });
   try {
-    return await Promise.race([Promise.resolve().then(() => handler(event, context)), timeout]);
+    const run = invocations.run({ functionName: options.functionName }, () =>
+      Promise.resolve().then(() => handler(event, context)),
+    );
+    return await Promise.race([run, timeout]);
   } finally {
     clearTimeout(timer);
   }

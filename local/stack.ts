@@ -56,6 +56,7 @@ import {
   startSqsSns,
 } from './servers.ts';
 import { type StreamPoller, startStreamPoller } from './stream-poller.ts';
+import { enforceTableAccess } from './table-access.ts';
 
 export const DEV_OPS_KEY = 'dev-ops-key-change-me';
 /** Signs local calls of the SMS provider's reply webhook (POST /v1/sms/replies). */
@@ -360,6 +361,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       district.notifications.templates,
     );
     stoppers.push(async () => removeRecorder());
+
+    // The functions' own DynamoDB client, refusing what IAM would refuse them on AWS.
+    const { dynamodb: functionsDynamodb } = await import('../shared/clients/dynamodb.ts');
+    const removeTableAccess = enforceTableAccess(functionsDynamodb, {
+      prefix,
+      tableName,
+      region: LOCAL_REGION,
+    });
+    stoppers.push(async () => removeTableAccess());
 
     const handlerOf = async (name: string) => options.functions?.[name] ?? loadHandler(name);
     const invokeHttp = async (handler: string, event: APIGatewayProxyEventV2) =>

@@ -23,6 +23,8 @@
  * printed unmasked.
  */
 import { pathToFileURL } from 'node:url';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { fromItem, table } from '../shared/adapters/table.ts';
 import { volunteers } from '../shared/adapters/volunteers.ts';
 import { documents } from '../shared/clients/dynamodb.ts';
 import { skillEntries, type Volunteer } from '../shared/domain/volunteer.ts';
@@ -53,6 +55,30 @@ export interface BackfillOptions {
   progress?: (line: string) => void;
   /** One line per failed volunteer (id, masked phone, reason). */
   failure?: (line: string) => void;
+}
+
+/**
+ * Every volunteer of the district, a page at a time. A Scan reads the whole table (every
+ * request, offer and counter too) and bills for all of it: for this one-off migration
+ * only, with the operator's credentials. It lives here, not in shared/adapters, so no
+ * function bundle holds a Scan (and no function role is allowed one: test/infra).
+ */
+export async function* scanVolunteers(pageSize?: number): AsyncGenerator<Volunteer[]> {
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await documents.send(
+      new ScanCommand({
+        TableName: table(),
+        FilterExpression: '#type = :volunteer AND sk = :vol',
+        ExpressionAttributeNames: { '#type': 'type' },
+        ExpressionAttributeValues: { ':volunteer': 'volunteer', ':vol': 'VOL' },
+        Limit: pageSize,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    yield (page.Items ?? []).map((i) => fromItem<Volunteer>(i));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -90,7 +116,7 @@ export async function backfill(options: BackfillOptions = {}): Promise<BackfillS
     }
   }
 
-  for await (const page of volunteers.scanAll(pageSize)) {
+  for await (const page of scanVolunteers(pageSize)) {
     s.read += page.length;
     const skilled = page.filter((v) => (v.skills ?? []).length > 0);
     s.withSkills += skilled.length;

@@ -385,6 +385,34 @@ export interface FunctionAccess {
   photos?: 'put' | 'read';
 }
 
+/**
+ * The DynamoDB actions each `FunctionAccess.table` level allows: IAM grants exactly these
+ * (the item actions on the table's ARN, Query on the table and on each of its indexes by
+ * name), and the local stack refuses any other call a function makes, as IAM would.
+ * A transaction (TransactWriteItems) needs the action of each of its items (Put: PutItem,
+ * Update: UpdateItem, Delete: DeleteItem, ConditionCheck: ConditionCheckItem), and no
+ * function uses a ConditionCheck item. No level has Scan, BatchWriteItem or DescribeTable:
+ * no function calls them (the ops backfill script scans with the operator's credentials).
+ */
+export const TABLE_ACTIONS = {
+  none: [],
+  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+  /**
+   * DeleteItem: `sendOnce` removes a send marker when the send failed (so the retry
+   * sends), and a volunteer write deletes the skill entries the volunteer no longer has.
+   */
+  readwrite: [
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:DeleteItem',
+  ],
+  /** The stream consumer adds to counter items; its event source mapping reads the stream. */
+  count: ['dynamodb:UpdateItem'],
+} as const satisfies Record<FunctionAccess['table'], readonly string[]>;
+
 const http = (table: FunctionAccess['table'], sends: QueueName[] = []): FunctionAccess => ({
   table,
   sends,

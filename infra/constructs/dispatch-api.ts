@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
@@ -7,6 +7,12 @@ import {
   LogGroupLogDestination,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import {
+  Alarm,
+  ComparisonOperator,
+  type IAlarmAction,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -21,21 +27,33 @@ import { acknowledge } from '../stacks/nag.ts';
  */
 export const STAGE_THROTTLE = { rateLimit: 100, burstLimit: 200 } as const;
 
+/**
+ * The API's 5xx alarm (HTTP API metric `5xx`, AWS/ApiGateway by ApiId and Stage): 5xx
+ * answers in 2 of the last 3 five-minute periods. A lone 500 (its body tells the partner
+ * it is safe to retry) does not page; a fault that persists or recurs does, within 10 to
+ * 15 minutes. Functions that fail outright also have their own Errors alarms.
+ */
+export const API_5XX_ALARM = { periodMinutes: 5, evaluationPeriods: 3, datapointsToAlarm: 2 };
+
 export interface DispatchApiProps {
   district: District;
   /** The function serving each handler name in ROUTES, and FALLBACK_HANDLER. */
   handlers: ReadonlyMap<string, IFunction>;
+  /** Where the 5xx alarm goes (the ops alert topic). */
+  alarmAction: IAlarmAction;
 }
 
 /**
  * The district's HTTP API: one Lambda integration per route in ROUTES, `$default` to the
- * fallback function (404/405 JSON), stage throttling and JSON access logs. Authentication
- * happens in the functions (hashed keys in DynamoDB, the ops key in Secrets Manager).
+ * fallback function (404/405 JSON), stage throttling, JSON access logs and a 5xx alarm.
+ * Authentication happens in the functions (hashed keys in DynamoDB, the ops key in
+ * Secrets Manager).
  */
 export class DispatchApi extends Construct {
   readonly api: HttpApi;
   readonly stage: HttpStage;
   readonly accessLogs: LogGroup;
+  readonly serverErrorsAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: DispatchApiProps) {
     super(scope, id);
@@ -104,6 +122,23 @@ export class DispatchApi extends Construct {
         ),
       },
     });
+
+    this.serverErrorsAlarm = new Alarm(this, 'ServerErrors', {
+      alarmDescription:
+        `${district.id}: the API answered 5xx in ${API_5XX_ALARM.datapointsToAlarm} of the ` +
+        `last ${API_5XX_ALARM.evaluationPeriods} ${API_5XX_ALARM.periodMinutes}-minute periods`,
+      metric: this.stage.metricServerError({
+        period: Duration.minutes(API_5XX_ALARM.periodMinutes),
+        statistic: 'Sum',
+      }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: API_5XX_ALARM.evaluationPeriods,
+      datapointsToAlarm: API_5XX_ALARM.datapointsToAlarm,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.serverErrorsAlarm.addAlarmAction(props.alarmAction);
+    this.serverErrorsAlarm.addOkAction(props.alarmAction);
   }
 
   /** The invoke URL of the `$default` stage. */

@@ -1,6 +1,13 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  type IAlarmAction,
+  type IMetric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -40,6 +47,29 @@ export const ESM_REQUIRE_BANNER =
 export const districtBanner = (district: District) =>
   `process.env.${ENV.districtConfig} = ${JSON.stringify(JSON.stringify(district))};`;
 
+/**
+ * How a function's Errors and Throttles alarms read its metrics, by who retries a failed
+ * invocation (docs/deploy.md, monitoring):
+ * - `request`: invoked by API Gateway, which retries nothing. Handler errors are already
+ *   answered as JSON 500s (jsonErrors), so Lambda counts an error only when the function
+ *   itself failed (timeout, out of memory, a failed cold start): a request lost each time,
+ *   as is each throttle. Any one in 5 minutes alarms.
+ * - `retried`: queue consumers, the stream consumer and scheduled functions. A failed or
+ *   throttled invocation is run again (SQS redelivery after the visibility timeout, the
+ *   stream mapping's retries, Lambda's async retries), and what still fails lands in a
+ *   dead-letter queue that alarms on its first message. (Queue consumers report failed
+ *   records as partial batch failures, so their errors too are timeouts and crashes.) A
+ *   single error is usually a transient one that the retry absorbs, so these alarm when
+ *   errors (or throttles) occur in each of three consecutive 5-minute periods: a function
+ *   failing for 15 minutes.
+ */
+export const FUNCTION_ALARM_RULES = {
+  request: { periodMinutes: 5, evaluationPeriods: 1, datapointsToAlarm: 1 },
+  retried: { periodMinutes: 5, evaluationPeriods: 3, datapointsToAlarm: 3 },
+} as const;
+
+export type FunctionTrigger = keyof typeof FUNCTION_ALARM_RULES;
+
 export interface DispatchFunctionProps {
   /** Handler name: the file `functions/<name>.ts`, exporting `handler`. */
   name: string;
@@ -61,10 +91,15 @@ export class DispatchFunction extends Construct {
   readonly fn: NodejsFunction;
   readonly role: Role;
   readonly logGroup: LogGroup;
+  readonly name: string;
+  /** Set by `addAlarms`. */
+  errorsAlarm?: Alarm;
+  throttlesAlarm?: Alarm;
 
   constructor(scope: Construct, id: string, props: DispatchFunctionProps) {
     super(scope, id);
     const { name, district } = props;
+    this.name = name;
     const removalPolicy = district.demo ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
     this.logGroup = new LogGroup(this, 'Logs', {
@@ -123,6 +158,43 @@ export class DispatchFunction extends Construct {
       'Pinned to nodejs22.x on purpose (supported LTS; bundles target node22 and @types/node ' +
         'is 22): a runtime change is made deliberately, after checking it in the China ' +
         'regions the districts deploy to, not by a CDK upgrade.',
+    );
+  }
+
+  /**
+   * An Errors and a Throttles alarm on this function (FUNCTION_ALARM_RULES[trigger]),
+   * with alarm and OK actions to `action` (the district's alert topic).
+   */
+  addAlarms(trigger: FunctionTrigger, districtId: string, action: IAlarmAction): void {
+    const rule = FUNCTION_ALARM_RULES[trigger];
+    const period = Duration.minutes(rule.periodMinutes);
+    const when =
+      trigger === 'request'
+        ? `in ${rule.periodMinutes} minutes`
+        : `in each of ${rule.evaluationPeriods} consecutive ${rule.periodMinutes}-minute periods, despite retries`;
+    const alarm = (id: string, what: string, metric: IMetric) => {
+      const a = new Alarm(this, id, {
+        alarmDescription: `${districtId}: ${this.name} ${what} ${when}`,
+        metric,
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: rule.evaluationPeriods,
+        datapointsToAlarm: rule.datapointsToAlarm,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      a.addAlarmAction(action);
+      a.addOkAction(action);
+      return a;
+    };
+    this.errorsAlarm = alarm(
+      'Errors',
+      'failed (errors: a timeout, a crash, an unhandled error)',
+      this.fn.metricErrors({ period, statistic: 'Sum' }),
+    );
+    this.throttlesAlarm = alarm(
+      'Throttles',
+      'throttled (no Lambda concurrency left in the account and region)',
+      this.fn.metricThrottles({ period, statistic: 'Sum' }),
     );
   }
 }

@@ -23,8 +23,8 @@ export interface QueueWorkerProps {
 /**
  * A work queue and its consumer, all settings from `QUEUES` in shared/resources.ts:
  * a dead-letter queue after `maxReceiveCount` receives, a visibility timeout of six times
- * the consumer's timeout, partial batch failures, and alarms on the DLQ (any message) and
- * on the age of the oldest message in the work queue.
+ * the consumer's timeout, partial batch failures, and alarms on the DLQ (any message), on
+ * the age of the oldest message in the work queue, and on the consumer's errors and throttles.
  */
 export class QueueWorker extends Construct {
   readonly def: QueueDef;
@@ -84,5 +84,7 @@ export class QueueWorker extends Construct {
       alarm.addAlarmAction(props.alarmAction);
       alarm.addOkAction(props.alarmAction);
     }
+    // Retried invocations: errors or throttles for 15 minutes (FUNCTION_ALARM_RULES).
+    this.consumer.addAlarms('retried', district.id, props.alarmAction);
   }
 }

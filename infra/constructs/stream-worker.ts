@@ -33,8 +33,8 @@ export interface StreamWorkerProps {
  * to 100 gathered for a few seconds, a tumbling window (the consumer sums a window's
  * batches in its state and writes the counters at its end; the event names its shard),
  * a failing batch bisected and retried a bounded number of times, then described in a
- * failure queue. Alarms: anything in the failure queue (counts were skipped), and the
- * consumer falling behind (IteratorAge).
+ * failure queue. Alarms: anything in the failure queue (counts were skipped), the
+ * consumer falling behind (IteratorAge), and its errors and throttles.
  */
 export class StreamWorker extends Construct {
   readonly consumer: DispatchFunction;
@@ -122,5 +122,7 @@ export class StreamWorker extends Construct {
       alarm.addAlarmAction(props.alarmAction);
       alarm.addOkAction(props.alarmAction);
     }
+    // Retried invocations: errors or throttles for 15 minutes (FUNCTION_ALARM_RULES).
+    this.consumer.addAlarms('retried', district.id, props.alarmAction);
   }
 }

@@ -25,8 +25,6 @@ import {
   Table,
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
-import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import {
@@ -44,12 +42,14 @@ import type { District } from '#shared/district.ts';
 import {
   ENV,
   FUNCTION_ACCESS,
+  type FunctionAccess,
   HTTP_HANDLERS,
   QUEUES,
   type QueueName,
   SCHEDULED,
   STREAM_CONSUMER,
   TABLE,
+  TABLE_ACTIONS,
 } from '#shared/resources.ts';
 import { AlertTopic } from '../constructs/alert-topic.ts';
 import { DispatchApi } from '../constructs/dispatch-api.ts';
@@ -60,6 +60,7 @@ import {
 } from '../constructs/dispatch-function.ts';
 import { NotificationTopic } from '../constructs/notification-topic.ts';
 import { QueueWorker } from '../constructs/queue-worker.ts';
+import { ScheduledWorker } from '../constructs/scheduled-worker.ts';
 import { StreamWorker } from '../constructs/stream-worker.ts';
 import { acknowledge } from './nag.ts';
 
@@ -79,10 +80,14 @@ export const stackNameOf = (districtId: string) => `Dispatch-${districtId}`;
 export class DistrictStack extends Stack {
   readonly district: District;
   readonly table: Table;
+  /** The table's indexes in this deploy (TABLE.indexes, and the retired ones while upgrading). */
+  readonly indexNames: readonly string[];
   readonly workers: ReadonlyMap<QueueName, QueueWorker>;
   /** The table stream's consumer: the request counters. */
   readonly counting: StreamWorker;
   readonly functions: ReadonlyMap<string, DispatchFunction>;
+  /** The scheduled functions' rules, dead-letter queues and alarms, by handler. */
+  readonly scheduled: ReadonlyMap<string, ScheduledWorker>;
   readonly api: DispatchApi;
   readonly alerts: AlertTopic;
   readonly notifications: NotificationTopic;
@@ -116,7 +121,9 @@ export class DistrictStack extends Stack {
     // The first deploy of an upgrade that replaces an index keeps the old one beside the new
     // (`-c keepRetiredIndexes=true`): DynamoDB adds or drops one index per update.
     const keepRetired = String(this.node.tryGetContext('keepRetiredIndexes')) === 'true';
-    for (const index of [...TABLE.indexes, ...(keepRetired ? TABLE.retiredIndexes : [])]) {
+    const indexes = [...TABLE.indexes, ...(keepRetired ? TABLE.retiredIndexes : [])];
+    this.indexNames = indexes.map((i) => i.name);
+    for (const index of indexes) {
       this.table.addGlobalSecondaryIndex({
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
@@ -144,7 +151,9 @@ export class DistrictStack extends Stack {
         },
       ],
       removalPolicy: retained,
-      autoDeleteObjects: false,
+      // A demo district is torn down whole (cdk destroy): empty the bucket first, or the
+      // delete fails with BucketNotEmpty. Real districts keep (retain) it and its photos.
+      autoDeleteObjects: district.demo,
     });
     acknowledge(
       this.photos,
@@ -229,21 +238,34 @@ export class DistrictStack extends Stack {
     });
     functions.set(STREAM_CONSUMER.handler, this.counting.consumer);
 
-    // Scheduled functions: an EventBridge rule each, at the rate SCHEDULED gives.
+    // Scheduled functions: an EventBridge rule each, at the rate SCHEDULED gives, with
+    // retries and a dead-letter queue (alarmed).
+    const scheduled = new Map<string, ScheduledWorker>();
     for (const { handler, everyMinutes } of SCHEDULED) {
       const f = new DispatchFunction(this, `Fn-${handler}`, {
         name: handler,
         district,
         timeoutSeconds: SCHEDULED_FUNCTION_TIMEOUT_SECONDS,
       });
-      new Rule(this, `Schedule-${handler}`, {
-        description: `${district.id}: run ${handler} every ${everyMinutes} min`,
-        schedule: Schedule.rate(Duration.minutes(everyMinutes)),
-        targets: [new LambdaFunction(f.fn, { retryAttempts: 0 })],
-      });
+      scheduled.set(
+        handler,
+        new ScheduledWorker(this, `Scheduled-${handler}`, {
+          consumer: f,
+          everyMinutes,
+          district,
+          alarmAction: this.alerts.alarmAction,
+        }),
+      );
       functions.set(handler, f);
     }
+    this.scheduled = scheduled;
     this.functions = functions;
+
+    // Errors and Throttles alarms on every function. The HTTP functions' are here (API
+    // Gateway retries nothing); the queue, stream and scheduled workers add their own.
+    for (const name of HTTP_HANDLERS) {
+      functions.get(name)!.addAlarms('request', district.id, this.alerts.alarmAction);
+    }
 
     // Least privilege: exactly FUNCTION_ACCESS, with the matching environment.
     for (const [name, f] of functions) {
@@ -255,6 +277,7 @@ export class DistrictStack extends Stack {
     this.api = new DispatchApi(this, 'Http', {
       district,
       handlers: new Map([...functions].map(([n, f]) => [n, f.fn])),
+      alarmAction: this.alerts.alarmAction,
     });
 
     this.dashboard(workers, functions);
@@ -301,29 +324,9 @@ export class DistrictStack extends Stack {
     workers: ReadonlyMap<QueueName, QueueWorker>,
   ): void {
     const fn = f.fn;
-    if (access.table === 'count') {
-      // The stream consumer: its event source mapping grants the stream reads; on the
-      // table, it only adds to counter items (UpdateItem on the table ARN, no index).
+    if (access.table !== 'none') {
       fn.addEnvironment(ENV.table, this.table.tableName);
-      f.role.addToPrincipalPolicy(
-        new PolicyStatement({
-          sid: 'CountersUpdate',
-          actions: ['dynamodb:UpdateItem'],
-          resources: [this.table.tableArn],
-        }),
-      );
-    } else if (access.table !== 'none') {
-      fn.addEnvironment(ENV.table, this.table.tableName);
-      if (access.table === 'read') this.table.grantReadData(fn);
-      else this.table.grantReadWriteData(fn);
-      const tableId = this.getLogicalId(this.table.node.defaultChild as CfnElement);
-      acknowledge(
-        f.role,
-        `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
-        `The indexes of this function's own table (${TABLE.indexes.map((i) => i.name).join(', ')} ` +
-          'from shared/resources.ts): the wildcard names index names under one table ARN, ' +
-          'no other table.',
-      );
+      this.grantTable(f, access.table);
     }
     if (access.photos) {
       fn.addEnvironment(ENV.photoBucket, this.photos.bucketName);
@@ -375,6 +378,37 @@ export class DistrictStack extends Stack {
     if (access.smsProviderSecret) {
       fn.addEnvironment(ENV.smsProviderSecretArn, this.smsProviderSecret.secretArn);
       this.smsProviderSecret.grantRead(fn);
+    }
+  }
+
+  /**
+   * The table, least privilege: exactly TABLE_ACTIONS[level] (never Scan). Item actions on
+   * the table's ARN only; Query on the table and on each of its indexes by name (no
+   * `index/*` wildcard). The stream consumer's stream reads are granted by its mapping.
+   */
+  private grantTable(f: DispatchFunction, level: Exclude<FunctionAccess['table'], 'none'>): void {
+    const actions: readonly string[] = TABLE_ACTIONS[level];
+    const items = actions.filter((a) => a !== 'dynamodb:Query');
+    if (items.length > 0) {
+      f.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: level === 'count' ? 'CountersUpdate' : 'TableItems',
+          actions: [...items],
+          resources: [this.table.tableArn],
+        }),
+      );
+    }
+    if (actions.includes('dynamodb:Query')) {
+      f.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: 'TableQuery',
+          actions: ['dynamodb:Query'],
+          resources: [
+            this.table.tableArn,
+            ...this.indexNames.map((name) => `${this.table.tableArn}/index/${name}`),
+          ],
+        }),
+      );
     }
   }
 
@@ -544,9 +578,14 @@ export class DistrictStack extends Stack {
       }),
       new GraphWidget({
         title: 'Dead-letter queues (visible)',
-        left: queues.map((w) =>
-          w.dlq.metricApproximateNumberOfMessagesVisible({ period, label: w.def.name }),
-        ),
+        left: [
+          ...queues.map((w) =>
+            w.dlq.metricApproximateNumberOfMessagesVisible({ period, label: w.def.name }),
+          ),
+          ...[...this.scheduled].map(([handler, s]) =>
+            s.dlq.metricApproximateNumberOfMessagesVisible({ period, label: handler }),
+          ),
+        ],
         width: 8,
       }),
     );

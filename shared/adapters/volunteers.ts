@@ -1,7 +1,6 @@
 import {
   GetCommand,
   QueryCommand,
-  ScanCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -271,29 +270,6 @@ export const volunteers = {
       }
       throw e;
     }
-  },
-
-  /**
-   * Every volunteer of the district, a page at a time, for one-off ops migrations only
-   * (the skill-entry backfill): a Scan reads the whole table, every request, offer and
-   * counter included, and bills for all of it. No route may call this.
-   */
-  async *scanAll(pageSize?: number): AsyncGenerator<Volunteer[]> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await documents.send(
-        new ScanCommand({
-          TableName: table(),
-          FilterExpression: '#type = :volunteer AND sk = :vol',
-          ExpressionAttributeNames: { '#type': 'type' },
-          ExpressionAttributeValues: { ':volunteer': 'volunteer', ':vol': 'VOL' },
-          Limit: pageSize,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      yield (page.Items ?? []).map((i) => fromItem<Volunteer>(i));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
   },
 
   /**

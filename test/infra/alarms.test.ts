@@ -1,5 +1,8 @@
+import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { QUEUES } from '#shared/resources.ts';
+import { ALL_HANDLERS, HTTP_HANDLERS, QUEUES } from '#shared/resources.ts';
+import { API_5XX_ALARM } from '../../infra/constructs/dispatch-api.ts';
+import { FUNCTION_ALARM_RULES } from '../../infra/constructs/dispatch-function.ts';
 import { type CfnJson, DISTRICT_IDS, logicalId, resourcesOf, synthesized } from './support.ts';
 
 describe.each(DISTRICT_IDS)('alarms of district %s', (id) => {
@@ -70,6 +73,88 @@ describe.each(DISTRICT_IDS)('alarms of district %s', (id) => {
       Period: 60,
     });
     expect(JSON.stringify(found[0].AlarmActions)).toContain(logicalId(stack.alerts.topic));
+  });
+
+  const topic = () => ({ Ref: logicalId(stack.alerts.topic) });
+  const onFunction = (metric: string, name: string) =>
+    alarms.filter(
+      (a) =>
+        a.Namespace === 'AWS/Lambda' &&
+        a.MetricName === metric &&
+        a.Dimensions?.some(
+          (d: CfnJson) =>
+            d.Name === 'FunctionName' && d.Value.Ref === logicalId(stack.functions.get(name)!.fn),
+        ),
+    );
+  const ruleFor = (name: string) =>
+    FUNCTION_ALARM_RULES[HTTP_HANDLERS.includes(name) ? 'request' : 'retried'];
+
+  it.each(ALL_HANDLERS)('%s: an alarm on its Errors, to the alert topic and back', (name) => {
+    const rule = ruleFor(name);
+    const found = onFunction('Errors', name);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({
+      Statistic: 'Sum',
+      Period: rule.periodMinutes * 60,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: rule.evaluationPeriods,
+      DatapointsToAlarm: rule.datapointsToAlarm,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topic()],
+      OKActions: [topic()],
+    });
+  });
+
+  it.each(ALL_HANDLERS)('%s: an alarm on its Throttles, to the alert topic and back', (name) => {
+    const rule = ruleFor(name);
+    const found = onFunction('Throttles', name);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({
+      Statistic: 'Sum',
+      Period: rule.periodMinutes * 60,
+      Threshold: 0,
+      EvaluationPeriods: rule.evaluationPeriods,
+      DatapointsToAlarm: rule.datapointsToAlarm,
+      AlarmActions: [topic()],
+      OKActions: [topic()],
+    });
+  });
+
+  it('an HTTP function alarms on any failed invocation: API Gateway retries nothing', () => {
+    expect(FUNCTION_ALARM_RULES.request).toEqual({
+      periodMinutes: 5,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+    });
+  });
+
+  it('a retried function (queue, stream, schedule) alarms only after 15 minutes of failures', () => {
+    const { periodMinutes, evaluationPeriods, datapointsToAlarm } = FUNCTION_ALARM_RULES.retried;
+    expect(periodMinutes * evaluationPeriods).toBe(15);
+    expect(datapointsToAlarm).toBe(evaluationPeriods);
+  });
+
+  it('an alarm on the HTTP API stage’s 5xx answers, to the alert topic and back', () => {
+    template.hasResourceProperties(
+      'AWS::CloudWatch::Alarm',
+      Match.objectLike({
+        Namespace: 'AWS/ApiGateway',
+        MetricName: '5xx',
+        Dimensions: Match.arrayWith([
+          { Name: 'ApiId', Value: { Ref: logicalId(stack.api.api) } },
+          { Name: 'Stage', Value: '$default' },
+        ]),
+        Statistic: 'Sum',
+        Period: API_5XX_ALARM.periodMinutes * 60,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: API_5XX_ALARM.evaluationPeriods,
+        DatapointsToAlarm: API_5XX_ALARM.datapointsToAlarm,
+        AlarmActions: [topic()],
+        OKActions: [topic()],
+      }),
+    );
   });
 
   it('every alarm notifies the ops alert topic', () => {

@@ -1,14 +1,15 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ALL_HANDLERS, ENV, FUNCTION_ACCESS, SCHEDULED } from '#shared/resources.ts';
-import { DISTRICT_IDS, logicalId, resourcesOf, synthesized } from './support.ts';
+import { SCHEDULE_RETRIES } from '../../infra/constructs/scheduled-worker.ts';
+import { DISTRICT_IDS, logicalId, ownResourcesOf, synthesized } from './support.ts';
 
 /** `nodejs22.x` → 22. */
 const nodeMajor = (runtime: string) => Number(/^nodejs(\d+)\.x$/.exec(runtime)?.[1] ?? 0);
 
 describe.each(DISTRICT_IDS)('functions of district %s', (id) => {
   const { stack, template } = synthesized(id);
-  const fns = resourcesOf(template, 'AWS::Lambda::Function');
+  const fns = ownResourcesOf(template, 'AWS::Lambda::Function');
   const props = (name: string) =>
     template.toJSON().Resources[logicalId(stack.functions.get(name)!.fn)].Properties;
 
@@ -86,6 +87,80 @@ describe.each(DISTRICT_IDS)('scheduled functions of district %s', (id) => {
       template.hasResourceProperties('AWS::Events::Rule', {
         ScheduleExpression: `rate(${def.everyMinutes} ${unit})`,
         Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fn, 'Arn'] } })],
+      });
+    },
+  );
+
+  const dlqOf = (handler: string) => logicalId(stack.scheduled.get(handler)!.dlq);
+
+  it.each(SCHEDULED.map((s) => [s.handler, s] as const))(
+    '%s: EventBridge retries handing a run to Lambda, then puts it in the dead-letter queue',
+    (handler, def) => {
+      const fn = logicalId(stack.functions.get(handler)!.fn);
+      template.hasResourceProperties('AWS::Events::Rule', {
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [fn, 'Arn'] },
+            RetryPolicy: {
+              MaximumRetryAttempts: SCHEDULE_RETRIES.deliveryAttempts,
+              MaximumEventAgeInSeconds: def.everyMinutes * 60,
+            },
+            DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlqOf(handler), 'Arn'] } },
+          }),
+        ],
+      });
+    },
+  );
+
+  it.each(SCHEDULED.map((s) => [s.handler, s] as const))(
+    '%s: Lambda retries a failed run twice, then sends it to the same dead-letter queue',
+    (handler) => {
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: logicalId(stack.functions.get(handler)!.fn) },
+        MaximumRetryAttempts: SCHEDULE_RETRIES.runRetries,
+        MaximumEventAgeInSeconds: SCHEDULE_RETRIES.runMaxAgeMinutes * 60,
+        DestinationConfig: {
+          OnFailure: { Destination: { 'Fn::GetAtt': [dlqOf(handler), 'Arn'] } },
+        },
+      });
+      expect(SCHEDULE_RETRIES.runRetries).toBeGreaterThan(0);
+    },
+  );
+
+  it.each(SCHEDULED.map((s) => [s.handler, s] as const))(
+    '%s: its dead-letter queue is encrypted, TLS only, kept 14 days',
+    (handler) => {
+      expect(template.toJSON().Resources[dlqOf(handler)]).toMatchObject({
+        Type: 'AWS::SQS::Queue',
+        Properties: { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86400 },
+        DeletionPolicy: stack.district.demo ? 'Delete' : 'Retain',
+      });
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: dlqOf(handler) }],
+        PolicyDocument: Match.objectLike({
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        }),
+      });
+    },
+  );
+
+  it.each(SCHEDULED.map((s) => [s.handler, s] as const))(
+    '%s: its dead-letter queue alarms on its first message, to the alert topic and back',
+    (handler) => {
+      const topic = { Ref: logicalId(stack.alerts.topic) };
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqOf(handler), 'QueueName'] } }],
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [topic],
+        OKActions: [topic],
       });
     },
   );

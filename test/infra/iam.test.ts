@@ -1,11 +1,17 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import {
   FUNCTION_ACCESS,
   type FunctionAccess,
   QUEUES,
   STREAM_CONSUMER,
+  TABLE,
+  TABLE_ACTIONS,
 } from '#shared/resources.ts';
-import { DISTRICT_IDS, logicalId, resourcesOf, synthesized } from './support.ts';
+import { buildApp } from '../../infra/bin/app.ts';
+import type { DistrictStack } from '../../infra/stacks/district-stack.ts';
+import { DISTRICT_IDS, logicalId, ownResourcesOf, resourcesOf, synthesized } from './support.ts';
 
 interface Statement {
   Effect: string;
@@ -19,23 +25,84 @@ const refsIn = (resource: unknown): string[] =>
     (m) => m[1],
   );
 
-const DDB_WRITES = /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)$/;
+const DDB_WRITES =
+  /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem|PartiQLInsert|PartiQLUpdate|PartiQLDelete)$/;
 /** What Lambda's mapping needs to read a table stream (for the stream consumer only). */
 const STREAM_READS = /^dynamodb:(DescribeStream|GetRecords|GetShardIterator|ListStreams)$/;
+
+/** Statements of the policies attached to a function's role. */
+const statementsIn =
+  (stack: DistrictStack, template: Template) =>
+  (name: string): Statement[] => {
+    const role = logicalId(stack.functions.get(name)!.role);
+    return resourcesOf(template, 'AWS::IAM::Policy')
+      .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
+  };
+
+/** The resources a function may Query, as `table` or `index/<name>`. */
+const queryTargets = (statements: Statement[], tableId: string) =>
+  statements
+    .filter((s) => list(s.Action).includes('dynamodb:Query'))
+    .flatMap((s) => list(s.Resource))
+    .map((r) => {
+      const json = JSON.stringify(r);
+      if (json === JSON.stringify({ 'Fn::GetAtt': [tableId, 'Arn'] })) return 'table';
+      const index = /"\/index\/([^"]+)"/.exec(json);
+      return index && json.includes(`"${tableId}"`) ? `index/${index[1]}` : json;
+    })
+    .sort();
+
+const READ_FUNCTIONS = Object.entries(FUNCTION_ACCESS)
+  .filter(([, a]) => a.table === 'read')
+  .map(([name]) => name);
 
 describe.each(DISTRICT_IDS)('IAM of district %s', (id) => {
   const { stack, template } = synthesized(id);
   const policies = resourcesOf(template, 'AWS::IAM::Policy');
   const all: Statement[] = policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
 
-  /** Statements of the policies attached to a function's role. */
-  const statementsOf = (name: string): Statement[] => {
-    const role = logicalId(stack.functions.get(name)!.role);
-    return policies
-      .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role))
-      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement);
-  };
+  const statementsOf = statementsIn(stack, template);
   const actionsOf = (name: string) => statementsOf(name).flatMap((s) => list(s.Action));
+  const tableId = logicalId(stack.table);
+
+  it('no role may Scan the table, or hold dynamodb:* or a wildcard DynamoDB action', () => {
+    const ddb = all.flatMap((s) => list(s.Action)).filter((a) => a.startsWith('dynamodb:'));
+    expect(ddb.length).toBeGreaterThan(0);
+    for (const a of ddb) {
+      expect(a, a).not.toBe('dynamodb:Scan');
+      expect(a, a).not.toContain('*');
+    }
+  });
+
+  it.each(READ_FUNCTIONS)(
+    '%s (read-only) may only get and query the table: no write action',
+    (name) => {
+      const ddb = actionsOf(name).filter((a) => a.startsWith('dynamodb:'));
+      expect(ddb.sort()).toEqual(
+        ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'].sort(),
+      );
+    },
+  );
+
+  it('grants DynamoDB item actions on the table ARN only, never on its indexes or stream', () => {
+    for (const s of all) {
+      const items = list(s.Action).filter((a) => a.startsWith('dynamodb:') && /Item$/.test(a));
+      if (items.length === 0) continue;
+      expect(s.Resource, items.join()).toEqual({ 'Fn::GetAtt': [tableId, 'Arn'] });
+    }
+  });
+
+  it('grants Query on the table and on each of its indexes by name, no index wildcard', () => {
+    const expected = ['table', ...TABLE.indexes.map((i) => `index/${i.name}`)].sort();
+    for (const [name, access] of Object.entries(FUNCTION_ACCESS)) {
+      const targets = queryTargets(statementsOf(name), tableId);
+      if (access.table === 'read' || access.table === 'readwrite')
+        expect(targets, name).toEqual(expected);
+      else expect(targets, name).toEqual([]);
+    }
+    expect(JSON.stringify(all)).not.toContain('/index/*');
+  });
 
   it('has no statement with Action *', () => {
     for (const s of all) {
@@ -52,8 +119,8 @@ describe.each(DISTRICT_IDS)('IAM of district %s', (id) => {
     }
   });
 
-  it('no role has an AWS managed policy', () => {
-    for (const [rid, r] of resourcesOf(template, 'AWS::IAM::Role')) {
+  it('no role has an AWS managed policy (but CDK’s own auto-delete provider, demo only)', () => {
+    for (const [rid, r] of ownResourcesOf(template, 'AWS::IAM::Role')) {
       expect(r.Properties.ManagedPolicyArns, rid).toBeUndefined();
     }
   });
@@ -73,8 +140,8 @@ describe.each(DISTRICT_IDS)('IAM of district %s', (id) => {
         const [service] = a.split(':');
         if (service === 'logs') return a === 'logs:CreateLogStream' || a === 'logs:PutLogEvents';
         if (service === 'dynamodb') {
-          if (access.table === 'count') return a === 'dynamodb:UpdateItem' || STREAM_READS.test(a);
-          return access.table === 'readwrite' || (access.table === 'read' && !DDB_WRITES.test(a));
+          const onTable: readonly string[] = TABLE_ACTIONS[access.table];
+          return onTable.includes(a) || (access.table === 'count' && STREAM_READS.test(a));
         }
         if (service === 'sqs') {
           const consumes = QUEUES.some((q) => q.consumer === name);
@@ -110,16 +177,14 @@ describe.each(DISTRICT_IDS)('IAM of district %s', (id) => {
       }
     });
 
-    it('touches the table only as FUNCTION_ACCESS says', () => {
+    it('may do to the table exactly what TABLE_ACTIONS gives its FUNCTION_ACCESS level', () => {
       const ddb = actionsOf(name).filter((a) => a.startsWith('dynamodb:'));
-      if (access.table === 'count') {
-        // Reads its table's stream and adds to counter items: nothing else.
-        expect(ddb.filter((a) => !STREAM_READS.test(a))).toEqual(['dynamodb:UpdateItem']);
-        return;
-      }
-      if (access.table === 'none') expect(ddb).toEqual([]);
-      else expect(ddb).toContain('dynamodb:Query');
-      expect(ddb.some((a) => DDB_WRITES.test(a))).toBe(access.table === 'readwrite');
+      // The stream consumer's mapping also reads the table's stream (and only that).
+      const onTable = access.table === 'count' ? ddb.filter((a) => !STREAM_READS.test(a)) : ddb;
+      expect([...new Set(onTable)].sort()).toEqual([...TABLE_ACTIONS[access.table]].sort());
+      expect(ddb.some((a) => DDB_WRITES.test(a))).toBe(
+        access.table === 'readwrite' || access.table === 'count',
+      );
     });
 
     const queueName = (ref: string) =>
@@ -134,8 +199,15 @@ describe.each(DISTRICT_IDS)('IAM of district %s', (id) => {
         ),
       ].sort();
 
-    it('sends only to the queues FUNCTION_ACCESS lists', () => {
-      const failures = name === STREAM_CONSUMER.handler ? [logicalId(stack.counting.failures)] : [];
+    it('sends only to the queues FUNCTION_ACCESS lists (and its own failure queue)', () => {
+      // The stream mapping's and a scheduled function's on-failure destinations send as
+      // the function's role.
+      const failures =
+        name === STREAM_CONSUMER.handler
+          ? [logicalId(stack.counting.failures)]
+          : stack.scheduled.has(name)
+            ? [logicalId(stack.scheduled.get(name)!.dlq)]
+            : [];
       expect(queuesFor(/^sqs:SendMessage$/)).toEqual([...access.sends, ...failures].sort());
     });
 
@@ -169,5 +241,26 @@ describe.each(DISTRICT_IDS)('IAM of district %s', (id) => {
 
   it('get-health touches no table, queue, topic or secret', () => {
     expect(actionsOf('get-health').filter((a) => !a.startsWith('logs:'))).toEqual([]);
+  });
+});
+
+describe('IAM while an index is being replaced (-c keepRetiredIndexes=true)', () => {
+  const app = new App({
+    context: { 'aws:cdk:bundling-stacks': [], district: 'demo', keepRetiredIndexes: 'true' },
+  });
+  const [stack] = buildApp(app, { nag: false });
+  const template = Template.fromStack(stack);
+
+  it('lets functions Query the retired index beside the new ones', () => {
+    const targets = queryTargets(
+      statementsIn(stack, template)('match-request'),
+      logicalId(stack.table),
+    );
+    expect(targets).toEqual(
+      [
+        'table',
+        ...[...TABLE.indexes, ...TABLE.retiredIndexes].map((i) => `index/${i.name}`),
+      ].sort(),
+    );
   });
 });

@@ -1,5 +1,12 @@
+import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { DISTRICT_IDS, resourcesOf, synthesized } from './support.ts';
+import {
+  CDK_AUTO_DELETE_PROVIDER,
+  DISTRICT_IDS,
+  logicalId,
+  resourcesOf,
+  synthesized,
+} from './support.ts';
 
 describe.each(DISTRICT_IDS)('proof photo bucket of district %s', (id) => {
   const { stack, template } = synthesized(id);
@@ -29,4 +36,28 @@ describe.each(DISTRICT_IDS)('proof photo bucket of district %s', (id) => {
     const policies = resourcesOf(template, 'AWS::S3::BucketPolicy');
     expect(JSON.stringify(policies)).toContain('"aws:SecureTransport":"false"');
   });
+
+  if (stack.district.demo) {
+    it('demo: is emptied before it is deleted, so cdk destroy does not fail on its photos', () => {
+      const bucket = logicalId(stack.photos);
+      expect(template.toJSON().Resources[bucket].DeletionPolicy).toBe('Delete');
+      template.hasResource('Custom::S3AutoDeleteObjects', {
+        Properties: Match.objectLike({ BucketName: { Ref: bucket } }),
+        DeletionPolicy: 'Delete',
+      });
+    });
+  } else {
+    it('real district: is retained with its photos, and never emptied by the stack', () => {
+      expect(template.toJSON().Resources[logicalId(stack.photos)]).toMatchObject({
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+      });
+      template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
+      expect(
+        Object.keys(template.toJSON().Resources).filter((r) =>
+          r.startsWith(CDK_AUTO_DELETE_PROVIDER),
+        ),
+      ).toEqual([]);
+    });
+  }
 });

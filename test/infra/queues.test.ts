@@ -1,15 +1,15 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { QUEUES, visibilityTimeoutSeconds } from '#shared/resources.ts';
+import { QUEUES, SCHEDULED, visibilityTimeoutSeconds } from '#shared/resources.ts';
 import { DISTRICT_IDS, logicalId, resourcesOf, synthesized } from './support.ts';
 
 describe.each(DISTRICT_IDS)('queues of district %s', (id) => {
   const { stack, template } = synthesized(id);
   const worker = (name: string) => stack.workers.get(name as never)!;
 
-  it('has one work queue and one dead-letter queue per QUEUES entry (and the stream consumer’s failure queue)', () => {
+  it('has one work queue and one dead-letter queue per QUEUES entry (and the stream consumer’s failure queue, and a dead-letter queue per scheduled function)', () => {
     expect([...stack.workers.keys()].sort()).toEqual(QUEUES.map((q) => q.name).sort());
-    template.resourceCountIs('AWS::SQS::Queue', QUEUES.length * 2 + 1);
+    template.resourceCountIs('AWS::SQS::Queue', QUEUES.length * 2 + 1 + SCHEDULED.length);
   });
 
   it.each(QUEUES.map((q) => [q.name, q] as const))(

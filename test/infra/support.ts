@@ -46,3 +46,15 @@ export type CfnJson = Record<string, any>;
 export function resourcesOf(template: Template, type: string) {
   return Object.entries(template.findResources(type)) as [string, { Properties: CfnJson }][];
 }
+
+/**
+ * The logical id prefix of CDK's own provider behind `autoDeleteObjects` (demo districts'
+ * photo bucket): a function and role CDK makes and owns (no district tag, AWS's basic
+ * execution policy for its logs, a runtime CDK picks for the region), not one of ours.
+ */
+export const CDK_AUTO_DELETE_PROVIDER = 'CustomS3AutoDeleteObjectsCustomResourceProvider';
+
+/** resourcesOf, without CDK's auto-delete provider: the resources this project defines. */
+export function ownResourcesOf(template: Template, type: string) {
+  return resourcesOf(template, type).filter(([id]) => !id.startsWith(CDK_AUTO_DELETE_PROVIDER));
+}

@@ -1,6 +1,6 @@
 import { CfnResource, TagManager } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { DISTRICT_IDS, resourcesOf, synthesized } from './support.ts';
+import { DISTRICT_IDS, ownResourcesOf, resourcesOf, synthesized } from './support.ts';
 
 describe.each(DISTRICT_IDS)('tags of district %s', (id) => {
   const { stack, template } = synthesized(id);
@@ -27,7 +27,7 @@ describe.each(DISTRICT_IDS)('tags of district %s', (id) => {
     'AWS::CloudWatch::Alarm',
     'AWS::Events::Rule',
   ])('%s carries the district tag in the template', (type) => {
-    for (const [rid, r] of resourcesOf(template, type)) {
+    for (const [rid, r] of ownResourcesOf(template, type)) {
       expect(r.Properties.Tags, rid).toContainEqual({ Key: 'district', Value: id });
     }
   });

@@ -1,7 +1,7 @@
 import '../fixtures/env.ts';
 import { GetCommand, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { backfill, main } from '../../scripts/backfill-skill-entries.ts';
+import { backfill, main, scanVolunteers } from '../../scripts/backfill-skill-entries.ts';
 import { volunteers } from '../../shared/adapters/volunteers.ts';
 import { skillEntries } from '../../shared/domain/volunteer.ts';
 import { ddb, resetAws, transactionCancelled } from '../fixtures/aws.ts';
@@ -76,7 +76,7 @@ describe('volunteers.restoreSkillEntries', () => {
   });
 });
 
-describe('volunteers.scanAll', () => {
+describe('scanVolunteers', () => {
   it('scans every page, keeping volunteer items only', async () => {
     const a = aVolunteer();
     const b = aVolunteer({ volunteerId: VOL2, phone: '+8613900139001' });
@@ -86,7 +86,7 @@ describe('volunteers.scanAll', () => {
       .resolvesOnce({ Items: [volunteerItem(b)] });
 
     const pages = [];
-    for await (const page of volunteers.scanAll(100)) pages.push(page);
+    for await (const page of scanVolunteers(100)) pages.push(page);
 
     expect(pages).toEqual([[a], [b]]);
     const inputs = ddb.commandCalls(ScanCommand).map((c) => c.args[0].input);

@@ -138,19 +138,23 @@ async function partnerCreate(api: ApiClient, io: Io, name: string) {
   return 0;
 }
 
+/** `--grace-minutes` as a request body; undefined (the problem printed) when not a whole number. */
+function graceBody(io: Io, grace: string | undefined): { graceMinutes?: number } | undefined {
+  if (grace === undefined) return {};
+  if (!/^\d+$/.test(grace)) {
+    io.err('--grace-minutes: a whole number of minutes\n');
+    return undefined;
+  }
+  return { graceMinutes: Number(grace) };
+}
+
 async function partnerRotate(api: ApiClient, io: Io, id: string | undefined, grace?: string) {
   if (!id) {
     io.err('usage: partner rotate <partnerId> [--grace-minutes n]\n');
     return 2;
   }
-  const body: { graceMinutes?: number } = {};
-  if (grace !== undefined) {
-    if (!/^\d+$/.test(grace)) {
-      io.err('--grace-minutes: a whole number of minutes\n');
-      return 2;
-    }
-    body.graceMinutes = Number(grace);
-  }
+  const body = graceBody(io, grace);
+  if (!body) return 2;
   const res = await api.call('POST', `/v1/partners/${encodeURIComponent(id)}/keys`, body);
   if (res.status !== 201) return failed(io, 'partner rotate', res, describeError(res));
   io.out(
@@ -303,14 +307,8 @@ async function volunteerToken(api: ApiClient, io: Io, id: string | undefined, gr
     io.err('usage: volunteers token <volunteerId> [--grace-minutes n]\n');
     return 2;
   }
-  const body: { graceMinutes?: number } = {};
-  if (grace !== undefined) {
-    if (!/^\d+$/.test(grace)) {
-      io.err('--grace-minutes: a whole number of minutes\n');
-      return 2;
-    }
-    body.graceMinutes = Number(grace);
-  }
+  const body = graceBody(io, grace);
+  if (!body) return 2;
   const res = await api.call('POST', `/v1/volunteers/${encodeURIComponent(id)}/tokens`, body);
   if (res.status !== 201) return failed(io, 'volunteers token', res, describeError(res));
   io.out(

@@ -2,6 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { main } from '../../scripts/ops/cli.ts';
 import type { ApiClient, ApiResult } from '../../scripts/ops/client.ts';
 import {
   checkCsv,
@@ -245,5 +246,34 @@ describe('volunteer import: every row ends with an outcome', () => {
   it('prints lines as ranges', () => {
     expect(lineRanges([7, 2, 3, 4, 9, 10])).toBe('2-4, 7, 9-10');
     expect(lineRanges([5])).toBe('5');
+  });
+});
+
+describe('ops command line: --grace-minutes', () => {
+  const run = async (...argv: string[]) => {
+    const err: string[] = [];
+    const calls: string[] = [];
+    const io = {
+      out: () => {},
+      err: (t: string) => err.push(t),
+      env: {},
+      fetch: (async (url: string) => {
+        calls.push(String(url));
+        return new Response('{}', { status: 500 });
+      }) as typeof fetch,
+    };
+    return { code: await main(argv, io), err: err.join(''), calls };
+  };
+
+  it('refuses a grace that is not a whole number of minutes, for partners and volunteers, calling nothing', async () => {
+    for (const argv of [
+      ['partner', 'rotate', 'ptn_x', '--grace-minutes', 'soon'],
+      ['volunteers', 'token', 'vol_x', '--grace-minutes', '1.5'],
+    ]) {
+      const { code, err, calls } = await run(...argv);
+      expect(code).toBe(2);
+      expect(err).toBe('--grace-minutes: a whole number of minutes\n');
+      expect(calls).toEqual([]);
+    }
   });
 });

@@ -19,12 +19,12 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { queueDepth } from '../shared/adapters/queue-depth.ts';
 import { isCountedRecord } from '../shared/adapters/request-stream.ts';
 import { type District, parseDistrict } from '../shared/district.ts';
 import {
@@ -412,27 +412,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       Object.fromEntries(
         await Promise.all(
           QUEUES.map(async (q) => {
-            const depth = async (url: string) => {
-              const a = await clients.sqs.send(
-                new GetQueueAttributesCommand({
-                  QueueUrl: url,
-                  AttributeNames: [
-                    'ApproximateNumberOfMessages',
-                    'ApproximateNumberOfMessagesNotVisible',
-                    'ApproximateNumberOfMessagesDelayed',
-                  ],
-                }),
-              );
-              return {
-                visible: Number(a.Attributes?.ApproximateNumberOfMessages ?? 0),
-                inFlight: Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
-                delayed: Number(a.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0),
-              };
-            };
             const queue = queues[q.name];
             return [
               q.name,
-              { name: queue.name, ...(await depth(queue.url)), dlq: await depth(queue.dlqUrl) },
+              {
+                name: queue.name,
+                ...(await queueDepth(clients.sqs, queue.url)),
+                dlq: await queueDepth(clients.sqs, queue.dlqUrl),
+              },
             ];
           }),
         ),

@@ -24,12 +24,12 @@
  */
 import {
   DeleteMessageCommand,
-  GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { queueDepth } from '../shared/adapters/queue-depth.ts';
 import { maskAddress, maskPhone, maskPhones } from '../shared/observability.ts';
 import { QUEUES, type QueueName } from '../shared/resources.ts';
 import { clientConfig, parseArgs, queueUrlOf, runAsScript } from './cli.ts';
@@ -103,24 +103,7 @@ export async function list(
 const nameOf = (url: string) => url.split('/').pop() ?? url;
 
 async function depth(sqs: SQSClient, p: QueuePair): Promise<Depth> {
-  const attributes = (url: string) =>
-    sqs
-      .send(
-        new GetQueueAttributesCommand({
-          QueueUrl: url,
-          AttributeNames: [
-            'ApproximateNumberOfMessages',
-            'ApproximateNumberOfMessagesNotVisible',
-            'ApproximateNumberOfMessagesDelayed',
-          ],
-        }),
-      )
-      .then((out) => ({
-        visible: Number(out.Attributes?.ApproximateNumberOfMessages ?? 0),
-        inFlight: Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0),
-        delayed: Number(out.Attributes?.ApproximateNumberOfMessagesDelayed ?? 0),
-      }));
-  const [dlq, work] = await Promise.all([attributes(p.dlqUrl), attributes(p.url)]);
+  const [dlq, work] = await Promise.all([queueDepth(sqs, p.dlqUrl), queueDepth(sqs, p.url)]);
   return {
     queue: p.queue,
     dlq: nameOf(p.dlqUrl),

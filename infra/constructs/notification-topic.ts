@@ -57,21 +57,13 @@ export class NotificationTopic extends Construct {
         new SqsSubscription(queue, { rawMessageDelivery: sub.rawMessageDelivery }),
       );
     }
-    // SNS retries deliveries to SQS for days; what still fails is a broken policy or key,
-    // and no notification may be lost without ops knowing.
-    this.failedAlarm = new Alarm(this, 'DeliveriesFailed', {
-      alarmDescription: `${district.id}: notification events the topic could not deliver to its queue`,
-      metric: this.topic.metricNumberOfNotificationsFailed({
-        period: Duration.minutes(1),
-        statistic: 'Sum',
-      }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    this.failedAlarm.addAlarmAction(props.alarmAction);
-    this.failedAlarm.addOkAction(props.alarmAction);
+    this.failedAlarm = deliveriesFailedAlarm(
+      this,
+      'DeliveriesFailed',
+      this.topic,
+      `${district.id}: notification events the topic could not deliver to its queue`,
+      props.alarmAction,
+    );
   }
 
   /** sns:Publish on this topic only, plus the key actions SNS needs to encrypt the message. */
@@ -86,4 +78,32 @@ export class NotificationTopic extends Construct {
       );
     }
   }
+}
+
+/**
+ * An alarm (and its clearing) to ops on any message a topic could not deliver to its
+ * subscribers: SNS retries deliveries to SQS for days, so what still fails is a broken
+ * queue policy or key, and no notification or reply may be lost without ops knowing.
+ */
+export function deliveriesFailedAlarm(
+  scope: Construct,
+  id: string,
+  topic: Topic,
+  alarmDescription: string,
+  alarmAction: IAlarmAction,
+): Alarm {
+  const alarm = new Alarm(scope, id, {
+    alarmDescription,
+    metric: topic.metricNumberOfNotificationsFailed({
+      period: Duration.minutes(1),
+      statistic: 'Sum',
+    }),
+    threshold: 0,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 1,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+  });
+  alarm.addAlarmAction(alarmAction);
+  alarm.addOkAction(alarmAction);
+  return alarm;
 }

@@ -58,7 +58,7 @@ import {
   METRICS_NAMESPACE,
   SERVICE_NAME,
 } from '../constructs/dispatch-function.ts';
-import { NotificationTopic } from '../constructs/notification-topic.ts';
+import { deliveriesFailedAlarm, NotificationTopic } from '../constructs/notification-topic.ts';
 import { QueueWorker } from '../constructs/queue-worker.ts';
 import { ScheduledWorker } from '../constructs/scheduled-worker.ts';
 import { StreamWorker } from '../constructs/stream-worker.ts';
@@ -528,21 +528,15 @@ export class DistrictStack extends Stack {
     });
     topic.grantPublish(new ServicePrincipal('sms-voice.amazonaws.com'));
     topic.addSubscription(new SqsSubscription(worker.queue, { rawMessageDelivery: true }));
-    // As on the notifications topic: what SNS still fails to deliver to the queue (a queue
-    // policy or key gone wrong) is a volunteer's or requester's reply lost; ops must know.
-    const failed = new Alarm(this, 'InboundSmsDeliveriesFailed', {
-      alarmDescription: `${this.district.id}: SMS replies the inbound SMS topic could not deliver to its queue`,
-      metric: topic.metricNumberOfNotificationsFailed({
-        period: Duration.minutes(1),
-        statistic: 'Sum',
-      }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    failed.addAlarmAction(this.alerts.alarmAction);
-    failed.addOkAction(this.alerts.alarmAction);
+    // As on the notifications topic: a reply SNS could not deliver to the queue is a
+    // volunteer's or requester's answer lost.
+    deliveriesFailedAlarm(
+      this,
+      'InboundSmsDeliveriesFailed',
+      topic,
+      `${this.district.id}: SMS replies the inbound SMS topic could not deliver to its queue`,
+      this.alerts.alarmAction,
+    );
     return topic;
   }
 

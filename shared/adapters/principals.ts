@@ -115,44 +115,18 @@ export const principals = {
     graceSeconds: number,
     now: Date,
   ): Promise<{ oldKeysValidUntil: string } | undefined> {
-    const createdAt = now.toISOString();
-    const until = new Date(now.getTime() + graceSeconds * 1000).toISOString();
-    for (let attempt = 0; attempt < 5; attempt++) {
+    const issued = await issueKey('partner', partnerId, apiKey, graceSeconds, now, async () => {
       const partner = await getPartner(partnerId);
       if (!partner) return undefined;
-      const old: string[] = partner.keyHashes ?? [];
-      const keyHash = hashSecret(apiKey);
-      try {
-        await documents.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: table(),
-                  Key: keys.partner(partnerId),
-                  UpdateExpression: 'SET keyHashes = :next, keysRotatedAt = :at',
-                  ConditionExpression: partner.keyHashes
-                    ? 'keyHashes = :read'
-                    : 'attribute_exists(pk) AND attribute_not_exists(keyHashes)',
-                  ExpressionAttributeValues: {
-                    ':next': [...old, keyHash],
-                    ':at': createdAt,
-                    ...(partner.keyHashes ? { ':read': partner.keyHashes } : {}),
-                  },
-                },
-              },
-              { Put: keyPut(keyHash, 'partner', partnerId, createdAt) },
-            ],
-          }),
-        );
-      } catch (e) {
-        if (isTransactionConflict(e)) continue;
-        throw e;
-      }
-      for (const hash of old) await revokeKey(hash, until);
-      return { oldKeysValidUntil: until };
-    }
-    throw new Error(`could not rotate the key of ${partnerId}: too many concurrent changes`);
+      return {
+        key: keys.partner(partnerId),
+        hashes: partner.keyHashes,
+        tracked: 'keyHashes = :read',
+        untracked: 'attribute_exists(pk) AND attribute_not_exists(keyHashes)',
+        values: {},
+      };
+    });
+    return issued && { oldKeysValidUntil: issued.until };
   },
 
   /**
@@ -171,48 +145,20 @@ export const principals = {
     graceSeconds: number,
     now: Date,
   ): Promise<{ oldTokensValidUntil: string; tracked: boolean } | undefined> {
-    const createdAt = now.toISOString();
-    const until = new Date(now.getTime() + graceSeconds * 1000).toISOString();
-    const keyHash = hashSecret(token);
-    for (let attempt = 0; attempt < 5; attempt++) {
+    const issued = await issueKey('volunteer', volunteerId, token, graceSeconds, now, async () => {
       const { Item: registration } = await documents.send(
         new GetCommand({ TableName: table(), Key: keys.phone(phone), ConsistentRead: true }),
       );
       if (registration?.volunteerId !== volunteerId) return undefined;
-      const old: string[] = registration.keyHashes ?? [];
-      const tracked = registration.keyHashes !== undefined;
-      try {
-        await documents.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: table(),
-                  Key: keys.phone(phone),
-                  UpdateExpression: 'SET keyHashes = :next, keysRotatedAt = :at',
-                  ConditionExpression: tracked
-                    ? 'volunteerId = :vid AND keyHashes = :read'
-                    : 'volunteerId = :vid AND attribute_not_exists(keyHashes)',
-                  ExpressionAttributeValues: {
-                    ':vid': volunteerId,
-                    ':next': [...old, keyHash],
-                    ':at': createdAt,
-                    ...(tracked ? { ':read': old } : {}),
-                  },
-                },
-              },
-              { Put: keyPut(keyHash, 'volunteer', volunteerId, createdAt) },
-            ],
-          }),
-        );
-      } catch (e) {
-        if (isTransactionConflict(e)) continue;
-        throw e;
-      }
-      for (const hash of old) await revokeKey(hash, until);
-      return { oldTokensValidUntil: until, tracked };
-    }
-    throw new Error(`could not issue a token to ${volunteerId}: too many concurrent changes`);
+      return {
+        key: keys.phone(phone),
+        hashes: registration.keyHashes,
+        tracked: 'volunteerId = :vid AND keyHashes = :read',
+        untracked: 'volunteerId = :vid AND attribute_not_exists(keyHashes)',
+        values: { ':vid': volunteerId },
+      };
+    });
+    return issued && { oldTokensValidUntil: issued.until, tracked: issued.tracked };
   },
 
   /** Revokes every key of a partner at once. Returns how many were still valid, or undefined for an unknown partner. */
@@ -254,4 +200,69 @@ async function revokeKey(hash: string, at: string): Promise<boolean> {
     if (isConditionFailure(e)) return false;
     throw e;
   }
+}
+
+/** The item that keeps a principal's key hashes, as read, and what its update is conditional on. */
+interface KeyHolder {
+  key: Record<string, string>;
+  /** The hashes read; undefined on an item that has kept none yet. */
+  hashes: string[] | undefined;
+  /** The update's condition when `hashes` were read (`:read`), and when there were none. */
+  tracked: string;
+  untracked: string;
+  values: Record<string, unknown>;
+}
+
+/**
+ * A partner's key or a volunteer's token issued: the holder's list of hashes extended,
+ * conditional on the list read (so two issues cannot both win: the loser reads again),
+ * with the new key's item in the same transaction; then the earlier keys revoked as of
+ * `now + graceSeconds`. undefined when `readHolder` finds no holder.
+ */
+async function issueKey(
+  kind: 'partner' | 'volunteer',
+  principalId: string,
+  secret: string,
+  graceSeconds: number,
+  now: Date,
+  readHolder: () => Promise<KeyHolder | undefined>,
+): Promise<{ until: string; tracked: boolean } | undefined> {
+  const createdAt = now.toISOString();
+  const until = new Date(now.getTime() + graceSeconds * 1000).toISOString();
+  const keyHash = hashSecret(secret);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const holder = await readHolder();
+    if (!holder) return undefined;
+    const old = holder.hashes ?? [];
+    const tracked = holder.hashes !== undefined;
+    try {
+      await documents.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: table(),
+                Key: holder.key,
+                UpdateExpression: 'SET keyHashes = :next, keysRotatedAt = :at',
+                ConditionExpression: tracked ? holder.tracked : holder.untracked,
+                ExpressionAttributeValues: {
+                  ...holder.values,
+                  ':next': [...old, keyHash],
+                  ':at': createdAt,
+                  ...(tracked ? { ':read': old } : {}),
+                },
+              },
+            },
+            { Put: keyPut(keyHash, kind, principalId, createdAt) },
+          ],
+        }),
+      );
+    } catch (e) {
+      if (isTransactionConflict(e)) continue;
+      throw e;
+    }
+    for (const hash of old) await revokeKey(hash, until);
+    return { until, tracked };
+  }
+  throw new Error(`could not issue a new key to ${principalId}: too many concurrent changes`);
 }

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { badRequest } from './errors.ts';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
@@ -37,7 +38,14 @@ export function volunteerIdOf(idempotencyKey: string): string {
   return `vol_${derivedBody(`volunteer\n${idempotencyKey}`)}`;
 }
 
-export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+
+/** Throws a 400 naming the header unless `key` is an Idempotency-Key this API takes. */
+export function checkIdempotencyKey(key: string): void {
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw badRequest('Idempotency-Key', 'must be 1 to 128 visible ASCII characters');
+  }
+}
 
 /** Same JSON, same hash, whatever the key order or spacing. */
 export function canonicalHash(value: unknown): string {

@@ -2,7 +2,7 @@ import { enqueue } from '../adapters/queues.ts';
 import { type IdempotencyRecord, requests } from '../adapters/requests.ts';
 import type { HelpRequest } from '../domain/request.ts';
 import { AppError, badRequest, conflict } from '../errors.ts';
-import { canonicalHash, IDEMPOTENCY_KEY, requestIdOf } from '../ids.ts';
+import { canonicalHash, checkIdempotencyKey, requestIdOf } from '../ids.ts';
 import type { PostRequestBody } from '../schemas/api.ts';
 import { districtView } from './context.ts';
 import { checkRateLimit } from './rate-limit.ts';
@@ -21,9 +21,7 @@ export async function postRequest(
   now: Date,
 ): Promise<{ requestId: string; status: 'received' }> {
   if (!idempotencyKey) throw badRequest('Idempotency-Key', 'header is required');
-  if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
-    throw badRequest('Idempotency-Key', 'must be 1 to 128 visible ASCII characters');
-  }
+  checkIdempotencyKey(idempotencyKey);
   const requestId = requestIdOf(partnerId, idempotencyKey);
   const bodyHash = canonicalHash(rawBody);
   const view = districtView();

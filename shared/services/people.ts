@@ -4,7 +4,7 @@ import { volunteers } from '../adapters/volunteers.ts';
 import { pushAvailable } from '../district.ts';
 import { dayOf, type Volunteer } from '../domain/volunteer.ts';
 import { AppError, badRequest, conflict, notFound } from '../errors.ts';
-import { canonicalHash, IDEMPOTENCY_KEY, newId, newSecret, volunteerIdOf } from '../ids.ts';
+import { canonicalHash, checkIdempotencyKey, newId, newSecret, volunteerIdOf } from '../ids.ts';
 import type { RegisterVolunteerBody } from '../schemas/api.ts';
 import { districtView } from './context.ts';
 
@@ -45,9 +45,7 @@ export async function registerVolunteer(
   idempotency?: { key: string | undefined; rawBody: unknown },
 ) {
   const key = idempotency?.key;
-  if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
-    throw badRequest('Idempotency-Key', 'must be 1 to 128 visible ASCII characters');
-  }
+  if (key !== undefined) checkIdempotencyKey(key);
   const view = districtView();
   const community = view.community(body.communityId);
   if (!community) {

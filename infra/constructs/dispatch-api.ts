@@ -7,18 +7,14 @@ import {
   LogGroupLogDestination,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import {
-  Alarm,
-  ComparisonOperator,
-  type IAlarmAction,
-  TreatMissingData,
-} from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm, IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { District } from '#shared/district.ts';
 import { FALLBACK_HANDLER, ROUTES } from '#shared/resources.ts';
 import { acknowledge } from '../stacks/nag.ts';
+import { anyAlarm } from './alarms.ts';
 
 /**
  * Stage-wide throttling: a ceiling for the whole district API, not per client. Per-partner
@@ -123,7 +119,7 @@ export class DispatchApi extends Construct {
       },
     });
 
-    this.serverErrorsAlarm = new Alarm(this, 'ServerErrors', {
+    this.serverErrorsAlarm = anyAlarm(this, 'ServerErrors', {
       alarmDescription:
         `${district.id}: the API answered 5xx in ${API_5XX_ALARM.datapointsToAlarm} of the ` +
         `last ${API_5XX_ALARM.evaluationPeriods} ${API_5XX_ALARM.periodMinutes}-minute periods`,
@@ -131,14 +127,10 @@ export class DispatchApi extends Construct {
         period: Duration.minutes(API_5XX_ALARM.periodMinutes),
         statistic: 'Sum',
       }),
-      threshold: 0,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: API_5XX_ALARM.evaluationPeriods,
       datapointsToAlarm: API_5XX_ALARM.datapointsToAlarm,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+      action: props.alarmAction,
     });
-    this.serverErrorsAlarm.addAlarmAction(props.alarmAction);
-    this.serverErrorsAlarm.addOkAction(props.alarmAction);
   }
 
   /** The invoke URL of the `$default` stage. */

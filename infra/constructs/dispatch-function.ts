@@ -1,13 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import {
-  Alarm,
-  ComparisonOperator,
-  type IAlarmAction,
-  type IMetric,
-  TreatMissingData,
-} from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm, IAlarmAction, IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -16,6 +10,7 @@ import { Construct } from 'constructs';
 import type { District } from '#shared/district.ts';
 import { ENV } from '#shared/resources.ts';
 import { acknowledge } from '../stacks/nag.ts';
+import { anyAlarm } from './alarms.ts';
 
 /**
  * Powertools service name and metrics namespace, the same as the defaults of
@@ -172,20 +167,14 @@ export class DispatchFunction extends Construct {
       trigger === 'request'
         ? `in ${rule.periodMinutes} minutes`
         : `in each of ${rule.evaluationPeriods} consecutive ${rule.periodMinutes}-minute periods, despite retries`;
-    const alarm = (id: string, what: string, metric: IMetric) => {
-      const a = new Alarm(this, id, {
+    const alarm = (id: string, what: string, metric: IMetric) =>
+      anyAlarm(this, id, {
         alarmDescription: `${districtId}: ${this.name} ${what} ${when}`,
         metric,
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: rule.evaluationPeriods,
         datapointsToAlarm: rule.datapointsToAlarm,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
+        action,
       });
-      a.addAlarmAction(action);
-      a.addOkAction(action);
-      return a;
-    };
     this.errorsAlarm = alarm(
       'Errors',
       'failed (errors: a timeout, a crash, an unhandled error)',

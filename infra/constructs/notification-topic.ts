@@ -1,10 +1,5 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import {
-  Alarm,
-  ComparisonOperator,
-  type IAlarmAction,
-  TreatMissingData,
-} from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm, IAlarmAction } from 'aws-cdk-lib/aws-cloudwatch';
 import { type IGrantable, Role } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -14,6 +9,7 @@ import { Construct, type IConstruct } from 'constructs';
 import type { District } from '#shared/district.ts';
 import { NOTIFICATION_TOPIC, type QueueName } from '#shared/resources.ts';
 import { acknowledge } from '../stacks/nag.ts';
+import { anyAlarm } from './alarms.ts';
 
 export interface NotificationTopicProps {
   district: District;
@@ -92,18 +88,12 @@ export function deliveriesFailedAlarm(
   alarmDescription: string,
   alarmAction: IAlarmAction,
 ): Alarm {
-  const alarm = new Alarm(scope, id, {
+  return anyAlarm(scope, id, {
     alarmDescription,
     metric: topic.metricNumberOfNotificationsFailed({
       period: Duration.minutes(1),
       statistic: 'Sum',
     }),
-    threshold: 0,
-    comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-    evaluationPeriods: 1,
-    treatMissingData: TreatMissingData.NOT_BREACHING,
+    action: alarmAction,
   });
-  alarm.addAlarmAction(alarmAction);
-  alarm.addOkAction(alarmAction);
-  return alarm;
 }

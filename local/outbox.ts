@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-sns';
 import { LANGUAGES, TEMPLATE_NAMES } from '../shared/district.ts';
 import { renderText, type TemplateOverrides } from '../shared/domain/texts.ts';
-import { maskAddress, maskPhones } from '../shared/observability.ts';
+import { maskAddress, maskLength, maskPhone, maskPhones } from '../shared/masking.ts';
 
 export type Channel = 'sms' | 'push';
 
@@ -33,20 +33,12 @@ export interface Notification {
   messageAttributes?: Record<string, { DataType?: string; StringValue?: string }>;
 }
 
-/** `+8613800138000` → `+86138****8000` (as shared/observability.ts masks numbers). */
-export function maskPhone(phone: string): string {
-  if (phone.length < 8) return '****';
-  return `${phone.slice(0, 6)}****${phone.slice(-4)}`;
-}
-
-const lengthOf = (what: string) => (v: string) => `<${what} ${v.length} chars>`;
-
 /** Template parameters that are personal data, and how the outbox's log line shows them. */
 const PERSONAL: Record<string, (value: string) => string> = {
   address: maskAddress,
-  name: lengthOf('name'),
-  volunteerName: lengthOf('name'),
-  phone: (v) => (/^\+?\d{7,15}$/.test(v) ? maskPhone(v) : lengthOf('phone')(v)),
+  name: maskLength('name'),
+  volunteerName: maskLength('name'),
+  phone: (v) => (/^\+?\d{7,15}$/.test(v) ? maskPhone(v) : maskLength('phone')(v)),
 };
 
 /** Every parameter the templates show (`kindLabel` stands for the kind's label). */
@@ -116,7 +108,7 @@ export function textMasker(overrides: TemplateOverrides = {}): (text: string) =>
         })
         .join('');
     }
-    return lengthOf('text')(text);
+    return maskLength('text')(text);
   };
 }
 

@@ -28,7 +28,7 @@ import { fromItem, table } from '../shared/adapters/table.ts';
 import { volunteers } from '../shared/adapters/volunteers.ts';
 import { documents } from '../shared/clients/dynamodb.ts';
 import { skillEntries, type Volunteer } from '../shared/domain/volunteer.ts';
-import { maskPhone, maskPhones } from '../shared/observability.ts';
+import { maskPhone, maskPhones } from '../shared/masking.ts';
 
 export interface BackfillSummary {
   /** Volunteer items scanned. */

@@ -30,7 +30,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { queueDepth } from '../shared/adapters/queue-depth.ts';
-import { maskAddress, maskPhone, maskPhones } from '../shared/observability.ts';
+import { maskAddress, maskLength, maskPhone, maskPhones } from '../shared/masking.ts';
 import { QUEUES, type QueueName } from '../shared/resources.ts';
 import { clientConfig, parseArgs, queueUrlOf, runAsScript } from './cli.ts';
 
@@ -140,8 +140,6 @@ async function receive(sqs: SQSClient, url: string, max: number, visibility: num
   return out.Messages ?? [];
 }
 
-const lengthOf = (what: string) => (v: string) => `<${what} ${v.length} chars>`;
-
 /**
  * The fields of queue messages that hold personal data, and how `inspect` shows them: a
  * notification's params (`reply_accepted` carries the address, the requester's name and
@@ -149,14 +147,14 @@ const lengthOf = (what: string) => (v: string) => `<${what} ${v.length} chars>`;
  */
 const PERSONAL: Record<string, (value: string) => string> = {
   address: maskAddress,
-  name: lengthOf('name'),
-  volunteerName: lengthOf('name'),
+  name: maskLength('name'),
+  volunteerName: maskLength('name'),
   phone: maskPhone,
   contact: maskPhones,
   originationNumber: maskPhone,
-  messageBody: lengthOf('text'),
-  text: lengthOf('text'),
-  note: lengthOf('text'),
+  messageBody: maskLength('text'),
+  text: maskLength('text'),
+  note: maskLength('text'),
 };
 
 function maskValue(value: unknown, key?: string): unknown {

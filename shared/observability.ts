@@ -1,29 +1,11 @@
 import { LogFormatter, Logger, LogItem } from '@aws-lambda-powertools/logger';
 import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
+import { maskPhones } from './masking.ts';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'volunteer-dispatch';
 const district = process.env.DISTRICT_ID ?? 'local';
 
-/** `+8613800138000` → `+86138****8000`: enough to tell numbers apart, not to call one. */
-export function maskPhone(phone: string): string {
-  if (phone.length < 8) return '****';
-  return `${phone.slice(0, 6)}****${phone.slice(-4)}`;
-}
-
-/**
- * Every phone-like run of digits (7 to 15, an optional `+`, not inside a word) in a text
- * masked as `maskPhone` masks a number: `… +8613800138000 is not valid` → `…
- * +86138****8000 is not valid`. For texts we did not write (errors from AWS, a provider,
- * a CSV).
- */
-export const maskPhones = (text: string) =>
-  // Not a run inside a word: random ids (`off_k7p2…`) may hold seven digits in a row.
-  text.replace(/(?<![A-Za-z0-9_])\+?\d{7,15}(?![A-Za-z0-9_])/g, (n) =>
-    n.length < 8 ? '****' : `${n.slice(0, n.length - 8)}****${n.slice(-4)}`,
-  );
-
-/** Addresses are never logged; their length is enough to debug a truncation. */
-export const maskAddress = (address: string) => `<address ${address.length} chars>`;
+export { maskAddress, maskLength, maskPhone, maskPhones } from './masking.ts';
 
 /** `maskPhones` on every string in a formatted error: arrays and plain objects within too. */
 function maskStrings(value: unknown, depth = 0): unknown {

@@ -1,12 +1,12 @@
 import { open, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { maskPhone } from '../../shared/masking.ts';
 import { type ApiClient, apiClient, describeError } from './client.ts';
 import {
   complete,
   type ImportReport,
   importVolunteers,
   lineRanges,
-  maskPhone,
   type Registered,
 } from './import.ts';
 import { formatReport } from './report.ts';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
+import { maskPhone } from '../../shared/masking.ts';
 import { type ApiClient, type ApiResult, describeError } from './client.ts';
 
 /**
@@ -68,10 +69,6 @@ export function normalizePhone(raw: string): string {
   if (/^00\d+$/.test(s)) return `+${s.slice(2)}`;
   return s;
 }
-
-/** `+8613800138000` → `+86138****8000`: enough to tell numbers apart, not to call one. */
-export const maskPhone = (phone: string) =>
-  phone.length > 8 ? `${phone.slice(0, 6)}****${phone.slice(-4)}` : phone;
 
 /**
  * A value from the file's phone column that is not a phone number, for a rejection: with
